@@ -1,0 +1,48 @@
+// Conversions between lcsweep.v1 wire messages and the common types.
+//
+// Shared by every gRPC adapter (coordinator services, worker client, CLI):
+// - lcsweep::Status <-> grpc::Status, one code to one code (the enums have
+//   the same numbering by design, see common/status.h);
+// - JobConfig -> JobSummary (the typed view of a config on the wire);
+// - JobState <-> its lower-case name ("queued", ...), as used in the CLI,
+//   the dashboard's JSON and the SQLite store.
+// Server-side types (server/core) are converted in server/rpc/convert.h so
+// this library stays free of coordinator code.
+// Thread-safety: pure functions.
+#pragma once
+
+#include <grpcpp/support/status.h>
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/job_config.h"
+#include "common/status.h"
+#include "lcsweep/v1/spec.pb.h"
+
+namespace lcsweep {
+
+// Same code, same message. An OK status maps to grpc::Status::OK.
+grpc::Status ToGrpcStatus(const Status& status);
+// A status carrying binary details (e.g. v1::ErrorDetails).
+grpc::Status ToGrpcStatus(const Status& status, const std::string& details);
+Status FromGrpcStatus(const grpc::Status& status);
+
+// The typed summary of a config (every field of v1::JobSummary is filled).
+v1::JobSummary SummaryFromConfig(const JobConfig& config);
+
+// "queued", "running", "succeeded", "failed", "cancelled"; "" for UNSPECIFIED.
+std::string JobStateName(v1::JobState state);
+// Inverse of JobStateName; nullopt for anything else (including "").
+std::optional<v1::JobState> JobStateFromName(std::string_view name);
+
+// ErrorDetails <-> the text lines of an INVALID_ARGUMENT message
+// ("<path>: <message>", one per line).
+std::string FormatFieldErrors(const v1::ErrorDetails& details);
+// Parses the binary details of a grpc::Status from SubmitSweep. Returns an
+// empty ErrorDetails when there are none or they do not parse.
+v1::ErrorDetails ParseErrorDetails(const grpc::Status& status);
+
+}  // namespace lcsweep
