@@ -1,0 +1,251 @@
+// Coordinator: the domain logic of the lcsweep coordinator (DESIGN.md, "The
+// job lifecycle"): sweep submission with dedupe, the job queue with
+// priorities and fair share, leases with fencing tokens, heartbeats, retries,
+// cancellation, release (drain), the lease reaper, the audit trail, results
+// aggregated over seeds, and change notification for watchers.
+//
+// No gRPC and no SQLite here: the rpc layer (server/rpc/) converts messages
+// and calls exactly one method per RPC; persistence goes through the Store
+// interface; time comes from the injected Clock.
+//
+// Ownership: the Coordinator does not own its Store or Clock; both must
+// outlive it. It keeps the scheduling state (sweeps, jobs, workers, checkpoint
+// metadata) in memory, loaded from the store by Create(); every change is
+// committed to the store first and applied to memory only when the commit
+// succeeded, so a failed commit (disk full, locked file) changes nothing and
+// its Status is returned to the caller unchanged (RESOURCE_EXHAUSTED,
+// UNAVAILABLE, ...).
+//
+// Thread-safety: every public method may be called from any thread. One mutex
+// guards the in-memory state; it is held while a state change is committed,
+// so state changes are serialised (SQLite has one writer anyway). Metric
+// points are the exception: ReportMetrics checks the token under the mutex and
+// then hands the points to a group-commit batcher, which writes the points of
+// all concurrent reporters in one transaction; ReportMetrics returns only
+// after its points are committed, so an acknowledged report is durable.
+//
+// Lifecycle decisions (DESIGN.md leaves these open; tests pin them down):
+//  - attempt numbers start at 1. FailJob(retryable) and an expired lease are
+//    lost attempts: attempt + 1 and back to queued while attempt <
+//    max_attempts, else failed. FailJob(retryable=false) fails at once.
+//    ReleaseJob (drain) requeues with the attempt unchanged.
+//  - Cancelling a running job moves it to cancelled at once and keeps its
+//    lease token: the next Heartbeat with that token returns
+//    cancel_requested=true; every other call with it gets FAILED_PRECONDITION.
+//    Cancelling a finished job is a no-op that returns it unchanged.
+//  - RetryJob (failed or cancelled -> queued) starts a fresh attempt
+//    (attempt + 1) with a fresh budget: max_attempts = attempt - 1 + the
+//    largest max_attempts of the job's sweeps.
+//  - Dedupe (SubmitSweep): an expanded job whose config hash equals the newest
+//    job with that hash is not created again but linked to the new sweep:
+//    queued/running -> kReused; succeeded -> kReusedResult (result returned);
+//    failed/cancelled -> kRequeued (as RetryJob). With force=true a finished
+//    job (succeeded/failed/cancelled) gets a new job with the same hash
+//    (kForced), the old one keeps its history; queued/running ones are reused.
+//    A reused queued job's priority is raised to the new sweep's if higher.
+//  - Lease order: among the queued jobs the worker can run (device, GPU
+//    memory), the highest priority wins; within it, fair share: the job whose
+//    sweeps have the fewest running jobs (a job in several sweeps counts the
+//    least loaded one); ties FIFO by job id (submission order).
+//  - Stale, unknown or superseded tokens get FAILED_PRECONDITION on every
+//    worker call; the worker must abandon the job.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "common/status.h"
+#include "server/core/clock.h"
+#include "server/core/store.h"
+#include "server/core/types.h"
+
+namespace lcsweep {
+
+struct CoordinatorOptions {
+  int64_t lease_ttl_ms = 60'000;           // a lease lives this long after lease/heartbeat
+  int64_t heartbeat_interval_ms = 15'000;  // suggested to workers (ttl / 4)
+  int keep_checkpoints = 2;                // newest checkpoints kept per job; older ones pruned
+  int64_t max_metric_points_per_report = 100'000;  // larger reports: INVALID_ARGUMENT
+  int64_t max_sweep_jobs = 100'000;        // larger expansions: INVALID_ARGUMENT
+};
+
+class MetricBatcher;  // group commit of metric points (coordinator.cc)
+
+class Coordinator {
+ public:
+  // Loads the state from `store`. Jobs found running keep their leases (the
+  // reaper requeues them if their workers do not come back in time).
+  static StatusOr<std::unique_ptr<Coordinator>> Create(Store* store, Clock* clock,
+                                                       CoordinatorOptions options = {});
+  ~Coordinator();
+  Coordinator(const Coordinator&) = delete;
+  Coordinator& operator=(const Coordinator&) = delete;
+
+  // ---- JobService ---------------------------------------------------------
+
+  // Parses and expands the spec (common/sweep_spec.h); INVALID_ARGUMENT with
+  // every field error (one per line) when it is malformed. Creates the sweep,
+  // its new jobs, links and events in one transaction. dry_run: nothing is
+  // stored, ids are 0, outcomes say what a real submission would do.
+  StatusOr<SubmitSweepResult> SubmitSweep(const SubmitSweepRequest& request);
+  // NOT_FOUND for an unknown id.
+  StatusOr<SweepSummary> GetSweep(int64_t sweep_id) const;
+  // All sweeps, ascending id, with job counts per state.
+  std::vector<SweepSummary> ListSweeps() const;
+  // Newest first, filtered by tag, paginated (INVALID_ARGUMENT for a bad token).
+  StatusOr<ListSweepsResult> ListSweeps(const ListSweepsRequest& request) const;
+  // Filter by sweep and state, ascending id, paginated. INVALID_ARGUMENT for a
+  // bad page token or page size; NOT_FOUND for an unknown sweep.
+  StatusOr<ListJobsResult> ListJobs(const ListJobsRequest& request) const;
+  StatusOr<JobRecord> GetJob(int64_t job_id) const;
+  // queued/running -> cancelled (see above); finished jobs: no-op, OK.
+  // Returns the job after the change.
+  StatusOr<JobRecord> CancelJob(int64_t job_id, const std::string& reason);
+  // Cancels the sweep's queued and running jobs, except jobs that also belong
+  // to another sweep that is not cancelled. Marks the sweep cancelled.
+  StatusOr<CancelSweepResult> CancelSweep(int64_t sweep_id, const std::string& reason);
+  // failed/cancelled -> queued with a fresh attempt budget (see above);
+  // other states: FAILED_PRECONDITION.
+  StatusOr<JobRecord> RetryJob(int64_t job_id);
+  // Aggregated over seeds (mean, std, n per group hash) over the sweep's
+  // succeeded jobs; see ResultGroup for how result JSON is flattened.
+  // Groups ascending by their first job id. NOT_FOUND for an unknown sweep.
+  StatusOr<ResultsSummary> GetResults(int64_t sweep_id) const;
+  // The same over explicit jobs (NOT_FOUND if one is unknown).
+  StatusOr<ResultsSummary> GetResultsForJobs(const std::vector<int64_t>& job_ids) const;
+  // Audit trail, ascending id, filtered (NOT_FOUND for an unknown job or
+  // sweep; limit clamped to 1..5000, 0 = 500).
+  StatusOr<std::vector<Event>> ListEvents(const ListEventsRequest& request) const;
+  // Metric points of one job (NOT_FOUND if unknown).
+  StatusOr<std::vector<MetricPoint>> ListMetrics(const ListMetricsRequest& request) const;
+  // Workers with their current jobs, ascending id. Without include_dead only
+  // those seen within the last lease_ttl_ms.
+  std::vector<WorkerRecord> ListWorkers(bool include_dead = true) const;
+  // Newest checkpoint of a job (for DownloadCheckpoint and GetJob), or
+  // nullopt. NOT_FOUND for an unknown job.
+  StatusOr<std::optional<CheckpointMeta>> LatestCheckpointOfJob(int64_t job_id) const;
+
+  // ---- WorkerService ------------------------------------------------------
+
+  // A worker with the same (name, host) as a known one gets its id back (its
+  // devices/versions are updated); otherwise a new id. INVALID_ARGUMENT for an
+  // empty name.
+  StatusOr<RegisterWorkerResult> RegisterWorker(const WorkerRecord& worker);
+  // Leases the best matching queued job (see "Lease order"), or nullopt when
+  // none matches. NOT_FOUND for an unregistered worker id.
+  StatusOr<std::optional<Lease>> LeaseJob(const LeaseRequest& request);
+  // Extends the lease by lease_ttl_ms and stores the progress; for a job
+  // cancelled while running returns cancel_requested (and then forgets the
+  // token: later calls with it are FAILED_PRECONDITION).
+  StatusOr<HeartbeatResult> Heartbeat(const HeartbeatRequest& request);
+  // Appends metric points (job_id and attempt are taken from the lease;
+  // time_ms 0 means now). Returns after they are committed (durable).
+  // Also updates the job's progress.metrics with the last value of each name.
+  Status ReportMetrics(const std::string& token, std::vector<MetricPoint> points);
+  // Checks that `token` is a live lease and returns its job: the rpc layer
+  // calls it before it accepts a checkpoint upload or serves a download.
+  StatusOr<JobRecord> ValidateLease(const std::string& token) const;
+  // Records checkpoint metadata (job/attempt from the lease, time_ms 0 = now);
+  // prunes all but the newest keep_checkpoints of the job and returns the
+  // pruned rows so the caller deletes their files.
+  StatusOr<RecordCheckpointResult> RecordCheckpoint(const std::string& token, CheckpointMeta meta);
+  // Newest checkpoint of the job leased by `token`, or nullopt.
+  StatusOr<std::optional<CheckpointMeta>> LatestCheckpoint(const std::string& token) const;
+  // running -> succeeded with the result JSON (must parse as a JSON object,
+  // else INVALID_ARGUMENT and the job stays running).
+  Status CompleteJob(const std::string& token, const std::string& result_json);
+  // running -> queued (attempt + 1) or failed; returns the job after the change.
+  StatusOr<JobRecord> FailJob(const std::string& token, const std::string& error, bool retryable);
+  // running -> queued, attempt unchanged (drain / shutdown of a worker).
+  Status ReleaseJob(const std::string& token, const std::string& reason);
+
+  // ---- Maintenance ----------------------------------------------------------
+
+  // Requeues (or fails, when no attempts are left) every running job whose
+  // lease expired at the clock's now. Returns the affected job ids. The server
+  // calls it on a timer (e.g. every second).
+  StatusOr<std::vector<int64_t>> ReapExpiredLeases();
+
+  // ---- Watching ---------------------------------------------------------------
+
+  // A counter that grows with every change of jobs, sweeps, workers or metrics.
+  uint64_t Version() const;
+  // Blocks until Version() > after_version, the timeout (real time) passes or
+  // Shutdown() is called; returns Version(). For LeaseJob long polls: lease,
+  // and if nothing matched wait for a change and try again.
+  uint64_t WaitForChange(uint64_t after_version, std::chrono::milliseconds timeout) const;
+  // Whether Shutdown() was called.
+  bool IsShutDown() const;
+  // Blocks until the job's version exceeds `after_version`, the timeout (real
+  // time, not the injected clock) passes, or Shutdown() is called; then
+  // returns the job as it is. NOT_FOUND for an unknown job. For WatchJob:
+  // call with after_version = the version of the last job sent.
+  StatusOr<JobRecord> WaitForJobChange(int64_t job_id, uint64_t after_version,
+                                       std::chrono::milliseconds timeout) const;
+  // Registers a callback invoked after every committed change (on the calling
+  // thread, after the state mutex is released, in commit order per thread).
+  // Callbacks must be quick and must not call back into the Coordinator's
+  // mutating methods. Returns an id for RemoveListener.
+  int AddListener(std::function<void(const ChangeNotice&)> listener);
+  void RemoveListener(int id);
+  // Wakes every WaitForJobChange; later waits return at once.
+  void Shutdown();
+
+  const CoordinatorOptions& options() const { return options_; }
+
+ private:
+  Coordinator(Store* store, Clock* clock, CoordinatorOptions options);
+  Status LoadFromStore();
+
+  // All helpers below require mu_ held.
+  JobRecord* FindJobByToken(const std::string& token);
+  StatusOr<JobRecord*> LiveLease(const std::string& token);
+  Event MakeEvent(const JobRecord& job, JobState from, const std::string& reason,
+                  int64_t worker_id) const;
+  void ApplyJob(const JobRecord& job, std::vector<ChangeNotice>* notices);
+  int64_t RunningInSweeps(const JobRecord& job) const;
+  bool Matches(const JobRecord& job, const LeaseRequest& request) const;
+  SweepSummary Summarize(const SweepRecord& sweep) const;
+  std::string NewToken();
+  void Notify(const std::vector<ChangeNotice>& notices);
+
+  Store* const store_;
+  Clock* const clock_;
+  const CoordinatorOptions options_;
+
+  mutable std::mutex mu_;
+  mutable std::condition_variable changed_;
+  bool shutdown_ = false;
+  uint64_t version_ = 0;
+  int64_t next_sweep_id_ = 1;
+  int64_t next_job_id_ = 1;
+  int64_t next_worker_id_ = 1;
+  int64_t next_checkpoint_id_ = 1;
+  std::map<int64_t, SweepRecord> sweeps_;
+  std::map<int64_t, JobRecord> jobs_;
+  std::map<int64_t, std::vector<int64_t>> sweep_jobs_;       // sweep -> jobs in expansion order
+  std::unordered_map<std::string, int64_t> newest_by_hash_;  // config hash -> newest job id
+  std::unordered_map<std::string, int64_t> job_by_token_;    // lease token -> job id
+  std::set<std::pair<int, int64_t>> queued_;                 // (-priority, job id)
+  std::map<int64_t, int64_t> running_per_sweep_;
+  std::map<int64_t, WorkerRecord> workers_;
+  std::map<int64_t, std::vector<CheckpointMeta>> checkpoints_;  // job -> ascending id
+
+  std::mutex listeners_mu_;
+  int next_listener_id_ = 1;
+  std::map<int, std::function<void(const ChangeNotice&)>> listeners_;
+
+  std::unique_ptr<MetricBatcher> batcher_;
+};
+
+}  // namespace lcsweep

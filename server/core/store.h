@@ -1,0 +1,78 @@
+// Store: the durable state of the coordinator, as an interface so that the
+// core has no SQLite types (SqliteStore in server/store/ implements it; an
+// in-memory fake in tests/fakes/ serves unit tests).
+//
+// Model: the Coordinator loads everything it schedules on (sweeps, jobs with
+// their sweep links, workers, checkpoint metadata) once with Load(), keeps it
+// in memory, and writes every change through Commit() before it changes its
+// memory or acknowledges a call. Metrics and events are append-only and only
+// read back by queries.
+//
+// Contract of Commit: all of a WriteBatch is applied in one transaction, or
+// nothing is (a failed commit leaves the store exactly as before). Errors:
+//   RESOURCE_EXHAUSTED  disk (or the configured size limit) is full;
+//   UNAVAILABLE         the database is locked by another process beyond the
+//                       busy timeout;
+//   INTERNAL / DATA_LOSS anything else (corruption, I/O error).
+// A commit that returned OK is durable against a crash of the process
+// (kill -9); power-loss durability depends on the implementation's sync mode.
+//
+// Thread-safety: implementations must be safe to call from several threads
+// (SqliteStore serialises on its single writer connection).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/status.h"
+#include "server/core/types.h"
+
+namespace lcsweep {
+
+// Everything the coordinator keeps in memory, as loaded from the store.
+struct StoreSnapshot {
+  std::vector<SweepRecord> sweeps;        // ascending id
+  std::vector<JobRecord> jobs;            // ascending id, sweep_ids filled in
+  std::vector<WorkerRecord> workers;      // ascending id
+  std::vector<CheckpointMeta> checkpoints;  // ascending id
+};
+
+// One atomic change. Upserts replace the whole row with the same id.
+struct WriteBatch {
+  std::vector<SweepRecord> sweeps;        // upsert by id
+  std::vector<JobRecord> jobs;            // upsert by id (sweep_ids ignored here)
+  std::vector<std::pair<int64_t, int64_t>> sweep_jobs;  // (sweep id, job id) links to add
+  std::vector<WorkerRecord> workers;      // upsert by id
+  std::vector<CheckpointMeta> checkpoints;  // upsert by id
+  std::vector<int64_t> deleted_checkpoints;  // checkpoint ids to delete
+  std::vector<Event> events;              // append (ids assigned by the store)
+  std::vector<MetricPoint> metrics;       // append
+
+  bool empty() const {
+    return sweeps.empty() && jobs.empty() && sweep_jobs.empty() && workers.empty() &&
+           checkpoints.empty() && deleted_checkpoints.empty() && events.empty() &&
+           metrics.empty();
+  }
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // Reads the whole scheduling state.
+  virtual StatusOr<StoreSnapshot> Load() = 0;
+
+  // Applies `batch` atomically (see the contract above).
+  virtual Status Commit(const WriteBatch& batch) = 0;
+
+  // Metric points of one job, in insertion order, at most `limit`.
+  virtual StatusOr<std::vector<MetricPoint>> ListMetrics(const ListMetricsRequest& request) = 0;
+
+  // Audit events matching the filters, ascending id, at most `limit`
+  // (no clamping here; the coordinator validates the request).
+  virtual StatusOr<std::vector<Event>> ListEvents(const ListEventsRequest& request) = 0;
+};
+
+}  // namespace lcsweep
