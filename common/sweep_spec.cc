@@ -1,0 +1,609 @@
+#include "common/sweep_spec.h"
+
+#include <algorithm>
+#include <cctype>
+#include <set>
+#include <unordered_map>
+
+#include "common/job_config_json.h"
+
+namespace lcsweep {
+namespace {
+
+using nlohmann::json;
+
+const std::vector<std::string> kTopKeys = {"name", "description", "base",     "grid",
+                                           "list", "one_factor",  "seeds",    "priority",
+                                           "max_attempts", "tags"};
+
+// One value an expanded job takes from the document.
+struct Override {
+  std::string path;      // dotted job-config path
+  const json* value;
+  std::string location;  // path of the value in the sweep document
+};
+
+std::vector<std::string> SplitDots(const std::string& p) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (true) {
+    size_t dot = p.find('.', start);
+    out.push_back(p.substr(start, dot == std::string::npos ? std::string::npos : dot - start));
+    if (dot == std::string::npos) break;
+    start = dot + 1;
+  }
+  return out;
+}
+
+// Sets `value` at dotted `path` in `j`, creating objects on the way. The
+// caller has checked that `path` is a leaf path and that `j` is well typed
+// along it (base passed the field check).
+void SetPath(json& j, const std::string& path, const json& value) {
+  json* cur = &j;
+  std::vector<std::string> parts = SplitDots(path);
+  for (size_t i = 0; i + 1 < parts.size(); ++i) {
+    json& next = (*cur)[parts[i]];
+    if (!next.is_object()) next = json::object();
+    cur = &next;
+  }
+  (*cur)[parts.back()] = value;
+}
+
+const json* GetPath(const json& j, const std::string& path) {
+  const json* cur = &j;
+  for (const std::string& part : SplitDots(path)) {
+    if (!cur->is_object()) return nullptr;
+    auto it = cur->find(part);
+    if (it == cur->end()) return nullptr;
+    cur = &*it;
+  }
+  return cur;
+}
+
+// Maps a job-config-relative error path to the sweep document.
+std::string MapPath(const std::string& ep, const std::vector<Override>& overrides,
+                    const std::string& seed_location) {
+  for (const Override& o : overrides) {
+    if (ep == o.path) return o.location;
+    if (ep.size() > o.path.size() && ep.compare(0, o.path.size(), o.path) == 0 &&
+        (ep[o.path.size()] == '[' || ep[o.path.size()] == '.')) {
+      return o.location + ep.substr(o.path.size());
+    }
+  }
+  if (ep == "seed" && !seed_location.empty()) return seed_location;
+  if (ep == kDocumentPath) return "base";
+  if (!ep.empty() && ep[0] == '[') return "base" + ep;
+  return "base." + ep;
+}
+
+class SweepParser {
+ public:
+  SweepParser(const json& doc, const SweepLimits& limits) : doc_(doc), limits_(limits) {}
+
+  SweepParseResult Run() {
+    SweepParseResult result;
+    Sweep sweep;
+    if (!doc_.is_object()) {
+      Err(kDocumentPath, DescribeJson(doc_), "a sweep object {\"name\": ..., \"base\": ..., \"grid\" | \"list\" | \"one_factor\": ...}");
+      result.errors = std::move(errors_);
+      return result;
+    }
+    sweep.spec = doc_;
+    CheckTopKeys();
+    ReadHeader(&sweep);
+    ReadSeeds();
+    ReadBase();
+    ReadExpansion(&sweep);
+    if (errors_.empty()) CheckSize();
+    if (errors_.empty()) Expand(&sweep);
+    if (!errors_.empty()) {
+      result.errors = std::move(errors_);
+      return result;
+    }
+    result.sweep = std::move(sweep);
+    return result;
+  }
+
+ private:
+  void Err(std::string p, std::string found, std::string expected, std::string hint = "") {
+    FieldError e{std::move(p), std::move(found), std::move(expected), std::move(hint)};
+    std::string key = e.ToString();
+    if (seen_errors_.insert(key).second) errors_.push_back(std::move(e));
+  }
+
+  void CheckTopKeys() {
+    for (auto it = doc_.begin(); it != doc_.end(); ++it) {
+      if (std::find(kTopKeys.begin(), kTopKeys.end(), it.key()) != kTopKeys.end()) continue;
+      std::string close = ClosestName(it.key(), kTopKeys);
+      std::vector<std::string> sorted = kTopKeys;
+      std::sort(sorted.begin(), sorted.end());
+      Err(JoinPath(kDocumentPath, it.key()), "an unknown key", "one of " + QuoteList(sorted),
+          close.empty() ? "" : "did you mean \"" + close + "\"?");
+    }
+  }
+
+  void ReadHeader(Sweep* s) {
+    auto name = doc_.find("name");
+    if (name == doc_.end()) {
+      Err("name", "nothing", "a sweep name (letters, digits, '.', '_', '-'; 1 to 128 characters)");
+    } else if (!name->is_string()) {
+      Err("name", DescribeJson(*name), "a string");
+    } else {
+      const std::string& n = name->get_ref<const std::string&>();
+      bool ok = !n.empty() && n.size() <= 128;
+      for (char c : n)
+        ok &= std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-';
+      if (!ok) {
+        Err("name", DescribeJson(*name),
+            "letters, digits, '.', '_' or '-', 1 to 128 characters");
+      } else {
+        s->name = n;
+      }
+    }
+    if (auto d = doc_.find("description"); d != doc_.end()) {
+      if (!d->is_string()) {
+        Err("description", DescribeJson(*d), "a string");
+      } else {
+        s->description = d->get<std::string>();
+      }
+    }
+    ReadInt("priority", -1000000, 1000000, &s->priority);
+    ReadInt("max_attempts", 1, 100, &s->max_attempts);
+    if (auto t = doc_.find("tags"); t != doc_.end()) {
+      if (!t->is_array()) {
+        Err("tags", DescribeJson(*t), "an array of strings");
+      } else {
+        std::set<std::string> seen;
+        for (size_t i = 0; i < t->size(); ++i) {
+          const json& v = (*t)[i];
+          if (!v.is_string() || v.get_ref<const std::string&>().empty() ||
+              v.get_ref<const std::string&>().size() > 64) {
+            Err(IndexPath("tags", i), DescribeJson(v), "a string of 1 to 64 characters");
+          } else if (!seen.insert(v.get<std::string>()).second) {
+            Err(IndexPath("tags", i), DescribeJson(v), "distinct tags");
+          } else {
+            s->tags.push_back(v.get<std::string>());
+          }
+        }
+      }
+    }
+  }
+
+  void ReadInt(const char* key, int64_t lo, int64_t hi, int64_t* out) {
+    auto v = doc_.find(key);
+    if (v == doc_.end()) return;
+    std::string range = "[" + std::to_string(lo) + ", " + std::to_string(hi) + "]";
+    if (!v->is_number_integer()) {
+      Err(key, DescribeJson(*v), "an integer in " + range);
+      return;
+    }
+    if (v->is_number_unsigned() ? v->get<uint64_t>() > static_cast<uint64_t>(hi)
+                                : (v->get<int64_t>() < lo || v->get<int64_t>() > hi)) {
+      Err(key, DescribeJson(*v), "an integer in " + range);
+      return;
+    }
+    *out = v->get<int64_t>();
+  }
+
+  void ReadSeeds() {
+    auto s = doc_.find("seeds");
+    if (s == doc_.end()) {
+      seeds_ = {0};
+      return;
+    }
+    if (!s->is_array() || s->empty()) {
+      Err("seeds", DescribeJson(*s), "a non-empty array of integers >= 0, e.g. [0, 1, 2, 3]");
+      return;
+    }
+    for (size_t i = 0; i < s->size(); ++i) {
+      const json& v = (*s)[i];
+      std::string p = IndexPath("seeds", i);
+      if (!v.is_number_integer() || (!v.is_number_unsigned() && v.get<int64_t>() < 0) ||
+          (v.is_number_unsigned() && v.get<uint64_t>() > static_cast<uint64_t>(INT64_MAX))) {
+        Err(p, DescribeJson(v), "an integer >= 0");
+        continue;
+      }
+      int64_t seed = v.get<int64_t>();
+      auto dup = std::find(seeds_.begin(), seeds_.end(), seed);
+      if (dup != seeds_.end()) {
+        Err(p, DescribeJson(v),
+            "distinct seeds (also at " + IndexPath("seeds", seed_index_[dup - seeds_.begin()]) + ")");
+        continue;
+      }
+      seeds_.push_back(seed);
+      seed_index_.push_back(i);
+    }
+  }
+
+  void ReadBase() {
+    auto b = doc_.find("base");
+    if (b == doc_.end()) {
+      base_ = json::object();
+      return;
+    }
+    if (!b->is_object()) {
+      Err("base", DescribeJson(*b), "an object (a partial job config)");
+      base_ok_ = false;
+      return;
+    }
+    base_ = *b;
+    if (base_.contains("seed")) {
+      Err("base.seed", DescribeJson(base_["seed"]), "no seed in base",
+          "list the seeds in the top-level \"seeds\" array");
+      base_.erase("seed");
+    }
+    // Field-level check of the base alone; cross-field rules are checked per
+    // job, where axis values may complete the picture.
+    std::vector<FieldError> errs;
+    JobConfigFromJsonWithErrors(base_, &errs, JobCheck::kFieldsOnly);
+    for (FieldError& e : errs) {
+      e.path = MapPath(e.path, {}, "");
+      Err(std::move(e.path), std::move(e.found), std::move(e.expected), std::move(e.hint));
+    }
+    if (!errs.empty()) base_ok_ = false;
+  }
+
+  // Checks that `path` names one field; `location` is the key's path in the document.
+  bool CheckAxisPath(const std::string& path, const std::string& location) {
+    const auto& leaves = JobConfigLeafPaths();
+    if (std::binary_search(leaves.begin(), leaves.end(), path)) {
+      if (path == "seed") {
+        Err(location, "the seed as an axis", "a field path other than \"seed\"",
+            "list the seeds in the top-level \"seeds\" array");
+        return false;
+      }
+      return true;
+    }
+    std::string prefix = path + ".";
+    for (const std::string& l : leaves) {
+      if (l.compare(0, prefix.size(), prefix) == 0) {
+        Err(location, "a path to a group of fields", "a path to one field, such as \"" + l + "\"");
+        return false;
+      }
+    }
+    std::string hint;
+    std::string close = ClosestName(path, leaves);
+    if (close.empty()) {
+      // "lc_rate" for "model.conv.lc_rate": match the last segment.
+      std::string last = SplitDots(path).back();
+      for (const std::string& l : leaves) {
+        if (SplitDots(l).back() == last) {
+          close = close.empty() ? l : "";  // only when unique
+          if (close.empty()) break;
+        }
+      }
+    }
+    if (!close.empty()) hint = "did you mean \"" + close + "\"?";
+    Err(location, "an unknown path",
+        "a dotted path to a job config field, such as \"model.conv.lc_rate\"", hint);
+    return false;
+  }
+
+  // Field-level check of one axis value on its own (defaults elsewhere).
+  void CheckAxisValue(const std::string& path, const json& value, const std::string& location) {
+    json tmp = json::object();
+    SetPath(tmp, path, value);
+    std::vector<FieldError> errs;
+    JobConfigFromJsonWithErrors(tmp, &errs, JobCheck::kFieldsOnly);
+    std::vector<Override> o = {{path, &value, location}};
+    for (FieldError& e : errs) Err(MapPath(e.path, o, ""), e.found, e.expected, e.hint);
+  }
+
+  // For grid and one_factor: {path: [values...]}.
+  void ReadAxes(const char* key, const json& axes) {
+    if (!axes.is_object()) {
+      Err(key, DescribeJson(axes), "an object of dotted path -> array of values");
+      return;
+    }
+    if (std::string(key) == "one_factor" && axes.empty()) {
+      Err(key, "an empty object", "at least one axis (dotted path -> array of values)");
+    }
+    for (auto it = axes.begin(); it != axes.end(); ++it) {
+      std::string loc = QuotedKeyPath(key, it.key());
+      bool path_ok = CheckAxisPath(it.key(), loc);
+      if (!it->is_array() || it->empty()) {
+        Err(loc, DescribeJson(*it), "a non-empty array of values");
+        continue;
+      }
+      if (!path_ok) continue;
+      for (size_t i = 0; i < it->size(); ++i) CheckAxisValue(it.key(), (*it)[i], IndexPath(loc, i));
+      axis_values_.push_back({it.key(), &*it, loc});
+    }
+  }
+
+  void ReadExpansion(Sweep* s) {
+    std::vector<std::string> given;
+    for (const char* k : {"grid", "list", "one_factor"})
+      if (doc_.contains(k)) given.push_back(k);
+    if (given.empty()) {
+      Err("grid", "nothing", "exactly one of \"grid\", \"list\" or \"one_factor\"");
+      return;
+    }
+    for (size_t i = 1; i < given.size(); ++i) {
+      Err(given[i], "it together with \"" + given[0] + "\"",
+          "exactly one of \"grid\", \"list\" or \"one_factor\"");
+    }
+    if (given.size() > 1) return;
+    s->expansion = given[0];
+    const json& e = doc_[given[0]];
+    std::set<std::string> paths;
+    if (s->expansion == "list") {
+      if (!e.is_array() || e.empty()) {
+        Err("list", DescribeJson(e), "a non-empty array of override objects");
+        return;
+      }
+      for (size_t i = 0; i < e.size(); ++i) {
+        std::string entry_loc = IndexPath("list", i);
+        const json& entry = e[i];
+        if (!entry.is_object()) {
+          Err(entry_loc, DescribeJson(entry),
+              "an object of dotted path -> value, e.g. {\"model.conv.lc_rate\": 8}");
+          continue;
+        }
+        std::vector<Override> overrides;
+        for (auto it = entry.begin(); it != entry.end(); ++it) {
+          std::string loc = QuotedKeyPath(entry_loc, it.key());
+          if (!CheckAxisPath(it.key(), loc)) continue;
+          CheckAxisValue(it.key(), *it, loc);
+          overrides.push_back({it.key(), &*it, loc});
+          paths.insert(it.key());
+        }
+        list_entries_.push_back({std::move(overrides), entry_loc});
+      }
+    } else {
+      ReadAxes(s->expansion.c_str(), e);
+      for (const Override& a : axis_values_) paths.insert(a.path);
+    }
+    s->axis_paths.assign(paths.begin(), paths.end());
+  }
+
+  void CheckSize() {
+    // Count jobs before building any, without overflow.
+    size_t n = 0;
+    bool over = false;
+    auto mul = [&](size_t a, size_t b) {
+      if (a != 0 && b > limits_.max_jobs / a + 1) over = true;
+      return over ? limits_.max_jobs + 1 : a * b;
+    };
+    std::string exp = doc_.contains("grid") ? "grid" : doc_.contains("list") ? "list" : "one_factor";
+    if (exp == "grid") {
+      n = 1;
+      for (const Override& a : axis_values_) n = mul(n, a.value->size());
+    } else if (exp == "list") {
+      n = list_entries_.size();
+    } else {
+      n = 1;
+      for (const Override& a : axis_values_) {
+        n += a.value->size();
+        if (n > limits_.max_jobs) over = true;
+      }
+    }
+    n = mul(n, seeds_.size());
+    if (over || n > limits_.max_jobs) {
+      Err(exp, over ? "more than " + std::to_string(limits_.max_jobs) + " jobs"
+                    : std::to_string(n) + " jobs",
+          "at most " + std::to_string(limits_.max_jobs) + " jobs in one sweep",
+          "split the sweep, or use \"one_factor\" or \"list\" instead of a full grid");
+    }
+  }
+
+  void AddJob(Sweep* s, const std::vector<Override>& overrides, const std::string& origin,
+              std::string* base_group_hash) {
+    json merged = base_;
+    for (const Override& o : overrides) SetPath(merged, o.path, *o.value);
+    for (size_t si = 0; si < seeds_.size(); ++si) {
+      merged["seed"] = seeds_[si];
+      std::string seed_loc = IndexPath("seeds", seed_index_[si]);
+      std::vector<FieldError> errs;
+      JobConfig c = JobConfigFromJsonWithErrors(merged, &errs, JobCheck::kFull);
+      if (!errs.empty()) {
+        for (FieldError& e : errs) Err(MapPath(e.path, overrides, seed_loc), e.found, e.expected, e.hint);
+        return;  // the other seeds repeat the same errors
+      }
+      if (!errors_.empty()) continue;  // keep collecting errors, stop building jobs
+      ExpandedJob job;
+      job.config = c;
+      job.config_json = JobConfigToJson(c);
+      job.canonical_json = CanonicalJobJson(c);
+      job.hash = JobConfigHash(c);
+      job.group_hash = JobGroupHash(c);
+      if (base_group_hash != nullptr) {
+        // one_factor: the base itself comes first; a varied value that gives
+        // the base's job again is not a new job.
+        if (base_group_hash->empty()) {
+          *base_group_hash = job.group_hash;
+        } else if (job.group_hash == *base_group_hash) {
+          return;
+        }
+      }
+      for (const std::string& p : s->axis_paths) {
+        const json* v = GetPath(job.config_json, p);
+        job.axes[p] = v != nullptr ? *v : json();
+      }
+      job.axes["seed"] = c.seed;
+      job.origin = origin.empty() ? seed_loc : origin + ", " + seed_loc;
+      auto [it, inserted] = hash_index_.emplace(job.hash, s->jobs.size());
+      if (!inserted) {
+        ++s->duplicates;
+        if (s->notes.size() < 20) {
+          s->notes.push_back(job.origin + " is the same job as " + s->jobs[it->second].origin +
+                             " (hash " + job.hash.substr(0, 12) + "); run once");
+        }
+        continue;
+      }
+      s->jobs.push_back(std::move(job));
+    }
+  }
+
+  void Expand(Sweep* s) {
+    if (!base_ok_) return;
+    if (s->expansion == "list") {
+      for (const auto& [overrides, loc] : list_entries_) AddJob(s, overrides, loc, nullptr);
+    } else if (s->expansion == "one_factor") {
+      std::string base_group_hash;
+      AddJob(s, {}, "base", &base_group_hash);
+      if (base_group_hash.empty()) return;  // the base failed; errors recorded
+      for (const Override& a : axis_values_) {
+        for (size_t i = 0; i < a.value->size(); ++i) {
+          std::string loc = IndexPath(a.location, i);
+          AddJob(s, {{a.path, &(*a.value)[i], loc}}, loc, &base_group_hash);
+        }
+      }
+    } else {
+      // Cartesian product; the last axis varies fastest.
+      std::vector<size_t> idx(axis_values_.size(), 0);
+      bool done = false;
+      while (!done) {
+        std::vector<Override> overrides;
+        std::string origin;
+        for (size_t a = 0; a < axis_values_.size(); ++a) {
+          const Override& ax = axis_values_[a];
+          std::string loc = IndexPath(ax.location, idx[a]);
+          overrides.push_back({ax.path, &(*ax.value)[idx[a]], loc});
+          origin += (origin.empty() ? "" : ", ") + loc;
+        }
+        AddJob(s, overrides, origin, nullptr);
+        size_t a = axis_values_.size();
+        while (true) {
+          if (a == 0) {
+            done = true;
+            break;
+          }
+          --a;
+          if (++idx[a] < axis_values_[a].value->size()) break;
+          idx[a] = 0;
+        }
+      }
+    }
+    if (s->duplicates > static_cast<int64_t>(s->notes.size())) {
+      s->notes.push_back("... and " + std::to_string(s->duplicates - s->notes.size()) +
+                         " more duplicates");
+    }
+  }
+
+  const json& doc_;
+  SweepLimits limits_;
+  std::vector<FieldError> errors_;
+  std::set<std::string> seen_errors_;
+  std::vector<int64_t> seeds_;
+  std::vector<size_t> seed_index_;  // position of each seed in the document
+  json base_;
+  bool base_ok_ = true;
+  std::vector<Override> axis_values_;  // grid / one_factor: path -> array
+  std::vector<std::pair<std::vector<Override>, std::string>> list_entries_;
+  std::unordered_map<std::string, size_t> hash_index_;
+};
+
+// Deepest nesting of [ and { outside strings; stops counting past `limit`.
+size_t NestingDepth(std::string_view text, size_t limit) {
+  size_t depth = 0, max_depth = 0;
+  bool in_string = false, escape = false;
+  for (char c : text) {
+    if (in_string) {
+      if (escape) {
+        escape = false;
+      } else if (c == '\\') {
+        escape = true;
+      } else if (c == '"') {
+        in_string = false;
+      }
+      continue;
+    }
+    if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      max_depth = std::max(max_depth, ++depth);
+      if (max_depth > limit) return max_depth;
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      --depth;
+    }
+  }
+  return max_depth;
+}
+
+}  // namespace
+
+SweepParseResult ParseSweepWithErrors(const json& doc, const SweepLimits& limits) {
+  return SweepParser(doc, limits).Run();
+}
+
+SweepParseResult ParseSweepTextWithErrors(std::string_view text, const SweepLimits& limits) {
+  SweepParseResult result;
+  if (NestingDepth(text, kMaxSweepNesting) > kMaxSweepNesting) {
+    result.errors.push_back({kDocumentPath,
+                             "JSON nested deeper than " + std::to_string(kMaxSweepNesting) + " levels",
+                             "a sweep document (a few levels of nesting)", ""});
+    return result;
+  }
+  // Track the keys of every open object to reject duplicates, which JSON
+  // parsers silently resolve by keeping the last value.
+  std::vector<std::set<std::string>> open_objects;
+  std::vector<std::string> duplicates;
+  json::parser_callback_t cb = [&](int /*depth*/, json::parse_event_t event, json& parsed) {
+    switch (event) {
+      case json::parse_event_t::object_start: open_objects.emplace_back(); break;
+      case json::parse_event_t::object_end:
+        if (!open_objects.empty()) open_objects.pop_back();
+        break;
+      case json::parse_event_t::key:
+        if (!open_objects.empty() && parsed.is_string() &&
+            !open_objects.back().insert(parsed.get<std::string>()).second) {
+          duplicates.push_back(parsed.get<std::string>());
+        }
+        break;
+      default: break;
+    }
+    return true;
+  };
+  json doc;
+  try {
+    doc = json::parse(text.begin(), text.end(), cb, /*allow_exceptions=*/true);
+  } catch (const json::parse_error& e) {
+    size_t byte = e.byte == 0 ? 0 : e.byte - 1;  // nlohmann counts from 1
+    size_t line = 1, col = 1;
+    for (size_t i = 0; i < byte && i < text.size(); ++i) {
+      if (text[i] == '\n') {
+        ++line;
+        col = 1;
+      } else {
+        ++col;
+      }
+    }
+    std::string what = e.what();
+    size_t colon = what.find(": ");
+    std::string reason = colon == std::string::npos ? what : what.substr(colon + 2);
+    result.errors.push_back({kDocumentPath,
+                             "a JSON syntax error at line " + std::to_string(line) + ", column " +
+                                 std::to_string(col) + " (byte " + std::to_string(byte) +
+                                 "): " + reason,
+                             "a valid JSON document", ""});
+    return result;
+  } catch (const json::exception& e) {
+    result.errors.push_back({kDocumentPath, std::string("invalid JSON: ") + e.what(),
+                             "a valid JSON document", ""});
+    return result;
+  }
+  if (!duplicates.empty()) {
+    for (const std::string& d : duplicates) {
+      result.errors.push_back({kDocumentPath, "the key " + DescribeJson(json(d)) + " twice in one object",
+                               "each key once (JSON keeps only the last value, so one would be lost)",
+                               ""});
+    }
+    return result;
+  }
+  return ParseSweepWithErrors(doc, limits);
+}
+
+StatusOr<Sweep> ParseSweep(const json& doc, const SweepLimits& limits) {
+  SweepParseResult r = ParseSweepWithErrors(doc, limits);
+  if (!r.errors.empty()) return FieldErrorsToStatus(r.errors, "invalid sweep");
+  return std::move(*r.sweep);
+}
+
+StatusOr<Sweep> ParseSweepText(std::string_view text, const SweepLimits& limits) {
+  SweepParseResult r = ParseSweepTextWithErrors(text, limits);
+  if (!r.errors.empty()) return FieldErrorsToStatus(r.errors, "invalid sweep");
+  return std::move(*r.sweep);
+}
+
+}  // namespace lcsweep
