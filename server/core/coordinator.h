@@ -64,6 +64,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "common/field_errors.h"
 #include "common/status.h"
 #include "server/core/clock.h"
 #include "server/core/store.h"
@@ -97,7 +98,10 @@ class Coordinator {
   // every field error (one per line) when it is malformed. Creates the sweep,
   // its new jobs, links and events in one transaction. dry_run: nothing is
   // stored, ids are 0, outcomes say what a real submission would do.
-  StatusOr<SubmitSweepResult> SubmitSweep(const SubmitSweepRequest& request);
+  // When `field_errors` is given it receives the structured errors of a
+  // malformed spec (for the rpc layer's error details).
+  StatusOr<SubmitSweepResult> SubmitSweep(const SubmitSweepRequest& request,
+                                          std::vector<FieldError>* field_errors = nullptr);
   // NOT_FOUND for an unknown id.
   StatusOr<SweepSummary> GetSweep(int64_t sweep_id) const;
   // All sweeps, ascending id, with job counts per state.
@@ -193,9 +197,10 @@ class Coordinator {
   StatusOr<JobRecord> WaitForJobChange(int64_t job_id, uint64_t after_version,
                                        std::chrono::milliseconds timeout) const;
   // Registers a callback invoked after every committed change (on the calling
-  // thread, after the state mutex is released, in commit order per thread).
-  // Callbacks must be quick and must not call back into the Coordinator's
-  // mutating methods. Returns an id for RemoveListener.
+  // thread, after the state mutex is released, serialised by a listeners
+  // mutex). Callbacks must be quick and must not call AddListener /
+  // RemoveListener or the Coordinator's mutating methods. Returns an id for
+  // RemoveListener, which blocks until no callback is running.
   int AddListener(std::function<void(const ChangeNotice&)> listener);
   void RemoveListener(int id);
   // Wakes every WaitForJobChange; later waits return at once.
@@ -208,15 +213,21 @@ class Coordinator {
   Status LoadFromStore();
 
   // All helpers below require mu_ held.
-  JobRecord* FindJobByToken(const std::string& token);
-  StatusOr<JobRecord*> LiveLease(const std::string& token);
-  Event MakeEvent(const JobRecord& job, JobState from, const std::string& reason,
-                  int64_t worker_id) const;
+  const JobRecord* FindJob(int64_t job_id) const;
+  // The running job whose live lease is `token`, or FAILED_PRECONDITION.
+  StatusOr<JobRecord> LiveLease(const std::string& token) const;
+  // A new audit event for `job` (after its change); takes the next event id.
+  Event MakeEvent(const JobRecord& job, const std::string& from_state,
+                  const std::string& reason, int64_t worker_id);
+  // Commits `batch`; only when that succeeded applies it to memory and
+  // appends the change notices. Memory is untouched on error.
+  Status CommitAndApply(const WriteBatch& batch, std::vector<ChangeNotice>* notices);
   void ApplyJob(const JobRecord& job, std::vector<ChangeNotice>* notices);
   int64_t RunningInSweeps(const JobRecord& job) const;
   bool Matches(const JobRecord& job, const LeaseRequest& request) const;
   SweepSummary Summarize(const SweepRecord& sweep) const;
   std::string NewToken();
+  // Without mu_: wakes waiters and calls the listeners.
   void Notify(const std::vector<ChangeNotice>& notices);
 
   Store* const store_;
@@ -233,7 +244,8 @@ class Coordinator {
   int64_t next_checkpoint_id_ = 1;
   std::map<int64_t, SweepRecord> sweeps_;
   std::map<int64_t, JobRecord> jobs_;
-  std::map<int64_t, std::vector<int64_t>> sweep_jobs_;       // sweep -> jobs in expansion order
+  int64_t next_event_id_ = 1;
+  std::map<int64_t, std::set<int64_t>> sweep_jobs_;          // sweep -> its job ids
   std::unordered_map<std::string, int64_t> newest_by_hash_;  // config hash -> newest job id
   std::unordered_map<std::string, int64_t> job_by_token_;    // lease token -> job id
   std::set<std::pair<int, int64_t>> queued_;                 // (-priority, job id)

@@ -37,6 +37,7 @@ struct StoreSnapshot {
   std::vector<JobRecord> jobs;            // ascending id, sweep_ids filled in
   std::vector<WorkerRecord> workers;      // ascending id
   std::vector<CheckpointMeta> checkpoints;  // ascending id
+  int64_t max_event_id = 0;               // largest event id stored (0 = none)
 };
 
 // One atomic change. Upserts replace the whole row with the same id.
@@ -47,7 +48,7 @@ struct WriteBatch {
   std::vector<WorkerRecord> workers;      // upsert by id
   std::vector<CheckpointMeta> checkpoints;  // upsert by id
   std::vector<int64_t> deleted_checkpoints;  // checkpoint ids to delete
-  std::vector<Event> events;              // append (ids assigned by the store)
+  std::vector<Event> events;              // append; id > 0 is kept, id 0 gets the next free id
   std::vector<MetricPoint> metrics;       // append
 
   bool empty() const {

@@ -1,0 +1,41 @@
+// Names of the coordinator's enums (server/core/types.h).
+#include "server/core/types.h"
+
+namespace lcsweep {
+
+const char* JobStateName(JobState state) {
+  switch (state) {
+    case JobState::kQueued: return "queued";
+    case JobState::kRunning: return "running";
+    case JobState::kSucceeded: return "succeeded";
+    case JobState::kFailed: return "failed";
+    case JobState::kCancelled: return "cancelled";
+  }
+  return "unknown";
+}
+
+std::optional<JobState> ParseJobState(const std::string& name) {
+  for (int i = 0; i < kNumJobStates; ++i) {
+    JobState s = static_cast<JobState>(i);
+    if (name == JobStateName(s)) return s;
+  }
+  return std::nullopt;
+}
+
+bool IsTerminal(JobState state) {
+  return state == JobState::kSucceeded || state == JobState::kFailed ||
+         state == JobState::kCancelled;
+}
+
+const char* SubmitOutcomeName(SubmitOutcome outcome) {
+  switch (outcome) {
+    case SubmitOutcome::kCreated: return "created";
+    case SubmitOutcome::kReused: return "reused";
+    case SubmitOutcome::kReusedResult: return "reused_result";
+    case SubmitOutcome::kRequeued: return "requeued";
+    case SubmitOutcome::kForced: return "forced";
+  }
+  return "unknown";
+}
+
+}  // namespace lcsweep
