@@ -1,0 +1,111 @@
+// Schema migrations (see migrations.h). Data model from DESIGN.md: sweeps,
+// jobs, the sweep_jobs link table (dedupe puts one job in several sweeps),
+// workers, metrics, checkpoints and events (the audit trail).
+#include "server/store/migrations.h"
+
+namespace lcsweep {
+
+const std::vector<std::string>& SchemaMigrations() {
+  static const std::vector<std::string>* migrations = new std::vector<std::string>{
+      // 1: initial schema.
+      R"sql(
+CREATE TABLE sweeps (
+  id            INTEGER PRIMARY KEY,
+  name          TEXT    NOT NULL,
+  description   TEXT    NOT NULL DEFAULT '',
+  priority      INTEGER NOT NULL,
+  max_attempts  INTEGER NOT NULL,
+  tags_json     TEXT    NOT NULL DEFAULT '[]',
+  spec_json     TEXT    NOT NULL,
+  created_ms    INTEGER NOT NULL,
+  cancelled_ms  INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE jobs (
+  id                 INTEGER PRIMARY KEY,
+  config_json        TEXT    NOT NULL,
+  hash               TEXT    NOT NULL,
+  group_hash         TEXT    NOT NULL,
+  axes_json          TEXT    NOT NULL,
+  state              TEXT    NOT NULL
+                     CHECK (state IN ('queued','running','succeeded','failed','cancelled')),
+  priority           INTEGER NOT NULL,
+  attempt            INTEGER NOT NULL CHECK (attempt >= 1),
+  max_attempts       INTEGER NOT NULL,
+  lease_token        TEXT    NOT NULL DEFAULT '',
+  lease_owner        INTEGER NOT NULL DEFAULT 0,
+  lease_expiry_ms    INTEGER NOT NULL DEFAULT 0,
+  device             TEXT    NOT NULL DEFAULT 'any',
+  min_gpu_memory_gb  REAL    NOT NULL DEFAULT 0,
+  created_ms         INTEGER NOT NULL,
+  queued_ms          INTEGER NOT NULL DEFAULT 0,
+  started_ms         INTEGER NOT NULL DEFAULT 0,
+  finished_ms        INTEGER NOT NULL DEFAULT 0,
+  updated_ms         INTEGER NOT NULL DEFAULT 0,
+  error              TEXT    NOT NULL DEFAULT '',
+  retryable          INTEGER NOT NULL DEFAULT 0,
+  result_json        TEXT    NOT NULL DEFAULT '',
+  progress_epoch     INTEGER NOT NULL DEFAULT 0,
+  progress_step      INTEGER NOT NULL DEFAULT 0,
+  progress_metrics_json TEXT NOT NULL DEFAULT '{}',
+  progress_updated_ms   INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX jobs_by_hash ON jobs(hash);
+CREATE INDEX jobs_by_state ON jobs(state);
+CREATE TABLE sweep_jobs (
+  sweep_id  INTEGER NOT NULL REFERENCES sweeps(id),
+  job_id    INTEGER NOT NULL REFERENCES jobs(id),
+  PRIMARY KEY (sweep_id, job_id)
+) WITHOUT ROWID;
+CREATE INDEX sweep_jobs_by_job ON sweep_jobs(job_id);
+CREATE TABLE workers (
+  id             INTEGER PRIMARY KEY,
+  name           TEXT    NOT NULL,
+  host           TEXT    NOT NULL DEFAULT '',
+  devices_json   TEXT    NOT NULL DEFAULT '[]',
+  cores          INTEGER NOT NULL DEFAULT 0,
+  slots          INTEGER NOT NULL DEFAULT 1,
+  versions_json  TEXT    NOT NULL DEFAULT '{}',
+  labels_json    TEXT    NOT NULL DEFAULT '{}',
+  registered_ms  INTEGER NOT NULL,
+  last_seen_ms   INTEGER NOT NULL
+);
+CREATE TABLE metrics (
+  id       INTEGER PRIMARY KEY,
+  job_id   INTEGER NOT NULL,
+  attempt  INTEGER NOT NULL,
+  step     INTEGER NOT NULL,
+  epoch    INTEGER NOT NULL,
+  name     TEXT    NOT NULL,
+  value    REAL    NOT NULL,
+  time_ms  INTEGER NOT NULL
+);
+CREATE INDEX metrics_by_job ON metrics(job_id, name);
+CREATE TABLE events (
+  id          INTEGER PRIMARY KEY,
+  job_id      INTEGER NOT NULL,
+  attempt     INTEGER NOT NULL,
+  from_state  TEXT    NOT NULL,
+  to_state    TEXT    NOT NULL,
+  reason      TEXT    NOT NULL,
+  worker_id   INTEGER NOT NULL DEFAULT 0,
+  time_ms     INTEGER NOT NULL
+);
+CREATE INDEX events_by_job ON events(job_id, id);
+CREATE TABLE checkpoints (
+  id          INTEGER PRIMARY KEY,
+  job_id      INTEGER NOT NULL REFERENCES jobs(id),
+  attempt     INTEGER NOT NULL,
+  epoch       INTEGER NOT NULL,
+  step        INTEGER NOT NULL,
+  sha256      TEXT    NOT NULL,
+  size_bytes  INTEGER NOT NULL,
+  path        TEXT    NOT NULL,
+  time_ms     INTEGER NOT NULL
+);
+CREATE INDEX checkpoints_by_job ON checkpoints(job_id, id);
+)sql",
+  };
+  return *migrations;
+}
+
+}  // namespace lcsweep

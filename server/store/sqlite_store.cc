@@ -1,0 +1,665 @@
+// SqliteStore implementation (see sqlite_store.h).
+#include "server/store/sqlite_store.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <utility>
+
+#include <nlohmann/json.hpp>
+#include <sqlite3.h>
+
+#include "common/logging.h"
+#include "server/store/migrations.h"
+
+namespace lcsweep {
+namespace {
+
+std::shared_ptr<spdlog::logger> Log() {
+  static std::shared_ptr<spdlog::logger> logger = GetLogger("store");
+  return logger;
+}
+
+// Resets a cached statement when the scope ends, so it can be reused and
+// does not keep a read transaction open.
+class StmtScope {
+ public:
+  explicit StmtScope(sqlite3_stmt* s) : s_(s) {}
+  ~StmtScope() {
+    sqlite3_reset(s_);
+    sqlite3_clear_bindings(s_);
+  }
+  sqlite3_stmt* get() const { return s_; }
+
+ private:
+  sqlite3_stmt* s_;
+};
+
+void Bind(sqlite3_stmt* s, int i, int64_t v) { sqlite3_bind_int64(s, i, v); }
+void Bind(sqlite3_stmt* s, int i, int v) { sqlite3_bind_int64(s, i, v); }
+void Bind(sqlite3_stmt* s, int i, double v) { sqlite3_bind_double(s, i, v); }
+void Bind(sqlite3_stmt* s, int i, bool v) { sqlite3_bind_int(s, i, v ? 1 : 0); }
+void Bind(sqlite3_stmt* s, int i, const std::string& v) {
+  sqlite3_bind_text(s, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+}
+
+std::string Text(sqlite3_stmt* s, int col) {
+  const unsigned char* t = sqlite3_column_text(s, col);
+  return t == nullptr ? std::string() : std::string(reinterpret_cast<const char*>(t),
+                                                    sqlite3_column_bytes(s, col));
+}
+int64_t Int(sqlite3_stmt* s, int col) { return sqlite3_column_int64(s, col); }
+double Real(sqlite3_stmt* s, int col) { return sqlite3_column_double(s, col); }
+
+nlohmann::json ParseOr(const std::string& text, nlohmann::json fallback) {
+  nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
+  return j.is_discarded() ? fallback : j;
+}
+
+constexpr const char* kUpsertSweep = R"sql(
+INSERT INTO sweeps (id, name, description, priority, max_attempts, tags_json, spec_json,
+                    created_ms, cancelled_ms)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+ON CONFLICT(id) DO UPDATE SET name=excluded.name, description=excluded.description,
+  priority=excluded.priority, max_attempts=excluded.max_attempts, tags_json=excluded.tags_json,
+  spec_json=excluded.spec_json, created_ms=excluded.created_ms, cancelled_ms=excluded.cancelled_ms
+)sql";
+
+constexpr const char* kJobColumns =
+    "id, config_json, hash, group_hash, axes_json, state, priority, attempt, max_attempts, "
+    "lease_token, lease_owner, lease_expiry_ms, device, min_gpu_memory_gb, created_ms, "
+    "queued_ms, started_ms, finished_ms, updated_ms, error, retryable, result_json, "
+    "progress_epoch, progress_step, progress_metrics_json, progress_updated_ms";
+
+const std::string& UpsertJobSql() {
+  static const std::string* sql = [] {
+    std::string s = std::string("INSERT INTO jobs (") + kJobColumns + ") VALUES (";
+    for (int i = 1; i <= 26; ++i) s += (i > 1 ? ", ?" : "?") + std::to_string(i);
+    s += ") ON CONFLICT(id) DO UPDATE SET ";
+    const char* cols[] = {"config_json", "hash", "group_hash", "axes_json", "state", "priority",
+                          "attempt", "max_attempts", "lease_token", "lease_owner",
+                          "lease_expiry_ms", "device", "min_gpu_memory_gb", "created_ms",
+                          "queued_ms", "started_ms", "finished_ms", "updated_ms", "error",
+                          "retryable", "result_json", "progress_epoch", "progress_step",
+                          "progress_metrics_json", "progress_updated_ms"};
+    bool first = true;
+    for (const char* c : cols) {
+      s += std::string(first ? "" : ", ") + c + "=excluded." + c;
+      first = false;
+    }
+    return new std::string(s);
+  }();
+  return *sql;
+}
+
+constexpr const char* kUpsertWorker = R"sql(
+INSERT INTO workers (id, name, host, devices_json, cores, slots, versions_json, labels_json,
+                     registered_ms, last_seen_ms)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+ON CONFLICT(id) DO UPDATE SET name=excluded.name, host=excluded.host,
+  devices_json=excluded.devices_json, cores=excluded.cores, slots=excluded.slots,
+  versions_json=excluded.versions_json, labels_json=excluded.labels_json,
+  registered_ms=excluded.registered_ms, last_seen_ms=excluded.last_seen_ms
+)sql";
+
+constexpr const char* kUpsertCheckpoint = R"sql(
+INSERT INTO checkpoints (id, job_id, attempt, epoch, step, sha256, size_bytes, path, time_ms)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+ON CONFLICT(id) DO UPDATE SET job_id=excluded.job_id, attempt=excluded.attempt,
+  epoch=excluded.epoch, step=excluded.step, sha256=excluded.sha256,
+  size_bytes=excluded.size_bytes, path=excluded.path, time_ms=excluded.time_ms
+)sql";
+
+constexpr const char* kInsertEvent =
+    "INSERT INTO events (id, job_id, attempt, from_state, to_state, reason, worker_id, time_ms) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
+
+constexpr const char* kInsertMetric =
+    "INSERT INTO metrics (job_id, attempt, step, epoch, name, value, time_ms) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+
+}  // namespace
+
+SqliteStore::SqliteStore(std::string path, SqliteStoreOptions options)
+    : path_(std::move(path)), options_(options) {}
+
+SqliteStore::~SqliteStore() {
+  for (auto& [sql, stmt] : statements_) sqlite3_finalize(stmt);
+  if (db_ != nullptr) sqlite3_close_v2(db_);
+  if (lock_fd_ >= 0) close(lock_fd_);  // releases the flock
+}
+
+int SqliteStore::LatestSchemaVersion() { return static_cast<int>(SchemaMigrations().size()); }
+
+StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path,
+                                                         SqliteStoreOptions options) {
+  if (path.empty()) return InvalidArgumentError("database path is empty");
+  std::unique_ptr<SqliteStore> store(new SqliteStore(path, options));
+  LCSWEEP_RETURN_IF_ERROR(store->OpenInternal());
+  return store;
+}
+
+Status SqliteStore::OpenInternal() {
+  // 1. The single-writer lock, before SQLite touches the file.
+  const std::string lock_path = path_ + ".lock";
+  lock_fd_ = open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (lock_fd_ < 0)
+    return UnavailableError("cannot open lock file " + lock_path + ": " + std::strerror(errno));
+  if (flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
+    char buf[32] = {0};
+    ssize_t n = pread(lock_fd_, buf, sizeof(buf) - 1, 0);
+    std::string pid = n > 0 ? std::string(buf, static_cast<size_t>(n)) : "unknown";
+    while (!pid.empty() && (pid.back() == '\n' || pid.back() == ' ')) pid.pop_back();
+    close(lock_fd_);
+    lock_fd_ = -1;
+    return UnavailableError("database " + path_ + " is in use by another coordinator (pid " +
+                            pid + ", lock file " + lock_path +
+                            "); stop that coordinator or point this one at another database");
+  }
+  std::string pid = std::to_string(getpid()) + "\n";
+  if (ftruncate(lock_fd_, 0) != 0 ||
+      pwrite(lock_fd_, pid.data(), pid.size(), 0) != static_cast<ssize_t>(pid.size()))
+    Log()->warn("event=lock_pid_write_failed {}", Kv("path", lock_path));
+
+  // 2. The connection. FULLMUTEX is not needed: mu_ serialises all use.
+  int rc = sqlite3_open_v2(path_.c_str(), &db_,
+                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                           nullptr);
+  if (rc != SQLITE_OK) {
+    std::string msg = db_ != nullptr ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
+    return InternalError("cannot open database " + path_ + ": " + msg);
+  }
+  sqlite3_extended_result_codes(db_, 1);
+  sqlite3_busy_timeout(db_, options_.busy_timeout_ms);
+
+  // journal_mode=WAL also proves that the file is a database.
+  {
+    sqlite3_stmt* stmt = nullptr;
+    rc = sqlite3_prepare_v2(db_, "PRAGMA journal_mode=WAL", -1, &stmt, nullptr);
+    if (rc == SQLITE_OK) rc = sqlite3_step(stmt);
+    std::string mode = rc == SQLITE_ROW ? Text(stmt, 0) : "";
+    sqlite3_finalize(stmt);
+    if (rc != SQLITE_ROW) return Error(rc, "cannot use " + path_ + " as a database");
+    if (mode != "wal")
+      return InternalError("database " + path_ + " cannot switch to WAL mode (got \"" + mode +
+                           "\"); is it on a file system without shared memory support?");
+  }
+  LCSWEEP_RETURN_IF_ERROR(Exec(std::string("PRAGMA synchronous=") +
+                               (options_.sync_full ? "FULL" : "NORMAL") +
+                               "; PRAGMA foreign_keys=ON;"));
+  if (options_.max_page_count > 0)
+    LCSWEEP_RETURN_IF_ERROR(Exec("PRAGMA max_page_count=" + std::to_string(options_.max_page_count)));
+  return Migrate();
+}
+
+Status SqliteStore::Error(int rc, const std::string& what) const {
+  const std::string detail = db_ != nullptr ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
+  switch (rc & 0xff) {
+    case SQLITE_FULL:
+      return ResourceExhaustedError(what + ": database or disk is full (" + path_ + ": " + detail +
+                                    "); nothing was written. Free disk space (or raise the size "
+                                    "limit) and retry");
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+      return UnavailableError(what + ": database " + path_ + " is locked by another process (" +
+                              detail + ") beyond the busy timeout of " +
+                              std::to_string(options_.busy_timeout_ms) +
+                              " ms; nothing was written. Retry later");
+    case SQLITE_NOTADB:
+    case SQLITE_CORRUPT:
+      return DataLossError(what + ": " + path_ + " is not a valid lcsweep database (" + detail + ")");
+    default:
+      return InternalError(what + ": " + detail + " (" + path_ + ")");
+  }
+}
+
+Status SqliteStore::Exec(const std::string& sql) {
+  char* err = nullptr;
+  int rc = sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err);
+  if (err != nullptr) sqlite3_free(err);
+  if (rc != SQLITE_OK) return Error(rc, "statement failed");
+  return OkStatus();
+}
+
+StatusOr<sqlite3_stmt*> SqliteStore::Prepare(const std::string& sql) {
+  auto it = statements_.find(sql);
+  if (it != statements_.end()) return it->second;
+  sqlite3_stmt* stmt = nullptr;
+  int rc = sqlite3_prepare_v3(db_, sql.c_str(), -1, SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
+  if (rc != SQLITE_OK) return Error(rc, "cannot prepare statement");
+  statements_[sql] = stmt;
+  return stmt;
+}
+
+StatusOr<int> SqliteStore::SchemaVersion() {
+  std::lock_guard<std::mutex> lock(mu_);
+  LCSWEEP_ASSIGN_OR_RETURN(sqlite3_stmt * s, Prepare("SELECT COALESCE(MAX(version), 0) FROM schema_version"));
+  StmtScope scope(s);
+  int rc = sqlite3_step(s);
+  if (rc != SQLITE_ROW) return Error(rc, "cannot read schema_version");
+  return static_cast<int>(Int(s, 0));
+}
+
+Status SqliteStore::Migrate() {
+  LCSWEEP_RETURN_IF_ERROR(
+      Exec("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, "
+           "applied_ms INTEGER NOT NULL DEFAULT (CAST(strftime('%s','now') AS INTEGER) * 1000))"));
+  LCSWEEP_ASSIGN_OR_RETURN(int current, SchemaVersion());
+  const auto& migrations = SchemaMigrations();
+  const int latest = static_cast<int>(migrations.size());
+  if (current > latest)
+    return FailedPreconditionError("database " + path_ + " has schema version " +
+                                   std::to_string(current) + ", newer than this coordinator's " +
+                                   std::to_string(latest) + "; run a newer lcsweep-coordinator");
+  for (int v = current + 1; v <= latest; ++v) {
+    LCSWEEP_RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
+    Status s = Exec(migrations[v - 1]);
+    if (s.ok()) s = Exec("INSERT INTO schema_version (version) VALUES (" + std::to_string(v) + ")");
+    if (s.ok()) s = Exec("COMMIT");
+    if (!s.ok()) {
+      if (!sqlite3_get_autocommit(db_)) Exec("ROLLBACK");
+      return Status(s.code(), "schema migration " + std::to_string(v) + " failed: " + s.message());
+    }
+    Log()->info("event=migrated version={} {}", v, Kv("path", path_));
+  }
+  return OkStatus();
+}
+
+// ---------------------------------------------------------------------------
+// Load
+
+StatusOr<StoreSnapshot> SqliteStore::Load() {
+  std::lock_guard<std::mutex> lock(mu_);
+  StoreSnapshot snap;
+  // One read transaction so the snapshot is consistent.
+  LCSWEEP_RETURN_IF_ERROR(Exec("BEGIN"));
+  auto body = [&]() -> Status {
+    {
+      LCSWEEP_ASSIGN_OR_RETURN(sqlite3_stmt * s,
+                               Prepare("SELECT id, name, description, priority, max_attempts, "
+                                       "tags_json, spec_json, created_ms, cancelled_ms FROM "
+                                       "sweeps ORDER BY id"));
+      StmtScope scope(s);
+      int rc;
+      while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        SweepRecord r;
+        r.id = Int(s, 0);
+        r.name = Text(s, 1);
+        r.description = Text(s, 2);
+        r.priority = static_cast<int>(Int(s, 3));
+        r.max_attempts = static_cast<int>(Int(s, 4));
+        nlohmann::json tags = ParseOr(Text(s, 5), nlohmann::json::array());
+        for (const auto& t : tags)
+          if (t.is_string()) r.tags.push_back(t.get<std::string>());
+        r.spec_json = Text(s, 6);
+        r.created_ms = Int(s, 7);
+        r.cancelled_ms = Int(s, 8);
+        snap.sweeps.push_back(std::move(r));
+      }
+      if (rc != SQLITE_DONE) return Error(rc, "cannot read sweeps");
+    }
+    std::unordered_map<int64_t, size_t> job_index;
+    {
+      LCSWEEP_ASSIGN_OR_RETURN(sqlite3_stmt * s,
+                               Prepare(std::string("SELECT ") + kJobColumns +
+                                       " FROM jobs ORDER BY id"));
+      StmtScope scope(s);
+      int rc;
+      while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        JobRecord j;
+        j.id = Int(s, 0);
+        j.config_json = Text(s, 1);
+        j.hash = Text(s, 2);
+        j.group_hash = Text(s, 3);
+        j.axes_json = Text(s, 4);
+        auto state = ParseJobState(Text(s, 5));
+        if (!state.has_value())
+          return DataLossError("job " + std::to_string(j.id) + " has an unknown state \"" +
+                               Text(s, 5) + "\"");
+        j.state = *state;
+        j.priority = static_cast<int>(Int(s, 6));
+        j.attempt = static_cast<int>(Int(s, 7));
+        j.max_attempts = static_cast<int>(Int(s, 8));
+        j.lease_token = Text(s, 9);
+        j.lease_owner = Int(s, 10);
+        j.lease_expiry_ms = Int(s, 11);
+        j.requirements.device = Text(s, 12);
+        j.requirements.min_gpu_memory_gb = Real(s, 13);
+        j.created_ms = Int(s, 14);
+        j.queued_ms = Int(s, 15);
+        j.started_ms = Int(s, 16);
+        j.finished_ms = Int(s, 17);
+        j.updated_ms = Int(s, 18);
+        j.error = Text(s, 19);
+        j.retryable = Int(s, 20) != 0;
+        j.result_json = Text(s, 21);
+        j.progress.epoch = Int(s, 22);
+        j.progress.step = Int(s, 23);
+        nlohmann::json pm = ParseOr(Text(s, 24), nlohmann::json::object());
+        for (auto it = pm.begin(); it != pm.end(); ++it)
+          if (it->is_number()) j.progress.metrics[it.key()] = it->get<double>();
+        j.progress.updated_ms = Int(s, 25);
+        job_index[j.id] = snap.jobs.size();
+        snap.jobs.push_back(std::move(j));
+      }
+      if (rc != SQLITE_DONE) return Error(rc, "cannot read jobs");
+    }
+    {
+      LCSWEEP_ASSIGN_OR_RETURN(
+          sqlite3_stmt * s, Prepare("SELECT sweep_id, job_id FROM sweep_jobs ORDER BY job_id, sweep_id"));
+      StmtScope scope(s);
+      int rc;
+      while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        auto it = job_index.find(Int(s, 1));
+        if (it != job_index.end()) snap.jobs[it->second].sweep_ids.push_back(Int(s, 0));
+      }
+      if (rc != SQLITE_DONE) return Error(rc, "cannot read sweep_jobs");
+    }
+    {
+      LCSWEEP_ASSIGN_OR_RETURN(sqlite3_stmt * s,
+                               Prepare("SELECT id, name, host, devices_json, cores, slots, "
+                                       "versions_json, labels_json, registered_ms, last_seen_ms "
+                                       "FROM workers ORDER BY id"));
+      StmtScope scope(s);
+      int rc;
+      while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        WorkerRecord w;
+        w.id = Int(s, 0);
+        w.name = Text(s, 1);
+        w.host = Text(s, 2);
+        for (const auto& d : ParseOr(Text(s, 3), nlohmann::json::array())) {
+          WorkerDevice dev;
+          dev.kind = d.value("kind", "cpu");
+          dev.name = d.value("name", "");
+          dev.memory_gb = d.value("memory_gb", 0.0);
+          w.devices.push_back(dev);
+        }
+        w.cores = static_cast<int>(Int(s, 4));
+        w.slots = static_cast<int>(Int(s, 5));
+        nlohmann::json v = ParseOr(Text(s, 6), nlohmann::json::object());
+        for (auto it = v.begin(); it != v.end(); ++it)
+          if (it->is_string()) w.versions[it.key()] = it->get<std::string>();
+        nlohmann::json l = ParseOr(Text(s, 7), nlohmann::json::object());
+        for (auto it = l.begin(); it != l.end(); ++it)
+          if (it->is_string()) w.labels[it.key()] = it->get<std::string>();
+        w.registered_ms = Int(s, 8);
+        w.last_seen_ms = Int(s, 9);
+        snap.workers.push_back(std::move(w));
+      }
+      if (rc != SQLITE_DONE) return Error(rc, "cannot read workers");
+    }
+    {
+      LCSWEEP_ASSIGN_OR_RETURN(sqlite3_stmt * s,
+                               Prepare("SELECT id, job_id, attempt, epoch, step, sha256, "
+                                       "size_bytes, path, time_ms FROM checkpoints ORDER BY id"));
+      StmtScope scope(s);
+      int rc;
+      while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        CheckpointMeta c;
+        c.id = Int(s, 0);
+        c.job_id = Int(s, 1);
+        c.attempt = static_cast<int>(Int(s, 2));
+        c.epoch = Int(s, 3);
+        c.step = Int(s, 4);
+        c.sha256 = Text(s, 5);
+        c.size_bytes = Int(s, 6);
+        c.path = Text(s, 7);
+        c.time_ms = Int(s, 8);
+        snap.checkpoints.push_back(std::move(c));
+      }
+      if (rc != SQLITE_DONE) return Error(rc, "cannot read checkpoints");
+    }
+    {
+      LCSWEEP_ASSIGN_OR_RETURN(sqlite3_stmt * s, Prepare("SELECT COALESCE(MAX(id), 0) FROM events"));
+      StmtScope scope(s);
+      int rc = sqlite3_step(s);
+      if (rc != SQLITE_ROW) return Error(rc, "cannot read events");
+      snap.max_event_id = Int(s, 0);
+    }
+    return OkStatus();
+  };
+  Status status = body();
+  Exec("COMMIT");
+  if (!status.ok()) return status;
+  return snap;
+}
+
+// ---------------------------------------------------------------------------
+// Commit
+
+Status SqliteStore::Commit(const WriteBatch& batch) {
+  if (batch.empty()) return OkStatus();
+  std::lock_guard<std::mutex> lock(mu_);
+  // IMMEDIATE takes the write lock now, so a lock held by another process
+  // shows up here (after busy_timeout) rather than half-way through.
+  int rc = sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr);
+  if (rc != SQLITE_OK) return Error(rc, "cannot start a write transaction");
+  Status status = CommitLocked(batch);
+  if (status.ok()) {
+    rc = sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr);
+    if (rc != SQLITE_OK) status = Error(rc, "commit failed");
+  }
+  if (!status.ok() && !sqlite3_get_autocommit(db_)) {
+    sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+  }
+  return status;
+}
+
+Status SqliteStore::CommitLocked(const WriteBatch& batch) {
+  auto step = [&](sqlite3_stmt* s, const char* what) -> Status {
+    int rc = sqlite3_step(s);
+    if (rc != SQLITE_DONE) return Error(rc, what);
+    return OkStatus();
+  };
+  if (!batch.sweeps.empty()) {
+    LCSWEEP_ASSIGN_OR_RETURN(sqlite3_stmt * s, Prepare(kUpsertSweep));
+    for (const SweepRecord& r : batch.sweeps) {
+      StmtScope scope(s);
+      Bind(s, 1, r.id);
+      Bind(s, 2, r.name);
+      Bind(s, 3, r.description);
+      Bind(s, 4, r.priority);
+      Bind(s, 5, r.max_attempts);
+      Bind(s, 6, nlohmann::json(r.tags).dump());
+      Bind(s, 7, r.spec_json);
+      Bind(s, 8, r.created_ms);
+      Bind(s, 9, r.cancelled_ms);
+      LCSWEEP_RETURN_IF_ERROR(step(s, "cannot write sweep"));
+    }
+  }
+  if (!batch.jobs.empty()) {
+    LCSWEEP_ASSIGN_OR_RETURN(sqlite3_stmt * s, Prepare(UpsertJobSql()));
+    for (const JobRecord& j : batch.jobs) {
+      StmtScope scope(s);
+      Bind(s, 1, j.id);
+      Bind(s, 2, j.config_json);
+      Bind(s, 3, j.hash);
+      Bind(s, 4, j.group_hash);
+      Bind(s, 5, j.axes_json);
+      Bind(s, 6, std::string(JobStateName(j.state)));
+      Bind(s, 7, j.priority);
+      Bind(s, 8, j.attempt);
+      Bind(s, 9, j.max_attempts);
+      Bind(s, 10, j.lease_token);
+      Bind(s, 11, j.lease_owner);
+      Bind(s, 12, j.lease_expiry_ms);
+      Bind(s, 13, j.requirements.device);
+      Bind(s, 14, j.requirements.min_gpu_memory_gb);
+      Bind(s, 15, j.created_ms);
+      Bind(s, 16, j.queued_ms);
+      Bind(s, 17, j.started_ms);
+      Bind(s, 18, j.finished_ms);
+      Bind(s, 19, j.updated_ms);
+      Bind(s, 20, j.error);
+      Bind(s, 21, j.retryable);
+      Bind(s, 22, j.result_json);
+      Bind(s, 23, j.progress.epoch);
+      Bind(s, 24, j.progress.step);
+      Bind(s, 25, nlohmann::json(j.progress.metrics).dump());
+      Bind(s, 26, j.progress.updated_ms);
+      LCSWEEP_RETURN_IF_ERROR(step(s, "cannot write job"));
+    }
+  }
+  if (!batch.sweep_jobs.empty()) {
+    LCSWEEP_ASSIGN_OR_RETURN(
+        sqlite3_stmt * s,
+        Prepare("INSERT OR IGNORE INTO sweep_jobs (sweep_id, job_id) VALUES (?1, ?2)"));
+    for (const auto& [sweep_id, job_id] : batch.sweep_jobs) {
+      StmtScope scope(s);
+      Bind(s, 1, sweep_id);
+      Bind(s, 2, job_id);
+      LCSWEEP_RETURN_IF_ERROR(step(s, "cannot link job to sweep"));
+    }
+  }
+  if (!batch.workers.empty()) {
+    LCSWEEP_ASSIGN_OR_RETURN(sqlite3_stmt * s, Prepare(kUpsertWorker));
+    for (const WorkerRecord& w : batch.workers) {
+      nlohmann::json devices = nlohmann::json::array();
+      for (const WorkerDevice& d : w.devices)
+        devices.push_back({{"kind", d.kind}, {"name", d.name}, {"memory_gb", d.memory_gb}});
+      StmtScope scope(s);
+      Bind(s, 1, w.id);
+      Bind(s, 2, w.name);
+      Bind(s, 3, w.host);
+      Bind(s, 4, devices.dump());
+      Bind(s, 5, w.cores);
+      Bind(s, 6, w.slots);
+      Bind(s, 7, nlohmann::json(w.versions).dump());
+      Bind(s, 8, nlohmann::json(w.labels).dump());
+      Bind(s, 9, w.registered_ms);
+      Bind(s, 10, w.last_seen_ms);
+      LCSWEEP_RETURN_IF_ERROR(step(s, "cannot write worker"));
+    }
+  }
+  if (!batch.checkpoints.empty()) {
+    LCSWEEP_ASSIGN_OR_RETURN(sqlite3_stmt * s, Prepare(kUpsertCheckpoint));
+    for (const CheckpointMeta& c : batch.checkpoints) {
+      StmtScope scope(s);
+      Bind(s, 1, c.id);
+      Bind(s, 2, c.job_id);
+      Bind(s, 3, c.attempt);
+      Bind(s, 4, c.epoch);
+      Bind(s, 5, c.step);
+      Bind(s, 6, c.sha256);
+      Bind(s, 7, c.size_bytes);
+      Bind(s, 8, c.path);
+      Bind(s, 9, c.time_ms);
+      LCSWEEP_RETURN_IF_ERROR(step(s, "cannot write checkpoint"));
+    }
+  }
+  if (!batch.deleted_checkpoints.empty()) {
+    LCSWEEP_ASSIGN_OR_RETURN(sqlite3_stmt * s, Prepare("DELETE FROM checkpoints WHERE id = ?1"));
+    for (int64_t id : batch.deleted_checkpoints) {
+      StmtScope scope(s);
+      Bind(s, 1, id);
+      LCSWEEP_RETURN_IF_ERROR(step(s, "cannot delete checkpoint"));
+    }
+  }
+  if (!batch.events.empty()) {
+    LCSWEEP_ASSIGN_OR_RETURN(sqlite3_stmt * s, Prepare(kInsertEvent));
+    for (const Event& e : batch.events) {
+      StmtScope scope(s);
+      if (e.id > 0) Bind(s, 1, e.id);  // else NULL: next rowid
+      Bind(s, 2, e.job_id);
+      Bind(s, 3, e.attempt);
+      Bind(s, 4, e.from_state);
+      Bind(s, 5, e.to_state);
+      Bind(s, 6, e.reason);
+      Bind(s, 7, e.worker_id);
+      Bind(s, 8, e.time_ms);
+      LCSWEEP_RETURN_IF_ERROR(step(s, "cannot write event"));
+    }
+  }
+  if (!batch.metrics.empty()) {
+    LCSWEEP_ASSIGN_OR_RETURN(sqlite3_stmt * s, Prepare(kInsertMetric));
+    for (const MetricPoint& p : batch.metrics) {
+      StmtScope scope(s);
+      Bind(s, 1, p.job_id);
+      Bind(s, 2, p.attempt);
+      Bind(s, 3, p.step);
+      Bind(s, 4, p.epoch);
+      Bind(s, 5, p.name);
+      Bind(s, 6, p.value);
+      Bind(s, 7, p.time_ms);
+      LCSWEEP_RETURN_IF_ERROR(step(s, "cannot write metric point"));
+    }
+  }
+  return OkStatus();
+}
+
+// ---------------------------------------------------------------------------
+// Queries
+
+StatusOr<std::vector<MetricPoint>> SqliteStore::ListMetrics(const ListMetricsRequest& request) {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::string sql =
+      "SELECT job_id, attempt, step, epoch, name, value, time_ms FROM metrics WHERE job_id = ?1";
+  if (request.attempt > 0) sql += " AND attempt = ?2";
+  if (!request.names.empty()) {
+    sql += " AND name IN (";
+    for (size_t i = 0; i < request.names.size(); ++i)
+      sql += (i ? ", ?" : "?") + std::to_string(4 + i);
+    sql += ")";
+  }
+  sql += " ORDER BY id LIMIT ?3";
+  LCSWEEP_ASSIGN_OR_RETURN(sqlite3_stmt * s, Prepare(sql));
+  StmtScope scope(s);
+  Bind(s, 1, request.job_id);
+  if (request.attempt > 0) Bind(s, 2, request.attempt);
+  Bind(s, 3, request.limit);
+  for (size_t i = 0; i < request.names.size(); ++i)
+    Bind(s, static_cast<int>(4 + i), request.names[i]);
+  std::vector<MetricPoint> out;
+  int rc;
+  while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    MetricPoint p;
+    p.job_id = Int(s, 0);
+    p.attempt = static_cast<int>(Int(s, 1));
+    p.step = Int(s, 2);
+    p.epoch = Int(s, 3);
+    p.name = Text(s, 4);
+    p.value = Real(s, 5);
+    p.time_ms = Int(s, 6);
+    out.push_back(std::move(p));
+  }
+  if (rc != SQLITE_DONE) return Error(rc, "cannot read metrics");
+  return out;
+}
+
+StatusOr<std::vector<Event>> SqliteStore::ListEvents(const ListEventsRequest& request) {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::string sql =
+      "SELECT id, job_id, attempt, from_state, to_state, reason, worker_id, time_ms FROM events "
+      "WHERE id > ?1";
+  if (request.job_id != 0) sql += " AND job_id = ?2";
+  if (request.sweep_id != 0)
+    sql += " AND job_id IN (SELECT job_id FROM sweep_jobs WHERE sweep_id = ?3)";
+  sql += " ORDER BY id LIMIT ?4";
+  LCSWEEP_ASSIGN_OR_RETURN(sqlite3_stmt * s, Prepare(sql));
+  StmtScope scope(s);
+  Bind(s, 1, request.after_id);
+  if (request.job_id != 0) Bind(s, 2, request.job_id);
+  if (request.sweep_id != 0) Bind(s, 3, request.sweep_id);
+  Bind(s, 4, request.limit);
+  std::vector<Event> out;
+  int rc;
+  while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    Event e;
+    e.id = Int(s, 0);
+    e.job_id = Int(s, 1);
+    e.attempt = static_cast<int>(Int(s, 2));
+    e.from_state = Text(s, 3);
+    e.to_state = Text(s, 4);
+    e.reason = Text(s, 5);
+    e.worker_id = Int(s, 6);
+    e.time_ms = Int(s, 7);
+    out.push_back(std::move(e));
+  }
+  if (rc != SQLITE_DONE) return Error(rc, "cannot read events");
+  return out;
+}
+
+}  // namespace lcsweep
