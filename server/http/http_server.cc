@@ -1,0 +1,276 @@
+#include "server/http/http_server.h"
+
+#include <httplib.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <sys/stat.h>
+
+#include "server/http/event_hub.h"
+#include "server/http/json_api.h"
+
+#ifndef LCSWEEP_BUILD_WEB_ROOT
+#define LCSWEEP_BUILD_WEB_ROOT ""
+#endif
+#ifndef LCSWEEP_INSTALL_WEB_ROOT
+#define LCSWEEP_INSTALL_WEB_ROOT ""
+#endif
+
+namespace lcsweep {
+namespace {
+
+using json = nlohmann::json;
+
+std::shared_ptr<spdlog::logger> Log() {
+  static std::shared_ptr<spdlog::logger> log = [] {
+    auto l = spdlog::get("http");
+    return l ? l : spdlog::stderr_color_mt("http");
+  }();
+  return log;
+}
+
+bool IsFile(const std::string& path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+
+const char* MimeType(const std::string& path) {
+  static const std::map<std::string, const char*> kTypes = {
+      {".html", "text/html; charset=utf-8"}, {".js", "text/javascript; charset=utf-8"},
+      {".mjs", "text/javascript; charset=utf-8"}, {".css", "text/css; charset=utf-8"},
+      {".json", "application/json"}, {".map", "application/json"}, {".svg", "image/svg+xml"},
+      {".png", "image/png"}, {".ico", "image/x-icon"}, {".txt", "text/plain; charset=utf-8"}};
+  const size_t dot = path.rfind('.');
+  if (dot != std::string::npos) {
+    auto it = kTypes.find(path.substr(dot));
+    if (it != kTypes.end()) return it->second;
+  }
+  return "application/octet-stream";
+}
+
+void SendJson(httplib::Response& res, const ApiResponse& api) {
+  res.status = api.status;
+  res.set_header("Cache-Control", "no-store");
+  res.set_content(api.body.dump(-1, ' ', false, json::error_handler_t::replace), "application/json");
+}
+
+std::string SseEvent(const std::string& kind, const json& data) {
+  return "event: " + kind + "\ndata: " + data.dump(-1, ' ', false, json::error_handler_t::replace) + "\n\n";
+}
+
+}  // namespace
+
+std::string DefaultWebRoot() {
+  std::vector<std::string> candidates;
+  if (const char* env = std::getenv("LCSWEEP_WEB_ROOT")) candidates.push_back(env);
+  candidates.push_back(LCSWEEP_BUILD_WEB_ROOT);
+  candidates.push_back(LCSWEEP_INSTALL_WEB_ROOT);
+  for (const auto& c : candidates) {
+    if (!c.empty() && IsFile(c + "/index.html")) return c;
+  }
+  return "";
+}
+
+HttpServer::HttpServer(Coordinator* coordinator, HttpOptions options)
+    : coordinator_(coordinator), options_(std::move(options)) {}
+
+HttpServer::~HttpServer() { Stop(); }
+
+Status HttpServer::Start() {
+  if (server_) return FailedPreconditionError("the dashboard server is already started");
+  const size_t colon = options_.listen.rfind(':');
+  if (colon == std::string::npos || colon == 0) {
+    return InvalidArgumentError("--http-listen '" + options_.listen + "' is not HOST:PORT (e.g. 127.0.0.1:8080)");
+  }
+  std::string host = options_.listen.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  int port = -1;
+  try {
+    size_t used = 0;
+    port = std::stoi(options_.listen.substr(colon + 1), &used);
+    if (used != options_.listen.size() - colon - 1) port = -1;
+  } catch (const std::exception&) {
+    port = -1;
+  }
+  if (port < 0 || port > 65535) {
+    return InvalidArgumentError("--http-listen '" + options_.listen + "': the port must be 0..65535");
+  }
+  web_root_ = options_.web_root.empty() ? DefaultWebRoot() : options_.web_root;
+  if (web_root_.empty() || !IsFile(web_root_ + "/index.html")) {
+    Log()->warn("msg=\"no dashboard files; only the API is served\" web_root=\"{}\" fix=\"build the lcsweep_web target or pass the web root\"",
+                web_root_);
+  }
+
+  api_ = std::make_unique<JsonApi>(coordinator_);
+  hub_ = std::make_unique<EventHub>();
+  listener_id_ = coordinator_->AddListener([hub = hub_.get()](const ChangeNotice& n) { hub->Publish(n); });
+  server_ = std::make_unique<httplib::Server>();
+  const int threads = options_.threads > 0 ? options_.threads : 32;
+  server_->new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
+  server_->set_keep_alive_max_count(1000);
+  server_->set_payload_max_length(1 << 20);
+  Route();
+
+  if (port == 0) {
+    port_ = server_->bind_to_any_port(host);
+    if (port_ <= 0) port_ = -1;
+  } else {
+    port_ = server_->bind_to_port(host, port) ? port : -1;
+  }
+  if (port_ < 0) {
+    coordinator_->RemoveListener(listener_id_);
+    server_.reset();
+    return UnavailableError("cannot listen on " + options_.listen +
+                            " for the dashboard (port in use or address not local?); pick another with --http-listen");
+  }
+  thread_ = std::thread([this] { server_->listen_after_bind(); });
+  Log()->info("msg=\"dashboard listening\" url=http://{}:{}/ web_root=\"{}\"", host, port_, web_root_);
+  return OkStatus();
+}
+
+void HttpServer::Stop() {
+  if (!server_ || stopping_.exchange(true)) return;
+  coordinator_->RemoveListener(listener_id_);
+  hub_->Close();
+  server_->stop();
+  if (thread_.joinable()) thread_.join();
+}
+
+void HttpServer::Route() {
+  auto to_request = [this](const httplib::Request& req, const std::string& method) {
+    ApiRequest r;
+    r.method = method;
+    r.path = req.path;
+    for (const auto& [k, v] : req.params) r.query[k] = v;
+    const std::string auth = req.get_header_value("Authorization");
+    if (!auth.empty()) {
+      r.token_presented = true;
+      static const std::string kBearer = "Bearer ";
+      if (auth.compare(0, kBearer.size(), kBearer) == 0) {
+        auto it = options_.tokens.find(auth.substr(kBearer.size()));
+        if (it != options_.tokens.end()) r.role = it->second;
+      }
+    }
+    return r;
+  };
+
+  server_->Get("/api/v1/stream", [this](const httplib::Request& req, httplib::Response& res) {
+    res.set_header("Cache-Control", "no-store");
+    res.set_header("X-Accel-Buffering", "no");
+    auto cursor = std::make_shared<uint64_t>(hub_->Cursor());
+    auto first = std::make_shared<bool>(true);
+    (void)req;
+    res.set_chunked_content_provider(
+        "text/event-stream", [this, cursor, first](size_t, httplib::DataSink& sink) {
+          if (*first) {
+            *first = false;
+            std::string hello = "retry: 1000\n" + SseEvent("hello", json{{"version", coordinator_->Version()}});
+            return sink.write(hello.data(), hello.size());
+          }
+          EventHub::Batch batch = hub_->Wait(*cursor, std::chrono::seconds(15));
+          if (batch.closed || stopping_) {
+            sink.done();
+            return false;
+          }
+          if (batch.notices.empty()) {
+            static const std::string kKeepAlive = ": keep-alive\n\n";
+            return sink.write(kKeepAlive.data(), kKeepAlive.size());
+          }
+          // Coalesce a burst (many workers reporting at once) into one write.
+          std::this_thread::sleep_for(std::chrono::milliseconds(50));
+          EventHub::Batch more = hub_->Wait(batch.next_cursor, std::chrono::milliseconds(0));
+          batch.notices.insert(batch.notices.end(), more.notices.begin(), more.notices.end());
+          *cursor = std::max(batch.next_cursor, more.next_cursor);
+          std::string out;
+          if (batch.lost || more.lost) out += SseEvent("hello", json{{"resync", true}});
+          std::set<int64_t> jobs, workers, sweeps;
+          std::map<int64_t, std::pair<json, bool>> metrics;  // job -> (points, truncated)
+          for (const auto& n : batch.notices) {
+            switch (n.kind) {
+              case ChangeNotice::Kind::kJob: jobs.insert(n.id); break;
+              case ChangeNotice::Kind::kWorker: workers.insert(n.id); break;
+              case ChangeNotice::Kind::kSweep: sweeps.insert(n.id); break;
+              case ChangeNotice::Kind::kEvent: break;  // the "job" event covers state changes
+              case ChangeNotice::Kind::kMetrics: {
+                auto& [points, truncated] = metrics[n.id];
+                if (points.is_null()) points = json::array();
+                for (const auto& p : n.points) {
+                  points.push_back(json::array({p.name, p.step,
+                                                std::isfinite(p.value) ? json(p.value) : json(nullptr),
+                                                p.epoch, p.time_ms, p.attempt}));
+                }
+                truncated = truncated || n.truncated;
+                break;
+              }
+            }
+          }
+          for (int64_t id : jobs) {
+            json e = api_->JobEvent(id);
+            if (!e.is_null()) out += SseEvent("job", e);
+          }
+          for (auto& [id, entry] : metrics) {
+            out += SseEvent("metrics", json{{"id", id},
+                                            {"columns", {"name", "step", "value", "epoch", "time_ms", "attempt"}},
+                                            {"points", std::move(entry.first)},
+                                            {"truncated", entry.second}});
+          }
+          for (int64_t id : workers) out += SseEvent("worker", json{{"id", id}});
+          for (int64_t id : sweeps) out += SseEvent("sweep", json{{"id", id}});
+          return sink.write(out.data(), out.size());
+        });
+  });
+
+  auto api_handler = [this, to_request](const std::string& method) {
+    return [this, to_request, method](const httplib::Request& req, httplib::Response& res) {
+      SendJson(res, api_->Handle(to_request(req, method)));
+    };
+  };
+  server_->Get(R"(/api/.*)", api_handler("GET"));
+  server_->Post(R"(/api/.*)", api_handler("POST"));
+  server_->Put(R"(/api/.*)", api_handler("PUT"));
+  server_->Delete(R"(/api/.*)", api_handler("DELETE"));
+
+  // Static files: the single-page app and its vendored chart library.
+  server_->Get(R"(/.*)", [this](const httplib::Request& req, httplib::Response& res) {
+    std::string path = req.path;
+    if (path.empty() || path == "/") path = "/index.html";
+    if (path.find("..") != std::string::npos || path.find('\0') != std::string::npos) {
+      res.status = 400;
+      res.set_content("bad path", "text/plain");
+      return;
+    }
+    const std::string file = web_root_ + path;
+    std::ifstream in(file, std::ios::binary);
+    if (web_root_.empty() || !in) {
+      res.status = 404;
+      res.set_content(web_root_.empty() ? "The dashboard files are not installed: build the lcsweep_web target, "
+                                          "or set LCSWEEP_WEB_ROOT to the folder with index.html.\n"
+                                        : "not found: " + path + "\n",
+                      "text/plain; charset=utf-8");
+      return;
+    }
+    std::stringstream ss;
+    ss << in.rdbuf();
+    res.set_header("Cache-Control", "no-cache");
+    res.set_content(ss.str(), MimeType(path));
+  });
+
+  server_->set_exception_handler([](const httplib::Request& req, httplib::Response& res, std::exception_ptr ep) {
+    std::string what = "unknown error";
+    try {
+      if (ep) std::rethrow_exception(ep);
+    } catch (const std::exception& e) {
+      what = e.what();
+    } catch (...) {
+    }
+    Log()->error("msg=\"request failed\" path=\"{}\" error=\"{}\"", req.path, what);
+    SendJson(res, ErrorResponse(500, "internal error: " + what, "see the coordinator's log"));
+  });
+}
+
+}  // namespace lcsweep

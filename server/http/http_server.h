@@ -1,0 +1,86 @@
+// HttpServer: the coordinator's dashboard port. Serves the JSON API
+// (json_api.h), the static front end (web/, copied into the build tree by
+// web/CMakeLists.txt) and the live stream GET /api/v1/stream (server-sent
+// events: "job" on a state change, "metrics" when a job reported points,
+// "worker", "sweep", and "hello" on connect or when the stream fell behind).
+//
+// Auth: reads are open (the dashboard is read-only by default); POST
+// mutations (cancel, retry) need `Authorization: Bearer <token>` whose role
+// is admin, from the same tokens file as the gRPC port.
+//
+// Usage (server/main.cc):
+//   lcsweep::HttpOptions http;
+//   http.listen = "127.0.0.1:8080";   // --http-listen; port 0 picks a free port
+//   http.tokens = {{"secret", "admin"}, ...};  // token -> role
+//   lcsweep::HttpServer dashboard(coordinator.get(), http);
+//   LCSWEEP_RETURN_IF_ERROR(dashboard.Start());   // serves on its own threads
+//   ...
+//   dashboard.Stop();                              // before the Coordinator dies
+//
+// Ownership: does not own the Coordinator, which must outlive the server.
+// Thread-safety: Start/Stop from one thread; requests run on the server's pool.
+#pragma once
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "common/status.h"
+#include "server/core/coordinator.h"
+
+namespace httplib {
+class Server;
+}
+
+namespace lcsweep {
+
+class EventHub;
+class JsonApi;
+
+struct HttpOptions {
+  std::string listen = "127.0.0.1:8080";     // HOST:PORT
+  // Folder with index.html, js/, vendor/. "" = the first that exists of
+  // $LCSWEEP_WEB_ROOT, <build>/web (this build tree) and <prefix>/share/lcsweep/web.
+  std::string web_root;
+  std::map<std::string, std::string> tokens;  // bearer token -> role (admin, client, worker, read-only)
+  int threads = 32;                           // request threads; each open live stream holds one
+};
+
+// The default web root as described under HttpOptions::web_root ("" if none exists).
+std::string DefaultWebRoot();
+
+class HttpServer {
+ public:
+  HttpServer(Coordinator* coordinator, HttpOptions options);
+  ~HttpServer();
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  // Binds and starts serving on a background thread. INVALID_ARGUMENT for a
+  // malformed listen address, UNAVAILABLE when the port cannot be bound.
+  // A missing web root is logged (the API still works) rather than fatal.
+  Status Start();
+  // Closes live streams, stops accepting and joins the threads. Idempotent.
+  void Stop();
+  // The bound port (after Start), useful with port 0.
+  int port() const { return port_; }
+  const std::string& web_root() const { return web_root_; }
+
+ private:
+  void Route();
+
+  Coordinator* const coordinator_;
+  HttpOptions options_;
+  std::string web_root_;
+  std::unique_ptr<JsonApi> api_;
+  std::unique_ptr<EventHub> hub_;
+  std::unique_ptr<httplib::Server> server_;
+  std::thread thread_;
+  int listener_id_ = 0;
+  int port_ = 0;
+  std::atomic<bool> stopping_{false};
+};
+
+}  // namespace lcsweep
