@@ -177,7 +177,8 @@ class SweepParser {
       Err(key, DescribeJson(*v), "an integer in " + range);
       return;
     }
-    if (v->is_number_unsigned() ? v->get<uint64_t>() > static_cast<uint64_t>(hi)
+    if (v->is_number_unsigned() ? (v->get<uint64_t>() > static_cast<uint64_t>(hi) ||
+                                   static_cast<int64_t>(v->get<uint64_t>()) < lo)
                                 : (v->get<int64_t>() < lo || v->get<int64_t>() > hi)) {
       Err(key, DescribeJson(*v), "an integer in " + range);
       return;
@@ -189,6 +190,7 @@ class SweepParser {
     auto s = doc_.find("seeds");
     if (s == doc_.end()) {
       seeds_ = {0};
+      seed_locations_ = {"seed 0"};
       return;
     }
     if (!s->is_array() || s->empty()) {
@@ -207,11 +209,11 @@ class SweepParser {
       auto dup = std::find(seeds_.begin(), seeds_.end(), seed);
       if (dup != seeds_.end()) {
         Err(p, DescribeJson(v),
-            "distinct seeds (also at " + IndexPath("seeds", seed_index_[dup - seeds_.begin()]) + ")");
+            "distinct seeds (also at " + seed_locations_[dup - seeds_.begin()] + ")");
         continue;
       }
       seeds_.push_back(seed);
-      seed_index_.push_back(i);
+      seed_locations_.push_back(p);
     }
   }
 
@@ -358,30 +360,21 @@ class SweepParser {
   }
 
   void CheckSize() {
-    // Count jobs before building any, without overflow.
-    size_t n = 0;
-    bool over = false;
-    auto mul = [&](size_t a, size_t b) {
-      if (a != 0 && b > limits_.max_jobs / a + 1) over = true;
-      return over ? limits_.max_jobs + 1 : a * b;
-    };
+    // Count jobs before building any, saturating far above any limit.
+    static constexpr size_t kCap = 1000000000000000ull;  // 10^15
+    auto mul = [](size_t a, size_t b) { return (b != 0 && a > kCap / b) ? kCap : std::min(kCap, a * b); };
     std::string exp = doc_.contains("grid") ? "grid" : doc_.contains("list") ? "list" : "one_factor";
+    size_t n = 1;
     if (exp == "grid") {
-      n = 1;
       for (const Override& a : axis_values_) n = mul(n, a.value->size());
     } else if (exp == "list") {
       n = list_entries_.size();
     } else {
-      n = 1;
-      for (const Override& a : axis_values_) {
-        n += a.value->size();
-        if (n > limits_.max_jobs) over = true;
-      }
+      for (const Override& a : axis_values_) n = std::min(kCap, n + a.value->size());
     }
     n = mul(n, seeds_.size());
-    if (over || n > limits_.max_jobs) {
-      Err(exp, over ? "more than " + std::to_string(limits_.max_jobs) + " jobs"
-                    : std::to_string(n) + " jobs",
+    if (n > limits_.max_jobs) {
+      Err(exp, n >= kCap ? "more than 10^15 jobs" : std::to_string(n) + " jobs",
           "at most " + std::to_string(limits_.max_jobs) + " jobs in one sweep",
           "split the sweep, or use \"one_factor\" or \"list\" instead of a full grid");
     }
@@ -393,7 +386,7 @@ class SweepParser {
     for (const Override& o : overrides) SetPath(merged, o.path, *o.value);
     for (size_t si = 0; si < seeds_.size(); ++si) {
       merged["seed"] = seeds_[si];
-      std::string seed_loc = IndexPath("seeds", seed_index_[si]);
+      const std::string& seed_loc = seed_locations_[si];
       std::vector<FieldError> errs;
       JobConfig c = JobConfigFromJsonWithErrors(merged, &errs, JobCheck::kFull);
       if (!errs.empty()) {
@@ -408,9 +401,9 @@ class SweepParser {
       job.hash = JobConfigHash(c);
       job.group_hash = JobGroupHash(c);
       if (base_group_hash != nullptr) {
-        // one_factor: the base itself comes first; a varied value that gives
-        // the base's job again is not a new job.
-        if (base_group_hash->empty()) {
+        // one_factor: the base itself comes first (origin "base"); a varied
+        // value that gives the base's job again is not a new job.
+        if (origin == "base") {
           *base_group_hash = job.group_hash;
         } else if (job.group_hash == *base_group_hash) {
           return;
@@ -486,7 +479,7 @@ class SweepParser {
   std::vector<FieldError> errors_;
   std::set<std::string> seen_errors_;
   std::vector<int64_t> seeds_;
-  std::vector<size_t> seed_index_;  // position of each seed in the document
+  std::vector<std::string> seed_locations_;  // "seeds[i]" for each seed, in order
   json base_;
   bool base_ok_ = true;
   std::vector<Override> axis_values_;  // grid / one_factor: path -> array
