@@ -1,5 +1,7 @@
 #include "proto/convert.h"
 
+#include <nlohmann/json.hpp>
+
 namespace lcsweep {
 
 grpc::Status ToGrpcStatus(const Status& status) {
@@ -42,6 +44,93 @@ v1::JobSummary SummaryFromConfig(const JobConfig& c) {
   return s;
 }
 
+namespace {
+
+// Reads j[path...] into *out when present and of a compatible type.
+template <typename T>
+void ReadAt(const nlohmann::json& j, std::initializer_list<const char*> path, T* out) {
+  const nlohmann::json* node = &j;
+  for (const char* key : path) {
+    if (!node->is_object()) return;
+    auto it = node->find(key);
+    if (it == node->end()) return;
+    node = &*it;
+  }
+  if constexpr (std::is_same_v<T, std::string>) {
+    if (node->is_string()) *out = node->get<std::string>();
+  } else if constexpr (std::is_same_v<T, double>) {
+    if (node->is_number()) *out = node->get<double>();
+  } else {
+    if (node->is_number_integer()) *out = node->get<T>();
+    else if (node->is_number_float()) *out = static_cast<T>(node->get<double>());
+  }
+}
+
+}  // namespace
+
+v1::JobSummary SummaryFromConfigJson(const std::string& config_json) {
+  JobConfig c;
+  nlohmann::json j = nlohmann::json::parse(config_json, nullptr, /*allow_exceptions=*/false);
+  if (j.is_object()) {
+    ReadAt(j, {"seed"}, &c.seed);
+    ReadAt(j, {"data", "name"}, &c.data.name);
+    ReadAt(j, {"model", "arch"}, &c.model.arch);
+    ReadAt(j, {"model", "depth"}, &c.model.depth);
+    ReadAt(j, {"model", "width"}, &c.model.width);
+    ReadAt(j, {"model", "kernel_size"}, &c.model.kernel_size);
+    ReadAt(j, {"model", "conv", "mode"}, &c.model.conv.mode);
+    ReadAt(j, {"model", "conv", "lc_rate"}, &c.model.conv.lc_rate);
+    ReadAt(j, {"model", "conv", "spatial"}, &c.model.conv.spatial);
+    ReadAt(j, {"model", "conv", "init"}, &c.model.conv.init);
+    ReadAt(j, {"model", "conv", "sharing"}, &c.model.conv.sharing);
+    ReadAt(j, {"model", "conv", "intermediate"}, &c.model.conv.intermediate);
+    ReadAt(j, {"model", "conv", "execution"}, &c.model.conv.execution);
+    ReadAt(j, {"train", "epochs"}, &c.train.epochs);
+    ReadAt(j, {"resources", "device"}, &c.resources.device);
+    ReadAt(j, {"resources", "min_gpu_memory_gb"}, &c.resources.min_gpu_memory_gb);
+  }
+  return SummaryFromConfig(c);
+}
+
+v1::ErrorDetails FieldErrorsFromMessage(const std::string& message) {
+  v1::ErrorDetails details;
+  size_t pos = 0;
+  while (pos <= message.size()) {
+    size_t nl = message.find('\n', pos);
+    std::string line = message.substr(pos, nl == std::string::npos ? std::string::npos : nl - pos);
+    pos = nl == std::string::npos ? message.size() + 1 : nl + 1;
+    while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
+    size_t start = line.find_first_not_of(" \t-*");
+    if (start == std::string::npos) continue;
+    line = line.substr(start);
+    size_t found_at = line.find(": found ");
+    if (found_at == std::string::npos) {
+      if (line.back() == ':') continue;  // a header such as "invalid sweep (3 errors):"
+      auto* e = details.add_field_errors();
+      e->set_message(line);
+      continue;
+    }
+    auto* e = details.add_field_errors();
+    e->set_message(line);
+    e->set_path(line.substr(0, found_at));
+    std::string rest = line.substr(found_at + 8);
+    size_t exp_at = rest.find("; expected ");
+    if (exp_at == std::string::npos) {
+      e->set_found(rest);
+      continue;
+    }
+    e->set_found(rest.substr(0, exp_at));
+    std::string expected = rest.substr(exp_at + 11);
+    size_t hint_at = expected.rfind("; did you mean");
+    if (hint_at != std::string::npos) {
+      e->set_hint(expected.substr(hint_at + 2));
+      expected.resize(hint_at);
+    }
+    e->set_expected(expected);
+  }
+  return details;
+}
+
 std::string JobStateName(v1::JobState state) {
   switch (state) {
     case v1::JOB_STATE_QUEUED: return "queued";
@@ -65,7 +154,12 @@ std::string FormatFieldErrors(const v1::ErrorDetails& details) {
   std::string out;
   for (const auto& e : details.field_errors()) {
     if (!out.empty()) out += '\n';
-    out += e.path().empty() ? e.message() : e.path() + ": " + e.message();
+    if (!e.message().empty()) {
+      out += e.message();
+    } else {
+      out += e.path() + ": found " + e.found() + "; expected " + e.expected();
+      if (!e.hint().empty()) out += "; " + e.hint();
+    }
   }
   return out;
 }

@@ -32,14 +32,25 @@ Status FromGrpcStatus(const grpc::Status& status);
 
 // The typed summary of a config (every field of v1::JobSummary is filled).
 v1::JobSummary SummaryFromConfig(const JobConfig& config);
+// The same from config JSON text: fields missing from the JSON (or of the
+// wrong type) take the JobConfig defaults, like the strict parser does; text
+// that is not a JSON object yields the summary of the default config. Used on
+// stored canonical configs, which are valid by construction.
+v1::JobSummary SummaryFromConfigJson(const std::string& config_json);
 
 // "queued", "running", "succeeded", "failed", "cancelled"; "" for UNSPECIFIED.
 std::string JobStateName(v1::JobState state);
 // Inverse of JobStateName; nullopt for anything else (including "").
 std::optional<v1::JobState> JobStateFromName(std::string_view name);
 
-// ErrorDetails <-> the text lines of an INVALID_ARGUMENT message
-// ("<path>: <message>", one per line).
+// Parses the text of an INVALID_ARGUMENT status made by common's
+// FieldErrorsToStatus ("path: found X; expected Y[; hint]" per line, maybe
+// after a header line ending in ':') into ErrorDetails. Lines that do not
+// have that shape become errors with an empty path and the line as message.
+v1::ErrorDetails FieldErrorsFromMessage(const std::string& message);
+
+// The errors as text, one per line (each FieldError's message, or
+// "path: found X; expected Y[; hint]" when the message is empty).
 std::string FormatFieldErrors(const v1::ErrorDetails& details);
 // Parses the binary details of a grpc::Status from SubmitSweep. Returns an
 // empty ErrorDetails when there are none or they do not parse.

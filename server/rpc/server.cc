@@ -1,0 +1,142 @@
+#include "server/rpc/server.h"
+
+#include <fstream>
+#include <sstream>
+
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/health_check_service_interface.h>
+
+#include "common/logging.h"
+
+namespace lcsweep::rpc {
+namespace {
+
+StatusOr<std::string> ReadFile(const std::string& path, const char* what) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return NotFoundError(std::string("cannot read ") + what + " " + path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+}  // namespace
+
+StatusOr<std::unique_ptr<RpcServer>> RpcServer::Start(Coordinator* coordinator, Clock* clock,
+                                                      RpcServerOptions options) {
+  auto log = GetLogger("rpc");
+  std::unique_ptr<RpcServer> s(new RpcServer());
+  s->options_ = std::move(options);
+  s->coordinator_ = coordinator;
+  LCSWEEP_ASSIGN_OR_RETURN(s->checkpoints_, CheckpointFiles::Open(s->options_.artifacts_dir));
+
+  s->env_.coordinator = coordinator;
+  s->env_.clock = clock;
+  s->env_.tokens = s->options_.tokens ? &*s->options_.tokens : nullptr;
+  s->env_.checkpoints = s->checkpoints_.get();
+  s->env_.signal = &s->signal_;
+  s->env_.max_checkpoint_bytes = s->options_.max_checkpoint_bytes;
+  s->env_.max_lease_wait_seconds = s->options_.max_lease_wait_seconds;
+  s->job_service_ = std::make_unique<JobServiceImpl>(&s->env_);
+  s->worker_service_ = std::make_unique<WorkerServiceImpl>(&s->env_);
+
+  std::shared_ptr<grpc::ServerCredentials> creds;
+  const bool tls = !s->options_.tls_cert_file.empty() || !s->options_.tls_key_file.empty();
+  if (tls) {
+    if (s->options_.tls_cert_file.empty() || s->options_.tls_key_file.empty()) {
+      return InvalidArgumentError("TLS needs both a certificate and a key (--tls-cert, --tls-key)");
+    }
+    LCSWEEP_ASSIGN_OR_RETURN(std::string cert, ReadFile(s->options_.tls_cert_file, "TLS certificate"));
+    LCSWEEP_ASSIGN_OR_RETURN(std::string key, ReadFile(s->options_.tls_key_file, "TLS key"));
+    grpc::SslServerCredentialsOptions ssl;
+    ssl.pem_key_cert_pairs.push_back({key, cert});
+    creds = grpc::SslServerCredentials(ssl);
+  } else {
+    creds = grpc::InsecureServerCredentials();
+  }
+
+  grpc::EnableDefaultHealthCheckService(true);
+  if (s->options_.enable_reflection) grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort(s->options_.listen, creds, &port);
+  builder.SetMaxReceiveMessageSize(s->options_.max_message_bytes);
+  builder.SetMaxSendMessageSize(s->options_.max_message_bytes);
+  builder.RegisterService(s->job_service_.get());
+  builder.RegisterService(s->worker_service_.get());
+  s->server_ = builder.BuildAndStart();
+  if (!s->server_ || port == 0) {
+    return UnavailableError("cannot listen on " + s->options_.listen +
+                            " (address in use, or not a valid HOST:PORT)");
+  }
+  s->port_ = port;
+  std::string host = s->options_.listen.substr(0, s->options_.listen.rfind(':'));
+  s->address_ = host + ":" + std::to_string(port);
+
+  RpcServer* self = s.get();
+  s->listener_id_ = coordinator->AddListener([self](const ChangeNotice& n) {
+    if (n.kind == ChangeNotice::Kind::kSweep ||
+        (n.kind == ChangeNotice::Kind::kJob && n.job && n.job->state == JobState::kQueued)) {
+      self->signal_.Bump();
+    }
+  });
+  if (s->options_.reap_interval_ms > 0) s->reaper_ = std::thread([self] { self->ReapLoop(); });
+  log->info("event=serving {} {} {} {}", Kv("address", s->address_), Kv("tls", tls ? "on" : "off"),
+            Kv("auth", s->env_.tokens ? "on" : "off"),
+            Kv("max_message_bytes", s->options_.max_message_bytes));
+  return s;
+}
+
+void RpcServer::ReapLoop() {
+  auto log = GetLogger("rpc");
+  std::unique_lock<std::mutex> lock(mu_);
+  while (!stopping_) {
+    cv_.wait_for(lock, std::chrono::milliseconds(options_.reap_interval_ms),
+                 [&] { return stopping_; });
+    if (stopping_) break;
+    lock.unlock();
+    StatusOr<std::vector<int64_t>> reaped = coordinator_->ReapExpiredLeases();
+    if (!reaped.ok()) {
+      log->error("event=reap_failed {}", Kv("error", reaped.status().ToString()));
+    } else if (!reaped->empty()) {
+      log->info("event=reaped {}", Kv("jobs", reaped->size()));
+    }
+    lock.lock();
+  }
+}
+
+void RpcServer::Shutdown(std::chrono::milliseconds grace) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_) {
+      // Another thread is (or was) shutting down; wait for it below.
+    }
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  bool do_it = false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!stopped_ && server_) {
+      stopped_ = true;
+      do_it = true;
+    }
+  }
+  if (!do_it) return;
+  auto log = GetLogger("rpc");
+  log->info("event=shutdown_begin {}", Kv("grace_ms", grace.count()));
+  if (server_->GetHealthCheckService()) server_->GetHealthCheckService()->SetServingStatus(false);
+  // Long polls and watch loops end at once; in-flight unary calls finish.
+  signal_.Shutdown();
+  coordinator_->RemoveListener(listener_id_);
+  server_->Shutdown(std::chrono::system_clock::now() + grace);
+  if (reaper_.joinable()) reaper_.join();
+  log->info("event=shutdown_done");
+}
+
+void RpcServer::Wait() {
+  if (server_) server_->Wait();
+}
+
+RpcServer::~RpcServer() { Shutdown(std::chrono::milliseconds(0)); }
+
+}  // namespace lcsweep::rpc

@@ -1,0 +1,256 @@
+// WorkerService handlers and the LeaseJob long poll / checkpoint streams.
+#include <fstream>
+#include <vector>
+
+#include "proto/convert.h"
+#include "server/rpc/convert.h"
+#include "server/rpc/services.h"
+
+namespace lcsweep::rpc {
+namespace {
+
+constexpr int kDefaultChunkBytes = 1 << 20;
+constexpr int kMaxChunkBytes = 4 << 20;
+// Longest single wait of a long poll between re-checks of cancellation.
+constexpr std::chrono::milliseconds kLeasePollTick(250);
+
+#define LCSWEEP_CHECK_WORKER(context)                                          \
+  do {                                                                         \
+    grpc::Status lcsweep_auth_ = CheckAccess(*env_, context, Access::kWorker); \
+    if (!lcsweep_auth_.ok()) return lcsweep_auth_;                             \
+  } while (0)
+
+}  // namespace
+
+uint64_t QueueSignal::generation() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return generation_;
+}
+
+void QueueSignal::Bump() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++generation_;
+  }
+  cv_.notify_all();
+}
+
+void QueueSignal::Shutdown() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    shutdown_ = true;
+  }
+  cv_.notify_all();
+}
+
+bool QueueSignal::shut_down() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return shutdown_;
+}
+
+void QueueSignal::WaitFor(uint64_t seen, std::chrono::milliseconds timeout) const {
+  std::unique_lock<std::mutex> lock(mu_);
+  cv_.wait_for(lock, timeout, [&] { return shutdown_ || generation_ != seen; });
+}
+
+grpc::Status WorkerServiceImpl::RegisterWorker(grpc::ServerContext* context,
+                                               const v1::RegisterWorkerRequest* request,
+                                               v1::RegisterWorkerResponse* response) {
+  LCSWEEP_CHECK_WORKER(context);
+  StatusOr<RegisterWorkerResult> r = env_->coordinator->RegisterWorker(FromProto(*request));
+  if (!r.ok()) return ToGrpcStatus(r.status());
+  response->set_worker_id(r->worker_id);
+  response->set_lease_ttl_ms(r->lease_ttl_ms);
+  response->set_heartbeat_interval_ms(r->heartbeat_interval_ms);
+  return grpc::Status::OK;
+}
+
+grpc::Status WorkerServiceImpl::LeaseJob(grpc::ServerContext* context,
+                                         const v1::LeaseJobRequest* request,
+                                         v1::LeaseJobResponse* response) {
+  LCSWEEP_CHECK_WORKER(context);
+  if (request->wait_seconds() < 0) {
+    return ToGrpcStatus(InvalidArgumentError("wait_seconds must be >= 0"));
+  }
+  const int wait_s = std::min(request->wait_seconds(), env_->max_lease_wait_seconds);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(wait_s);
+  const LeaseRequest req = FromProto(*request);
+  while (true) {
+    // Read the generation before trying, so a job queued between the try
+    // and the wait still wakes us.
+    uint64_t seen = env_->signal->generation();
+    StatusOr<std::optional<Lease>> lease = env_->coordinator->LeaseJob(req);
+    if (!lease.ok()) return ToGrpcStatus(lease.status());
+    if (lease->has_value()) {
+      if (context->IsCancelled()) {
+        // The worker is gone: give the job straight back, attempt unchanged.
+        env_->coordinator->ReleaseJob((*lease)->token, "lease reply not deliverable");
+        return grpc::Status(grpc::StatusCode::CANCELLED, "client cancelled");
+      }
+      ToProto(**lease, response->mutable_lease());
+      return grpc::Status::OK;
+    }
+    auto now = std::chrono::steady_clock::now();
+    if (now >= deadline || context->IsCancelled() || env_->signal->shut_down()) {
+      return grpc::Status::OK;  // no lease this time
+    }
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now);
+    env_->signal->WaitFor(seen, std::min(left, kLeasePollTick));
+  }
+}
+
+grpc::Status WorkerServiceImpl::Heartbeat(grpc::ServerContext* context,
+                                          const v1::HeartbeatRequest* request,
+                                          v1::HeartbeatResponse* response) {
+  LCSWEEP_CHECK_WORKER(context);
+  HeartbeatRequest req;
+  req.token = request->lease_token();
+  req.progress = FromProto(request->progress());
+  StatusOr<HeartbeatResult> r = env_->coordinator->Heartbeat(req);
+  if (!r.ok()) return ToGrpcStatus(r.status());
+  response->set_cancel_requested(r->cancel_requested);
+  response->set_lease_expires_at_ms(r->expiry_ms);
+  return grpc::Status::OK;
+}
+
+grpc::Status WorkerServiceImpl::ReportMetrics(grpc::ServerContext* context,
+                                              const v1::ReportMetricsRequest* request,
+                                              v1::ReportMetricsResponse* response) {
+  LCSWEEP_CHECK_WORKER(context);
+  std::vector<MetricPoint> points;
+  points.reserve(request->points_size());
+  for (const v1::MetricPoint& p : request->points()) {
+    if (p.name().empty()) {
+      return ToGrpcStatus(InvalidArgumentError(
+          "points[" + std::to_string(points.size()) + "].name is empty; every point needs a name"));
+    }
+    points.push_back(FromProto(p, /*job_id=*/0));  // job and attempt come from the lease
+  }
+  const int64_t n = static_cast<int64_t>(points.size());
+  Status st = env_->coordinator->ReportMetrics(request->lease_token(), std::move(points));
+  if (!st.ok()) return ToGrpcStatus(st);
+  response->set_accepted(n);
+  return grpc::Status::OK;
+}
+
+grpc::Status WorkerServiceImpl::UploadCheckpoint(
+    grpc::ServerContext* context, grpc::ServerReader<v1::UploadCheckpointRequest>* reader,
+    v1::UploadCheckpointResponse* response) {
+  LCSWEEP_CHECK_WORKER(context);
+  v1::UploadCheckpointRequest msg;
+  if (!reader->Read(&msg) || !msg.has_metadata()) {
+    return ToGrpcStatus(InvalidArgumentError(
+        "UploadCheckpoint: the first message must carry metadata (lease_token, size_bytes, sha256)"));
+  }
+  const v1::CheckpointUploadMetadata meta = msg.metadata();
+  // Refuse a stale lease before accepting any bytes.
+  StatusOr<JobRecord> job = env_->coordinator->ValidateLease(meta.lease_token());
+  if (!job.ok()) return ToGrpcStatus(job.status());
+  if (meta.size_bytes() > env_->max_checkpoint_bytes) {
+    return ToGrpcStatus(InvalidArgumentError(
+        "checkpoint size_bytes=" + std::to_string(meta.size_bytes()) + " exceeds the limit of " +
+        std::to_string(env_->max_checkpoint_bytes) + " bytes"));
+  }
+  StatusOr<std::unique_ptr<CheckpointFiles::Upload>> upload = env_->checkpoints->BeginUpload(
+      job->id, meta.epoch(), meta.step(), meta.size_bytes(), meta.sha256());
+  if (!upload.ok()) return ToGrpcStatus(upload.status());
+  while (reader->Read(&msg)) {
+    if (msg.has_metadata()) {
+      return ToGrpcStatus(
+          InvalidArgumentError("UploadCheckpoint: metadata may only be sent in the first message"));
+    }
+    Status st = (*upload)->Append(msg.chunk());
+    if (!st.ok()) return ToGrpcStatus(st);
+  }
+  if (context->IsCancelled()) {
+    return grpc::Status(grpc::StatusCode::CANCELLED, "upload cancelled; nothing stored");
+  }
+  StatusOr<std::string> path = (*upload)->Commit();
+  if (!path.ok()) return ToGrpcStatus(path.status());
+  CheckpointMeta cm;
+  cm.epoch = meta.epoch();
+  cm.step = meta.step();
+  cm.size_bytes = meta.size_bytes();
+  cm.sha256 = meta.sha256();
+  for (char& c : cm.sha256) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  cm.path = *path;
+  StatusOr<RecordCheckpointResult> rec =
+      env_->coordinator->RecordCheckpoint(meta.lease_token(), cm);
+  if (!rec.ok()) {
+    env_->checkpoints->Remove(*path);  // not recorded: the file must not linger
+    return ToGrpcStatus(rec.status());
+  }
+  for (const CheckpointMeta& old : rec->pruned) env_->checkpoints->Remove(old.path);
+  ToProto(rec->recorded, response->mutable_checkpoint());
+  return grpc::Status::OK;
+}
+
+grpc::Status WorkerServiceImpl::DownloadCheckpoint(
+    grpc::ServerContext* context, const v1::DownloadCheckpointRequest* request,
+    grpc::ServerWriter<v1::DownloadCheckpointResponse>* writer) {
+  LCSWEEP_CHECK_WORKER(context);
+  StatusOr<std::optional<CheckpointMeta>> latest =
+      env_->coordinator->LatestCheckpoint(request->lease_token());
+  if (!latest.ok()) return ToGrpcStatus(latest.status());
+  if (!latest->has_value()) {
+    return ToGrpcStatus(NotFoundError("the leased job has no checkpoint; start fresh"));
+  }
+  const CheckpointMeta& meta = **latest;
+  std::ifstream in(meta.path, std::ios::binary);
+  if (!in) {
+    return ToGrpcStatus(DataLossError("checkpoint " + std::to_string(meta.id) + " of job " +
+                                      std::to_string(meta.job_id) +
+                                      " is recorded but its file is missing: " + meta.path));
+  }
+  int chunk = request->chunk_bytes() <= 0 ? kDefaultChunkBytes
+                                          : std::min(request->chunk_bytes(), kMaxChunkBytes);
+  v1::DownloadCheckpointResponse first;
+  ToProto(meta, first.mutable_metadata());
+  if (!writer->Write(first)) return grpc::Status::OK;
+  std::string buf(static_cast<size_t>(chunk), '\0');
+  int64_t sent = 0;
+  while (in) {
+    in.read(buf.data(), chunk);
+    std::streamsize got = in.gcount();
+    if (got <= 0) break;
+    v1::DownloadCheckpointResponse part;
+    part.set_chunk(buf.data(), static_cast<size_t>(got));
+    if (!writer->Write(part)) return grpc::Status::OK;
+    sent += got;
+  }
+  if (sent != meta.size_bytes) {
+    return ToGrpcStatus(DataLossError("checkpoint file " + meta.path + " has " +
+                                      std::to_string(sent) + " bytes, recorded " +
+                                      std::to_string(meta.size_bytes)));
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status WorkerServiceImpl::CompleteJob(grpc::ServerContext* context,
+                                            const v1::CompleteJobRequest* request,
+                                            v1::CompleteJobResponse*) {
+  LCSWEEP_CHECK_WORKER(context);
+  return ToGrpcStatus(
+      env_->coordinator->CompleteJob(request->lease_token(), request->result_json()));
+}
+
+grpc::Status WorkerServiceImpl::FailJob(grpc::ServerContext* context,
+                                        const v1::FailJobRequest* request,
+                                        v1::FailJobResponse* response) {
+  LCSWEEP_CHECK_WORKER(context);
+  StatusOr<JobRecord> j = env_->coordinator->FailJob(request->lease_token(), request->error(),
+                                                     request->retryable());
+  if (!j.ok()) return ToGrpcStatus(j.status());
+  ToProto(*j, response->mutable_job());
+  return grpc::Status::OK;
+}
+
+grpc::Status WorkerServiceImpl::ReleaseJob(grpc::ServerContext* context,
+                                           const v1::ReleaseJobRequest* request,
+                                           v1::ReleaseJobResponse*) {
+  LCSWEEP_CHECK_WORKER(context);
+  std::string reason = request->reason().empty() ? "released by worker" : request->reason();
+  return ToGrpcStatus(env_->coordinator->ReleaseJob(request->lease_token(), reason));
+}
+
+}  // namespace lcsweep::rpc
