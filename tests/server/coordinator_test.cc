@@ -1,0 +1,670 @@
+// Unit tests of the Coordinator's job lifecycle with a fake clock and an
+// in-memory store: leases, fencing, expiry, attempts, cancel, release,
+// dedupe, priorities, fair share, device matching, watching.
+#include "server/core/coordinator.h"
+
+#include <atomic>
+#include <set>
+#include <thread>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "tests/fakes/fake_clock.h"
+#include "tests/fakes/memory_store.h"
+#include "tests/server/test_specs.h"
+
+namespace lcsweep {
+namespace {
+
+using ::lcsweep::testing::GridSpec;
+using ::testing::HasSubstr;
+
+constexpr int64_t kTtl = 10'000;
+
+class CoordinatorTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    CoordinatorOptions options;
+    options.lease_ttl_ms = kTtl;
+    options.heartbeat_interval_ms = kTtl / 4;
+    options.keep_checkpoints = 2;
+    auto c = Coordinator::Create(&store_, &clock_, options);
+    ASSERT_TRUE(c.ok()) << c.status().ToString();
+    coord_ = std::move(c).value();
+  }
+
+  SubmitSweepResult Submit(const std::string& spec, bool force = false,
+                           std::optional<int> priority = std::nullopt) {
+    SubmitSweepRequest r;
+    r.spec_json = spec;
+    r.force = force;
+    r.priority = priority;
+    auto res = coord_->SubmitSweep(r);
+    EXPECT_TRUE(res.ok()) << res.status().ToString();
+    return res.ok() ? *res : SubmitSweepResult{};
+  }
+
+  int64_t Worker(const std::string& name, bool cuda = false, double gpu_gb = 0) {
+    WorkerRecord w;
+    w.name = name;
+    w.host = "host";
+    w.devices.push_back({"cpu", "cpu", 0});
+    if (cuda) w.devices.push_back({"cuda", "cuda:0", gpu_gb});
+    auto r = coord_->RegisterWorker(w);
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return r->worker_id;
+  }
+
+  std::optional<Lease> LeaseFor(int64_t worker, bool cpu = true, bool cuda = false,
+                                double gpu_gb = 0) {
+    LeaseRequest r;
+    r.worker_id = worker;
+    r.has_cpu = cpu;
+    r.has_cuda = cuda;
+    r.free_gpu_memory_gb = gpu_gb;
+    auto l = coord_->LeaseJob(r);
+    EXPECT_TRUE(l.ok()) << l.status().ToString();
+    return l.ok() ? *l : std::nullopt;
+  }
+
+  JobRecord Job(int64_t id) {
+    auto j = coord_->GetJob(id);
+    EXPECT_TRUE(j.ok());
+    return *j;
+  }
+
+  std::vector<Event> Events(int64_t job_id) {
+    ListEventsRequest r;
+    r.job_id = job_id;
+    auto e = coord_->ListEvents(r);
+    EXPECT_TRUE(e.ok());
+    return *e;
+  }
+
+  FakeClock clock_;
+  MemoryStore store_;
+  std::unique_ptr<Coordinator> coord_;
+};
+
+TEST_F(CoordinatorTest, SubmitQueuesEveryExpandedJobWithAnEvent) {
+  SubmitSweepResult r = Submit(GridSpec("s", {1, 2, 4}, {0, 1}));
+  EXPECT_GT(r.sweep_id, 0);
+  EXPECT_EQ(r.jobs_created, 6);
+  EXPECT_EQ(r.jobs_reused, 0);
+  ASSERT_EQ(r.jobs.size(), 6u);
+  auto summary = coord_->GetSweep(r.sweep_id);
+  ASSERT_TRUE(summary.ok());
+  EXPECT_EQ(summary->total_jobs, 6);
+  EXPECT_EQ(summary->counts[static_cast<int>(JobState::kQueued)], 6);
+  for (const SubmittedJob& sj : r.jobs) {
+    JobRecord j = Job(sj.job_id);
+    EXPECT_EQ(j.state, JobState::kQueued);
+    EXPECT_EQ(j.attempt, 1);
+    EXPECT_EQ(j.max_attempts, 3);
+    EXPECT_EQ(j.sweep_ids, std::vector<int64_t>{r.sweep_id});
+    EXPECT_EQ(j.hash.size(), 64u);
+    auto events = Events(j.id);
+    ASSERT_EQ(events.size(), 1u);
+    EXPECT_EQ(events[0].from_state, "");
+    EXPECT_EQ(events[0].to_state, "queued");
+  }
+}
+
+TEST_F(CoordinatorTest, MalformedSpecListsEveryFieldError) {
+  SubmitSweepRequest r;
+  r.spec_json = R"({"name": "bad", "grid": {"model.conv.lc_rate": [-2], "model.kernel_size": [4]}})";
+  std::vector<FieldError> errors;
+  auto res = coord_->SubmitSweep(r, &errors);
+  ASSERT_FALSE(res.ok());
+  EXPECT_EQ(res.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_GE(errors.size(), 2u);
+  EXPECT_THAT(res.status().message(), HasSubstr("lc_rate"));
+  EXPECT_THAT(res.status().message(), HasSubstr("kernel_size"));
+  EXPECT_TRUE(coord_->ListSweeps().empty());
+}
+
+TEST_F(CoordinatorTest, DryRunStoresNothing) {
+  SubmitSweepRequest r;
+  r.spec_json = GridSpec("s", {1, 2});
+  r.dry_run = true;
+  auto res = coord_->SubmitSweep(r);
+  ASSERT_TRUE(res.ok());
+  EXPECT_EQ(res->jobs_created, 2);
+  EXPECT_EQ(res->sweep_id, 0);
+  EXPECT_FALSE(res->jobs[0].config_json.empty());
+  EXPECT_TRUE(coord_->ListSweeps().empty());
+  EXPECT_EQ(store_.commits(), 0);
+}
+
+TEST_F(CoordinatorTest, LeaseCompleteSucceeds) {
+  SubmitSweepResult r = Submit(GridSpec("s", {1}));
+  int64_t w = Worker("w1");
+  auto lease = LeaseFor(w);
+  ASSERT_TRUE(lease.has_value());
+  EXPECT_EQ(lease->job.id, r.jobs[0].job_id);
+  EXPECT_EQ(lease->job.state, JobState::kRunning);
+  EXPECT_EQ(lease->token.size(), 32u);
+  EXPECT_EQ(lease->expiry_ms, clock_.NowMs() + kTtl);
+  EXPECT_FALSE(LeaseFor(w).has_value()) << "only one job was queued";
+  ASSERT_TRUE(coord_->CompleteJob(lease->token, R"({"test": {"accuracy": 0.5}})").ok());
+  JobRecord j = Job(lease->job.id);
+  EXPECT_EQ(j.state, JobState::kSucceeded);
+  EXPECT_TRUE(j.lease_token.empty());
+  auto events = Events(j.id);
+  ASSERT_EQ(events.size(), 3u);
+  EXPECT_EQ(events[1].to_state, "running");
+  EXPECT_EQ(events[1].worker_id, w);
+  EXPECT_EQ(events[2].to_state, "succeeded");
+  // The store has the same state (written through).
+  EXPECT_EQ(store_.stored_job(j.id).state, JobState::kSucceeded);
+}
+
+TEST_F(CoordinatorTest, CompleteRejectsNonObjectResultAndKeepsRunning) {
+  Submit(GridSpec("s", {1}));
+  auto lease = LeaseFor(Worker("w"));
+  ASSERT_TRUE(lease.has_value());
+  Status s = coord_->CompleteJob(lease->token, "[1, 2");
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(Job(lease->job.id).state, JobState::kRunning);
+}
+
+TEST_F(CoordinatorTest, UnknownWorkerCannotLease) {
+  Submit(GridSpec("s", {1}));
+  LeaseRequest r;
+  r.worker_id = 99;
+  auto l = coord_->LeaseJob(r);
+  EXPECT_EQ(l.status().code(), StatusCode::kNotFound);
+}
+
+TEST_F(CoordinatorTest, ExpiredLeaseIsRequeuedAsANewAttemptAndOldTokenIsRefusedEverywhere) {
+  Submit(GridSpec("s", {1}));
+  int64_t w1 = Worker("w1"), w2 = Worker("w2");
+  auto first = LeaseFor(w1);
+  ASSERT_TRUE(first.has_value());
+  clock_.Advance(kTtl - 1);
+  auto reaped = coord_->ReapExpiredLeases();
+  ASSERT_TRUE(reaped.ok());
+  EXPECT_TRUE(reaped->empty()) << "not expired yet";
+  clock_.Advance(2);
+  reaped = coord_->ReapExpiredLeases();
+  ASSERT_TRUE(reaped.ok());
+  EXPECT_EQ(*reaped, std::vector<int64_t>{first->job.id});
+  JobRecord j = Job(first->job.id);
+  EXPECT_EQ(j.state, JobState::kQueued);
+  EXPECT_EQ(j.attempt, 2);
+
+  auto second = LeaseFor(w2);
+  ASSERT_TRUE(second.has_value());
+  EXPECT_EQ(second->job.id, first->job.id);
+  EXPECT_NE(second->token, first->token);
+  EXPECT_EQ(second->job.attempt, 2);
+
+  // The zombie (first worker) is fenced off on every call.
+  const std::string& stale = first->token;
+  HeartbeatRequest hb;
+  hb.token = stale;
+  EXPECT_EQ(coord_->Heartbeat(hb).status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(coord_->ReportMetrics(stale, {MetricPoint{0, 0, 1, 0, "loss", 1.0, 0}}).code(),
+            StatusCode::kFailedPrecondition);
+  CheckpointMeta meta;
+  meta.path = "/tmp/x";
+  EXPECT_EQ(coord_->RecordCheckpoint(stale, meta).status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(coord_->ValidateLease(stale).status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(coord_->CompleteJob(stale, "{}").code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(coord_->FailJob(stale, "x", true).status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(coord_->ReleaseJob(stale, "x").code(), StatusCode::kFailedPrecondition);
+  // ... and nothing it tried reached the job or the store.
+  EXPECT_EQ(store_.metric_count(), 0u);
+  EXPECT_EQ(Job(j.id).state, JobState::kRunning);
+  EXPECT_EQ(Job(j.id).lease_owner, w2);
+  // The live lease still works.
+  hb.token = second->token;
+  EXPECT_TRUE(coord_->Heartbeat(hb).ok());
+  EXPECT_TRUE(coord_->CompleteJob(second->token, "{}").ok());
+}
+
+TEST_F(CoordinatorTest, UnknownTokenIsFailedPrecondition) {
+  HeartbeatRequest hb;
+  hb.token = "0123456789abcdef0123456789abcdef";
+  EXPECT_EQ(coord_->Heartbeat(hb).status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(coord_->CompleteJob(hb.token, "{}").code(), StatusCode::kFailedPrecondition);
+}
+
+TEST_F(CoordinatorTest, HeartbeatExtendsTheLeaseAndStoresProgress) {
+  Submit(GridSpec("s", {1}));
+  auto lease = LeaseFor(Worker("w"));
+  ASSERT_TRUE(lease.has_value());
+  for (int i = 0; i < 5; ++i) {
+    clock_.Advance(kTtl - 1000);
+    HeartbeatRequest hb;
+    hb.token = lease->token;
+    hb.progress.epoch = i;
+    hb.progress.step = 10 * i;
+    hb.progress.metrics["train.loss"] = 1.0 / (i + 1);
+    auto r = coord_->Heartbeat(hb);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_FALSE(r->cancel_requested);
+    EXPECT_EQ(r->expiry_ms, clock_.NowMs() + kTtl);
+    ASSERT_TRUE(coord_->ReapExpiredLeases().ok());
+    EXPECT_EQ(Job(lease->job.id).state, JobState::kRunning);
+  }
+  JobRecord j = Job(lease->job.id);
+  EXPECT_EQ(j.progress.epoch, 4);
+  EXPECT_EQ(j.progress.step, 40);
+  EXPECT_DOUBLE_EQ(j.progress.metrics["train.loss"], 0.2);
+  EXPECT_EQ(store_.stored_job(j.id).progress.step, 40);
+}
+
+TEST_F(CoordinatorTest, RetryableFailuresEndInFailedAfterMaxAttempts) {
+  Submit(GridSpec("s", {1}, {0}, 0, /*max_attempts=*/3));
+  int64_t w = Worker("w");
+  int64_t job_id = 0;
+  for (int attempt = 1; attempt <= 3; ++attempt) {
+    auto lease = LeaseFor(w);
+    ASSERT_TRUE(lease.has_value()) << "attempt " << attempt;
+    EXPECT_EQ(lease->job.attempt, attempt);
+    job_id = lease->job.id;
+    auto after = coord_->FailJob(lease->token, "oom", /*retryable=*/true);
+    ASSERT_TRUE(after.ok());
+    EXPECT_EQ(after->state, attempt < 3 ? JobState::kQueued : JobState::kFailed);
+  }
+  EXPECT_FALSE(LeaseFor(w).has_value());
+  JobRecord j = Job(job_id);
+  EXPECT_EQ(j.state, JobState::kFailed);
+  EXPECT_EQ(j.error, "oom");
+  EXPECT_TRUE(j.retryable);
+}
+
+TEST_F(CoordinatorTest, ExpiredLeasesAlsoUseUpAttempts) {
+  Submit(GridSpec("s", {1}, {0}, 0, /*max_attempts=*/2));
+  int64_t w = Worker("w");
+  for (int i = 0; i < 2; ++i) {
+    ASSERT_TRUE(LeaseFor(w).has_value());
+    clock_.Advance(kTtl + 1);
+    ASSERT_TRUE(coord_->ReapExpiredLeases().ok());
+  }
+  auto jobs = coord_->ListJobs({});
+  ASSERT_TRUE(jobs.ok());
+  EXPECT_EQ(jobs->jobs[0].state, JobState::kFailed);
+  EXPECT_THAT(jobs->jobs[0].error, HasSubstr("expired"));
+}
+
+TEST_F(CoordinatorTest, NonRetryableFailureFailsAtOnce) {
+  Submit(GridSpec("s", {1}));
+  auto lease = LeaseFor(Worker("w"));
+  ASSERT_TRUE(lease.has_value());
+  auto after = coord_->FailJob(lease->token, "bad config", false);
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(after->state, JobState::kFailed);
+  EXPECT_EQ(after->attempt, 1);
+}
+
+TEST_F(CoordinatorTest, ReleaseRequeuesWithoutUsingAnAttempt) {
+  Submit(GridSpec("s", {1}, {0}, 0, /*max_attempts=*/1));
+  int64_t w = Worker("w");
+  for (int i = 0; i < 3; ++i) {
+    auto lease = LeaseFor(w);
+    ASSERT_TRUE(lease.has_value());
+    EXPECT_EQ(lease->job.attempt, 1);
+    ASSERT_TRUE(coord_->ReleaseJob(lease->token, "drain").ok());
+    JobRecord j = Job(lease->job.id);
+    EXPECT_EQ(j.state, JobState::kQueued);
+    EXPECT_EQ(j.attempt, 1);
+    HeartbeatRequest hb;
+    hb.token = lease->token;
+    EXPECT_EQ(coord_->Heartbeat(hb).status().code(), StatusCode::kFailedPrecondition);
+  }
+}
+
+TEST_F(CoordinatorTest, CancelQueuedJobIsNeverLeased) {
+  SubmitSweepResult r = Submit(GridSpec("s", {1}));
+  auto c = coord_->CancelJob(r.jobs[0].job_id, "not needed");
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->state, JobState::kCancelled);
+  EXPECT_FALSE(LeaseFor(Worker("w")).has_value());
+  auto events = Events(r.jobs[0].job_id);
+  EXPECT_EQ(events.back().from_state, "queued");
+  EXPECT_EQ(events.back().to_state, "cancelled");
+  EXPECT_THAT(events.back().reason, HasSubstr("not needed"));
+}
+
+TEST_F(CoordinatorTest, CancelRunningJobIsToldOnNextHeartbeat) {
+  Submit(GridSpec("s", {1}));
+  auto lease = LeaseFor(Worker("w"));
+  ASSERT_TRUE(lease.has_value());
+  auto c = coord_->CancelJob(lease->job.id, "");
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->state, JobState::kCancelled);
+  // Reports and completion are refused right away ...
+  EXPECT_EQ(coord_->CompleteJob(lease->token, "{}").code(), StatusCode::kFailedPrecondition);
+  // ... the heartbeat says why, once ...
+  HeartbeatRequest hb;
+  hb.token = lease->token;
+  auto r = coord_->Heartbeat(hb);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_TRUE(r->cancel_requested);
+  // ... and then the token is dead.
+  EXPECT_EQ(coord_->Heartbeat(hb).status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(Job(lease->job.id).state, JobState::kCancelled);
+  // Cancelling a finished job is a no-op.
+  auto again = coord_->CancelJob(lease->job.id, "");
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->state, JobState::kCancelled);
+}
+
+TEST_F(CoordinatorTest, RetryRequeuesFailedAndCancelledWithAFreshBudget) {
+  SubmitSweepResult r = Submit(GridSpec("s", {1, 2}, {0}, 0, /*max_attempts=*/1));
+  int64_t w = Worker("w");
+  auto lease = LeaseFor(w);
+  ASSERT_TRUE(lease.has_value());
+  ASSERT_TRUE(coord_->FailJob(lease->token, "x", true).ok());
+  EXPECT_EQ(Job(lease->job.id).state, JobState::kFailed);
+  auto retried = coord_->RetryJob(lease->job.id);
+  ASSERT_TRUE(retried.ok());
+  EXPECT_EQ(retried->state, JobState::kQueued);
+  EXPECT_EQ(retried->attempt, 2);
+  EXPECT_EQ(retried->max_attempts, 2);
+  EXPECT_EQ(coord_->RetryJob(lease->job.id).status().code(), StatusCode::kFailedPrecondition);
+
+  int64_t other = r.jobs[0].job_id == lease->job.id ? r.jobs[1].job_id : r.jobs[0].job_id;
+  ASSERT_TRUE(coord_->CancelJob(other, "").ok());
+  auto retried2 = coord_->RetryJob(other);
+  ASSERT_TRUE(retried2.ok());
+  EXPECT_EQ(retried2->state, JobState::kQueued);
+}
+
+TEST_F(CoordinatorTest, DedupeAcrossSweepsReusesJobsAndResults) {
+  SubmitSweepResult a = Submit(GridSpec("a", {1, 2}));
+  int64_t w = Worker("w");
+  // Finish lc_rate 1.
+  auto lease = LeaseFor(w);
+  ASSERT_TRUE(lease.has_value());
+  ASSERT_TRUE(coord_->CompleteJob(lease->token, R"({"test": {"accuracy": 0.75}})").ok());
+
+  SubmitSweepResult b = Submit(GridSpec("b", {1, 2, 4}));
+  EXPECT_NE(a.sweep_id, b.sweep_id);
+  EXPECT_EQ(b.jobs_created, 1);
+  EXPECT_EQ(b.jobs_reused, 2);
+  std::map<int64_t, SubmittedJob> by_id;
+  for (const auto& sj : b.jobs) by_id[sj.job_id] = sj;
+  ASSERT_TRUE(by_id.count(lease->job.id));
+  EXPECT_EQ(by_id[lease->job.id].outcome, SubmitOutcome::kReusedResult);
+  EXPECT_THAT(by_id[lease->job.id].result_json, HasSubstr("0.75"));
+  JobRecord shared = Job(lease->job.id);
+  EXPECT_EQ(shared.sweep_ids, (std::vector<int64_t>{a.sweep_id, b.sweep_id}));
+  auto sb = coord_->GetSweep(b.sweep_id);
+  EXPECT_EQ(sb->total_jobs, 3);
+  EXPECT_EQ(sb->counts[static_cast<int>(JobState::kSucceeded)], 1);
+
+  // force: a new job next to the succeeded one; the old one keeps its result.
+  SubmitSweepResult c = Submit(GridSpec("c", {1}), /*force=*/true);
+  ASSERT_EQ(c.jobs.size(), 1u);
+  EXPECT_EQ(c.jobs[0].outcome, SubmitOutcome::kForced);
+  EXPECT_NE(c.jobs[0].job_id, lease->job.id);
+  EXPECT_EQ(Job(c.jobs[0].job_id).hash, shared.hash);
+  EXPECT_EQ(Job(lease->job.id).state, JobState::kSucceeded);
+  // A later plain submission reuses the newest job with that hash.
+  SubmitSweepResult d = Submit(GridSpec("d", {1}));
+  EXPECT_EQ(d.jobs[0].job_id, c.jobs[0].job_id);
+  EXPECT_EQ(d.jobs[0].outcome, SubmitOutcome::kReused);
+}
+
+TEST_F(CoordinatorTest, ResubmittingAFailedJobRequeuesIt) {
+  SubmitSweepResult a = Submit(GridSpec("a", {1}, {0}, 0, 1));
+  auto lease = LeaseFor(Worker("w"));
+  ASSERT_TRUE(coord_->FailJob(lease->token, "x", false).ok());
+  SubmitSweepResult b = Submit(GridSpec("b", {1}));
+  EXPECT_EQ(b.jobs[0].job_id, a.jobs[0].job_id);
+  EXPECT_EQ(b.jobs[0].outcome, SubmitOutcome::kRequeued);
+  EXPECT_EQ(Job(a.jobs[0].job_id).state, JobState::kQueued);
+}
+
+TEST_F(CoordinatorTest, HigherPriorityFirstThenFifo) {
+  SubmitSweepResult low = Submit(GridSpec("low", {1, 2}, {0}, /*priority=*/0));
+  SubmitSweepResult high = Submit(GridSpec("high", {4, 8}, {0}, /*priority=*/5));
+  SubmitSweepResult over = Submit(GridSpec("over", {16}, {0}, 0), false, /*priority=*/9);
+  int64_t w = Worker("w");
+  std::vector<int64_t> order;
+  while (auto l = LeaseFor(w)) {
+    order.push_back(l->job.id);
+    ASSERT_TRUE(coord_->CompleteJob(l->token, "{}").ok());  // keeps fair share out of it
+  }
+  std::vector<int64_t> expected = {over.jobs[0].job_id, high.jobs[0].job_id, high.jobs[1].job_id,
+                                   low.jobs[0].job_id, low.jobs[1].job_id};
+  EXPECT_EQ(order, expected);
+}
+
+TEST_F(CoordinatorTest, FairShareBetweenSweepsOfEqualPriority) {
+  SubmitSweepResult a = Submit(GridSpec("a", {1, 2, 4, 8}));
+  SubmitSweepResult b = Submit(GridSpec("b", {16, 32, 64, 128}));
+  std::set<int64_t> in_a, in_b;
+  for (auto& j : a.jobs) in_a.insert(j.job_id);
+  for (auto& j : b.jobs) in_b.insert(j.job_id);
+  int64_t w = Worker("w");
+  // Jobs stay running: leases alternate between the sweeps although all of
+  // a's jobs are older (FIFO alone would give a, a, a, a).
+  std::vector<char> which;
+  for (int i = 0; i < 6; ++i) {
+    auto l = LeaseFor(w);
+    ASSERT_TRUE(l.has_value());
+    which.push_back(in_a.count(l->job.id) ? 'a' : 'b');
+  }
+  EXPECT_EQ(std::string(which.begin(), which.end()), "ababab");
+}
+
+TEST_F(CoordinatorTest, DeviceAndGpuMemoryMatching) {
+  nlohmann::json gpu_base = {{"resources", {{"device", "cuda"}, {"min_gpu_memory_gb", 16}}}};
+  nlohmann::json cpu_base = {{"resources", {{"device", "cpu"}}}};
+  SubmitSweepResult gpu = Submit(GridSpec("gpu", {1}, {0}, /*priority=*/5, 3, gpu_base));
+  SubmitSweepResult cpu = Submit(GridSpec("cpu", {2}, {0}, 0, 3, cpu_base));
+  int64_t w = Worker("w", true, 80);
+  // A CPU-only worker skips the (higher priority) cuda job.
+  auto l1 = LeaseFor(w, /*cpu=*/true, /*cuda=*/false);
+  ASSERT_TRUE(l1.has_value());
+  EXPECT_EQ(l1->job.id, cpu.jobs[0].job_id);
+  // Too little free GPU memory: nothing.
+  EXPECT_FALSE(LeaseFor(w, false, true, 8).has_value());
+  auto l2 = LeaseFor(w, false, true, 24);
+  ASSERT_TRUE(l2.has_value());
+  EXPECT_EQ(l2->job.id, gpu.jobs[0].job_id);
+  EXPECT_EQ(l2->job.requirements.device, "cuda");
+  EXPECT_DOUBLE_EQ(l2->job.requirements.min_gpu_memory_gb, 16);
+}
+
+TEST_F(CoordinatorTest, CancelSweepLeavesJobsSharedWithALiveSweep) {
+  SubmitSweepResult a = Submit(GridSpec("a", {1, 2, 4}));
+  SubmitSweepResult b = Submit(GridSpec("b", {4}));
+  auto lease = LeaseFor(Worker("w"));  // lc_rate 1 (oldest)
+  ASSERT_TRUE(lease.has_value());
+  auto r = coord_->CancelSweep(a.sweep_id, "enough");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->cancelled, 1);          // lc_rate 2
+  EXPECT_EQ(r->cancel_requested, 1);   // the running one
+  EXPECT_EQ(r->skipped_shared, 1);     // lc_rate 4 is also in b
+  EXPECT_EQ(Job(b.jobs[0].job_id).state, JobState::kQueued);
+  EXPECT_GT(coord_->GetSweep(a.sweep_id)->sweep.cancelled_ms, 0);
+}
+
+TEST_F(CoordinatorTest, FailedCommitChangesNothing) {
+  Submit(GridSpec("s", {1}));
+  int64_t w = Worker("w");
+  store_.FailCommits(1, ResourceExhaustedError("disk full"));
+  auto l = coord_->LeaseJob({w, true, false, 0});
+  EXPECT_EQ(l.status().code(), StatusCode::kResourceExhausted);
+  auto jobs = coord_->ListJobs({});
+  EXPECT_EQ(jobs->jobs[0].state, JobState::kQueued);
+  EXPECT_TRUE(jobs->jobs[0].lease_token.empty());
+  // After the store recovers, the same call works.
+  auto l2 = LeaseFor(w);
+  ASSERT_TRUE(l2.has_value());
+  store_.FailCommits(1, UnavailableError("locked"));
+  EXPECT_EQ(coord_->CompleteJob(l2->token, "{}").code(), StatusCode::kUnavailable);
+  EXPECT_EQ(Job(l2->job.id).state, JobState::kRunning);
+  store_.FailCommits(1, ResourceExhaustedError("disk full"));
+  EXPECT_EQ(coord_->ReportMetrics(l2->token, {MetricPoint{0, 0, 1, 0, "loss", 1, 0}}).code(),
+            StatusCode::kResourceExhausted);
+  EXPECT_EQ(store_.metric_count(), 0u);
+  EXPECT_TRUE(coord_->CompleteJob(l2->token, "{}").ok());
+}
+
+TEST_F(CoordinatorTest, ListJobsFiltersAndPaginates) {
+  SubmitSweepResult a = Submit(GridSpec("a", {1, 2, 4, 8, 16}));
+  Submit(GridSpec("b", {32, 64}));
+  ListJobsRequest r;
+  r.sweep_id = a.sweep_id;
+  r.page_size = 2;
+  std::vector<int64_t> seen;
+  for (int page = 0; page < 10; ++page) {
+    auto res = coord_->ListJobs(r);
+    ASSERT_TRUE(res.ok());
+    EXPECT_EQ(res->total, 5);
+    for (auto& j : res->jobs) seen.push_back(j.id);
+    if (res->next_page_token.empty()) break;
+    r.page_token = res->next_page_token;
+  }
+  std::vector<int64_t> expected;
+  for (auto& j : a.jobs) expected.push_back(j.job_id);
+  EXPECT_EQ(seen, expected);
+  ListJobsRequest by_state;
+  by_state.states = {JobState::kRunning};
+  EXPECT_EQ(coord_->ListJobs(by_state)->total, 0);
+  ListJobsRequest bad;
+  bad.page_token = "xyz";
+  EXPECT_EQ(coord_->ListJobs(bad).status().code(), StatusCode::kInvalidArgument);
+  bad.page_token = "";
+  bad.page_size = 5000;
+  EXPECT_EQ(coord_->ListJobs(bad).status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST_F(CoordinatorTest, CheckpointsArePrunedAndOfferedOnTheNextLease) {
+  Submit(GridSpec("s", {1}));
+  int64_t w = Worker("w");
+  auto lease = LeaseFor(w);
+  ASSERT_TRUE(lease.has_value());
+  EXPECT_FALSE(lease->checkpoint.has_value());
+  std::vector<CheckpointMeta> pruned;
+  for (int epoch = 1; epoch <= 4; ++epoch) {
+    CheckpointMeta m;
+    m.epoch = epoch;
+    m.path = "/ckpt/" + std::to_string(epoch);
+    m.sha256 = std::string(64, 'a');
+    m.size_bytes = 100;
+    auto r = coord_->RecordCheckpoint(lease->token, m);
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r->recorded.job_id, lease->job.id);
+    pruned.insert(pruned.end(), r->pruned.begin(), r->pruned.end());
+  }
+  ASSERT_EQ(pruned.size(), 2u);  // keep_checkpoints = 2
+  EXPECT_EQ(pruned[0].path, "/ckpt/1");
+  EXPECT_EQ(pruned[1].path, "/ckpt/2");
+  ASSERT_TRUE(coord_->ReleaseJob(lease->token, "drain").ok());
+  auto again = LeaseFor(w);
+  ASSERT_TRUE(again.has_value());
+  ASSERT_TRUE(again->checkpoint.has_value());
+  EXPECT_EQ(again->checkpoint->epoch, 4);
+  EXPECT_EQ(again->checkpoint->path, "/ckpt/4");
+}
+
+TEST_F(CoordinatorTest, ConcurrentMetricReportsAreAllStored) {
+  constexpr int kJobs = 8, kReports = 50, kPoints = 20;
+  std::vector<int> rates;
+  for (int i = 0; i < kJobs; ++i) rates.push_back(1 << i);
+  Submit(GridSpec("s", rates));
+  int64_t w = Worker("w");
+  std::vector<Lease> leases;
+  for (int i = 0; i < kJobs; ++i) leases.push_back(*LeaseFor(w));
+  std::vector<std::thread> threads;
+  std::atomic<int> failures{0};
+  for (int t = 0; t < kJobs; ++t) {
+    threads.emplace_back([&, t] {
+      for (int r = 0; r < kReports; ++r) {
+        std::vector<MetricPoint> pts;
+        for (int p = 0; p < kPoints; ++p)
+          pts.push_back(MetricPoint{0, 0, r * kPoints + p, 0, "loss", double(p), 0});
+        if (!coord_->ReportMetrics(leases[t].token, pts).ok()) ++failures;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(store_.metric_count(), static_cast<size_t>(kJobs * kReports * kPoints));
+  EXPECT_LE(store_.metric_commits(), kJobs * kReports);
+  ListMetricsRequest q;
+  q.job_id = leases[3].job.id;
+  auto pts = coord_->ListMetrics(q);
+  ASSERT_TRUE(pts.ok());
+  ASSERT_EQ(pts->size(), static_cast<size_t>(kReports * kPoints));
+  for (const auto& p : *pts) EXPECT_EQ(p.attempt, 1);
+  EXPECT_DOUBLE_EQ(Job(leases[3].job.id).progress.metrics["loss"], kPoints - 1);
+}
+
+TEST_F(CoordinatorTest, WatchersWakeOnChangesAndListenersSeeThem) {
+  SubmitSweepResult r = Submit(GridSpec("s", {1}));
+  int64_t job_id = r.jobs[0].job_id;
+  std::vector<std::string> seen;
+  std::mutex seen_mu;
+  int listener = coord_->AddListener([&](const ChangeNotice& n) {
+    std::lock_guard<std::mutex> l(seen_mu);
+    if (n.kind == ChangeNotice::Kind::kJob && n.id == job_id)
+      seen.push_back(JobStateName(n.job->state));
+  });
+  JobRecord before = Job(job_id);
+  int64_t w = Worker("w");
+  std::thread leaser([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    LeaseFor(w);
+  });
+  auto changed = coord_->WaitForJobChange(job_id, before.version, std::chrono::seconds(10));
+  leaser.join();
+  ASSERT_TRUE(changed.ok());
+  EXPECT_EQ(changed->state, JobState::kRunning);
+  EXPECT_GT(changed->version, before.version);
+  // A wait with nothing changing times out and returns the job unchanged.
+  auto same = coord_->WaitForJobChange(job_id, changed->version, std::chrono::milliseconds(20));
+  EXPECT_EQ(same->version, changed->version);
+  coord_->RemoveListener(listener);
+  {
+    std::lock_guard<std::mutex> l(seen_mu);
+    EXPECT_EQ(seen, std::vector<std::string>{"running"});
+  }
+}
+
+TEST_F(CoordinatorTest, ReRegisteringAWorkerKeepsItsId) {
+  int64_t a = Worker("w1");
+  int64_t b = Worker("w2");
+  EXPECT_NE(a, b);
+  EXPECT_EQ(Worker("w1"), a);
+  Submit(GridSpec("s", {1}));
+  auto l = LeaseFor(a);
+  auto workers = coord_->ListWorkers();
+  ASSERT_EQ(workers.size(), 2u);
+  EXPECT_EQ(workers[0].current_jobs, std::vector<int64_t>{l->job.id});
+  clock_.Advance(kTtl * 3);
+  EXPECT_TRUE(coord_->ListWorkers(/*include_dead=*/false).empty());
+}
+
+TEST_F(CoordinatorTest, StateSurvivesAReloadFromTheStore) {
+  SubmitSweepResult a = Submit(GridSpec("a", {1, 2}));
+  int64_t w = Worker("w");
+  auto l = LeaseFor(w);
+  ASSERT_TRUE(l.has_value());
+  coord_.reset();
+  auto c = Coordinator::Create(&store_, &clock_, {});
+  ASSERT_TRUE(c.ok());
+  coord_ = std::move(c).value();
+  // The lease survives the restart; the fencing token still works.
+  HeartbeatRequest hb;
+  hb.token = l->token;
+  EXPECT_TRUE(coord_->Heartbeat(hb).ok());
+  auto l2 = LeaseFor(w);
+  ASSERT_TRUE(l2.has_value());
+  EXPECT_NE(l2->job.id, l->job.id);
+  // New ids do not collide with loaded ones.
+  SubmitSweepResult b = Submit(GridSpec("b", {4}));
+  EXPECT_GT(b.sweep_id, a.sweep_id);
+  EXPECT_GT(b.jobs[0].job_id, l2->job.id);
+}
+
+}  // namespace
+}  // namespace lcsweep
