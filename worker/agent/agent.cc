@@ -1,0 +1,137 @@
+#include "worker/agent/agent.h"
+
+#include <thread>
+
+#include "common/logging.h"
+#include "worker/agent/backoff.h"
+
+namespace lcsweep::agent {
+namespace {
+
+std::shared_ptr<spdlog::logger> Log() { return GetLogger("worker"); }
+
+// Errors that no amount of retrying fixes: stop and tell the operator.
+bool IsFatal(const Status& status) {
+  return status.code() == StatusCode::kUnauthenticated ||
+         status.code() == StatusCode::kPermissionDenied ||
+         status.code() == StatusCode::kInvalidArgument;
+}
+
+}  // namespace
+
+Agent::Agent(CoordinatorClient* client, JobRunner* runner, StopSignal* stop, AgentOptions options)
+    : client_(client), runner_(runner), stop_(stop), options_(std::move(options)) {
+  if (options_.slot_devices.empty()) options_.slot_devices = {"cpu"};
+  options_.registration.slots = static_cast<int>(options_.slot_devices.size());
+}
+
+AgentStats Agent::stats() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return stats_;
+}
+
+Status Agent::RegisterWithRetry() {
+  Backoff backoff(std::chrono::milliseconds(250), std::chrono::seconds(10),
+                  std::hash<std::string>()(options_.registration.name));
+  while (!stop_->draining()) {
+    StatusOr<Registration> reg = client_->Register(options_.registration);
+    if (reg.ok()) {
+      std::lock_guard<std::mutex> lock(mu_);
+      worker_id_ = reg->worker_id;
+      heartbeat_interval_ms_ = reg->heartbeat_interval_ms;
+      Log()->info("event=registered {} {} {}", Kv("worker_id", reg->worker_id),
+                  Kv("name", options_.registration.name),
+                  Kv("slots", options_.registration.slots));
+      return OkStatus();
+    }
+    if (IsFatal(reg.status())) return reg.status();
+    Log()->warn("event=register_failed {} action=retry", Kv("error", reg.status().ToString()));
+    stop_->SleepFor(backoff.Next());
+  }
+  return OkStatus();
+}
+
+Status Agent::Run() {
+  LCSWEEP_RETURN_IF_ERROR(RegisterWithRetry());
+  std::vector<std::thread> slots;
+  for (size_t i = 0; i < options_.slot_devices.size(); ++i) {
+    slots.emplace_back([this, i] { SlotLoop(static_cast<int>(i)); });
+  }
+  for (auto& t : slots) t.join();
+  std::lock_guard<std::mutex> lock(mu_);
+  return fatal_;
+}
+
+void Agent::SlotLoop(int slot) {
+  const std::string device = options_.slot_devices[static_cast<size_t>(slot)];
+  Backoff backoff(std::chrono::milliseconds(250), std::chrono::seconds(10),
+                  std::hash<std::string>()(options_.registration.name) + static_cast<uint64_t>(slot));
+  while (!stop_->draining()) {
+    if (options_.once && once_claimed_) return;
+    LeaseRequest request;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (!fatal_.ok()) return;
+      request.worker_id = worker_id_;
+    }
+    const bool cuda = device.rfind("cuda", 0) == 0;
+    request.has_cpu = !cuda;
+    request.has_cuda = cuda;
+    for (const auto& d : options_.registration.devices) {
+      if (d.name == device) request.free_gpu_memory_gb = d.memory_gb;
+    }
+    request.wait_seconds = options_.lease_wait_seconds;
+
+    StatusOr<std::optional<LeaseGrant>> lease = client_->Lease(request);
+    if (!lease.ok()) {
+      if (lease.status().code() == StatusCode::kNotFound) {
+        // The coordinator lost track of us (e.g. a fresh database): register again.
+        Log()->warn("event=unknown_worker action=register_again");
+        Status reg = RegisterWithRetry();
+        if (!reg.ok()) {
+          std::lock_guard<std::mutex> lock(mu_);
+          fatal_ = reg;
+          return;
+        }
+        continue;
+      }
+      if (IsFatal(lease.status())) {
+        Log()->error("event=lease_refused {} action=exit", Kv("error", lease.status().ToString()));
+        std::lock_guard<std::mutex> lock(mu_);
+        fatal_ = lease.status();
+        return;
+      }
+      Log()->warn("event=lease_failed {} {} action=backoff", Kv("slot", slot),
+                  Kv("error", lease.status().ToString()));
+      stop_->SleepFor(backoff.Next());
+      continue;
+    }
+    backoff.Reset();
+    if (!lease->has_value()) continue;
+    if (options_.once && once_claimed_.exchange(true)) {
+      // Another slot already took this --once worker's job: hand this one back.
+      client_->ReleaseJob((*lease)->job_id, (*lease)->token, "worker --once already busy");
+      return;
+    }
+    SessionOptions session_options;
+    session_options.device = device;
+    session_options.work_dir = options_.work_dir;
+    session_options.heartbeat_interval = options_.heartbeat_interval;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (heartbeat_interval_ms_ > 0) {
+        session_options.heartbeat_interval = std::chrono::milliseconds(heartbeat_interval_ms_);
+      }
+      ++stats_.leases;
+    }
+    JobSession session(client_, runner_, stop_, std::move(**lease), session_options);
+    const SessionEnd end = session.Run();
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      ++stats_.ends[end];
+    }
+    if (options_.once) return;
+  }
+}
+
+}  // namespace lcsweep::agent

@@ -1,0 +1,67 @@
+// Agent: the worker daemon's control loop. Registers with the coordinator,
+// then runs one slot thread per configured slot, each pinned to a device:
+// lease (long poll) -> JobSession -> lease again, with jittered backoff while
+// the coordinator is unreachable and re-registration when it forgot us.
+//
+// Shutdown: StopSignal::Drain() lets running jobs checkpoint, upload and
+// release, and stops leasing; Run() returns once every slot is idle.
+// Abort() returns as soon as the slots notice, leaving leases to expire.
+// Thread-safety: Run() once; the StopSignal may be triggered from any thread
+// (including a signal-watching thread).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "worker/agent/coordinator_client.h"
+#include "worker/agent/job_runner.h"
+#include "worker/agent/job_session.h"
+#include "worker/agent/stop_signal.h"
+
+namespace lcsweep::agent {
+
+struct AgentOptions {
+  WorkerRegistration registration;   // devices, slots, versions, ...
+  std::vector<std::string> slot_devices;  // one entry per slot: "cpu" or "cuda:N"
+  std::string work_dir = "lcsweep-work";
+  int lease_wait_seconds = 10;        // long-poll length
+  bool once = false;                  // run one job, then return
+  std::chrono::milliseconds heartbeat_interval{5000};  // used if the coordinator suggests none
+};
+
+// Counts of what the agent did, for logs and tests.
+struct AgentStats {
+  std::map<SessionEnd, int> ends;
+  int leases = 0;
+};
+
+class Agent {
+ public:
+  Agent(CoordinatorClient* client, JobRunner* runner, StopSignal* stop, AgentOptions options);
+  // Returns OK after a drain (or --once), or the error that made it give up
+  // (e.g. the token was refused: retrying cannot help).
+  Status Run();
+  AgentStats stats() const;
+
+ private:
+  Status RegisterWithRetry();
+  void SlotLoop(int slot);
+
+  CoordinatorClient* client_;
+  JobRunner* runner_;
+  StopSignal* stop_;
+  AgentOptions options_;
+
+  mutable std::mutex mu_;
+  int64_t worker_id_ = 0;
+  int64_t heartbeat_interval_ms_ = 0;
+  Status fatal_;
+  AgentStats stats_;
+  std::atomic<bool> once_claimed_{false};
+};
+
+}  // namespace lcsweep::agent

@@ -1,0 +1,118 @@
+// CoordinatorClient: what a worker needs from the coordinator, as plain C++
+// (no gRPC types), so the agent loop is testable against a fake and the
+// transport (worker/rpc/grpc_coordinator_client.h) is swappable.
+//
+// Error contract (the implementations map their transport's codes onto it):
+//   UNAVAILABLE / DEADLINE_EXCEEDED  coordinator unreachable: retry later.
+//   FAILED_PRECONDITION              the lease token is stale: abandon the job,
+//                                    write nothing more about it.
+//   NOT_FOUND                        unknown worker (register again) or no
+//                                    checkpoint to download.
+//   anything else                    a real error, with a message.
+// Thread-safety: implementations must allow concurrent calls (a slot's
+// heartbeat thread and its training thread talk to it at the same time).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+
+namespace lcsweep::agent {
+
+struct DeviceInfo {
+  std::string kind;        // "cpu" | "cuda"
+  std::string name;        // "cpu", "cuda:0"
+  double memory_gb = 0;    // total memory (cuda)
+};
+
+struct WorkerRegistration {
+  std::string name;
+  std::string hostname;
+  std::vector<DeviceInfo> devices;
+  int cores = 0;
+  int slots = 1;
+  std::map<std::string, std::string> versions;
+  std::map<std::string, std::string> labels;
+};
+
+struct Registration {
+  int64_t worker_id = 0;
+  int64_t lease_ttl_ms = 0;
+  int64_t heartbeat_interval_ms = 0;
+};
+
+struct LeaseRequest {
+  int64_t worker_id = 0;
+  bool has_cpu = true;
+  bool has_cuda = false;
+  double free_gpu_memory_gb = 0;
+  int wait_seconds = 0;  // long poll
+};
+
+struct CheckpointRef {
+  int64_t epoch = 0;
+  int64_t step = 0;
+  int64_t size_bytes = 0;
+  std::string sha256;
+};
+
+struct LeaseGrant {
+  int64_t job_id = 0;
+  int attempt = 0;
+  std::string config_json;   // canonical job config
+  std::string config_hash;
+  std::string token;         // fencing token for every later call
+  int64_t heartbeat_interval_ms = 0;
+  std::optional<CheckpointRef> resume_from;
+};
+
+struct MetricSample {
+  std::string name;
+  double value = 0;
+  int64_t step = 0;
+  int64_t epoch = 0;
+  int64_t time_ms = 0;
+};
+
+struct ProgressReport {
+  int64_t epoch = 0;
+  int64_t step = 0;
+  std::map<std::string, double> metrics;
+};
+
+class CoordinatorClient {
+ public:
+  virtual ~CoordinatorClient() = default;
+  virtual StatusOr<Registration> Register(const WorkerRegistration& registration) = 0;
+  // An empty optional when no job came within the wait.
+  virtual StatusOr<std::optional<LeaseGrant>> Lease(const LeaseRequest& request) = 0;
+  // Returns true when the job was cancelled and must stop.
+  virtual StatusOr<bool> Heartbeat(int64_t job_id, const std::string& token,
+                                   const ProgressReport& progress) = 0;
+  // OK means every point is durably stored.
+  virtual Status ReportMetrics(int64_t job_id, const std::string& token,
+                               const std::vector<MetricSample>& points) = 0;
+  virtual Status UploadCheckpoint(int64_t job_id, const std::string& token, int64_t epoch,
+                                  int64_t step, const std::string& file_path) = 0;
+  // Writes the lease's newest checkpoint to `file_path` (verified by SHA-256).
+  virtual Status DownloadCheckpoint(int64_t job_id, const std::string& token,
+                                    const std::string& file_path) = 0;
+  virtual Status CompleteJob(int64_t job_id, const std::string& token,
+                             const std::string& result_json) = 0;
+  virtual Status FailJob(int64_t job_id, const std::string& token, const std::string& error,
+                         bool retryable) = 0;
+  virtual Status ReleaseJob(int64_t job_id, const std::string& token,
+                            const std::string& reason) = 0;
+};
+
+// True for the codes that mean "try again later" (coordinator unreachable).
+inline bool IsTransient(const Status& status) {
+  return status.code() == StatusCode::kUnavailable ||
+         status.code() == StatusCode::kDeadlineExceeded;
+}
+
+}  // namespace lcsweep::agent

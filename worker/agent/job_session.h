@@ -1,0 +1,92 @@
+// JobSession: everything the worker does for one leased job, from download
+// of its checkpoint to the final Complete/Fail/Release call.
+//
+// - A heartbeat thread of its own extends the lease every interval (a long
+//   epoch must not let it expire), ships buffered metric points, and learns
+//   of cancellation.
+// - Metric points are kept until the coordinator acknowledged them; a
+//   coordinator restart only delays them.
+// - Checkpoints are uploaded when the runner reports one, after the metrics
+//   measured before it, so a resumed attempt never re-reports a stored step.
+// - A stale token (FAILED_PRECONDITION) anywhere: the job is abandoned and
+//   nothing more is written about it.
+// Thread-safety: Run() is called once, from the slot's thread; the observer
+// methods are called from that same thread by the runner.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "worker/agent/coordinator_client.h"
+#include "worker/agent/job_runner.h"
+#include "worker/agent/stop_signal.h"
+
+namespace lcsweep::agent {
+
+struct SessionOptions {
+  std::string device = "cpu";
+  std::string work_dir;                       // the job's own folder is created under it
+  std::chrono::milliseconds heartbeat_interval{5000};
+  size_t max_points_per_report = 5000;
+  // How long final calls keep retrying while the coordinator is unreachable.
+  std::chrono::milliseconds final_call_patience{std::chrono::minutes(10)};
+};
+
+// What happened to the job, for logs and tests.
+enum class SessionEnd { kCompleted, kFailed, kCancelled, kReleased, kAbandoned };
+const char* SessionEndName(SessionEnd end);
+
+class JobSession : private JobObserver {
+ public:
+  JobSession(CoordinatorClient* client, JobRunner* runner, StopSignal* stop, LeaseGrant lease,
+             SessionOptions options);
+  ~JobSession() override;
+  SessionEnd Run();
+
+ private:
+  // JobObserver (training thread).
+  void Record(std::vector<MetricSample> samples) override;
+  void SetProgress(const ProgressReport& progress) override;
+  void CheckpointSaved(const std::string& path, int64_t epoch, int64_t step) override;
+  StopRequest ShouldStop() override;
+
+  void HeartbeatLoop();
+  // Sends buffered points; returns the last error (OK when all were stored).
+  Status FlushMetrics();
+  // Retries `call` while the coordinator is unreachable (bounded by patience,
+  // and by the abort signal); marks the lease lost on FAILED_PRECONDITION.
+  template <typename Call>
+  Status CallWithPatience(const char* what, Call call);
+  void NoteStale(const Status& status);
+  SessionEnd Finish(const JobRun& run);
+  std::string PrepareResume();
+
+  CoordinatorClient* client_;
+  JobRunner* runner_;
+  StopSignal* stop_;
+  LeaseGrant lease_;
+  SessionOptions options_;
+  std::string job_dir_;
+
+  std::atomic<bool> cancel_requested_{false};
+  std::atomic<bool> lease_lost_{false};
+
+  std::mutex mu_;  // guards pending_, progress_, flush ordering
+  std::mutex flush_mu_;  // one flush at a time keeps points in order
+  std::deque<MetricSample> pending_;
+  ProgressReport progress_;
+
+  std::mutex hb_mu_;
+  std::condition_variable hb_cv_;
+  bool hb_stop_ = false;
+  std::thread heartbeat_thread_;
+};
+
+}  // namespace lcsweep::agent

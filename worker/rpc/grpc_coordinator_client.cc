@@ -1,0 +1,266 @@
+#include "worker/rpc/grpc_coordinator_client.h"
+
+#include <grpcpp/grpcpp.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "common/sha256.h"
+#include "lcsweep/v1/coordinator.grpc.pb.h"
+#include "proto/convert.h"
+
+namespace lcsweep::agent {
+namespace {
+
+std::string Hex(const std::array<uint8_t, 32>& digest) {
+  static const char* kDigits = "0123456789abcdef";
+  std::string out;
+  for (uint8_t b : digest) {
+    out.push_back(kDigits[b >> 4]);
+    out.push_back(kDigits[b & 15]);
+  }
+  return out;
+}
+
+class GrpcCoordinatorClient : public CoordinatorClient {
+ public:
+  explicit GrpcCoordinatorClient(const GrpcClientOptions& options) : options_(options) {
+    std::shared_ptr<grpc::ChannelCredentials> creds = grpc::InsecureChannelCredentials();
+    if (!options.tls_ca_file.empty()) {
+      std::ifstream in(options.tls_ca_file);
+      std::stringstream pem;
+      pem << in.rdbuf();
+      grpc::SslCredentialsOptions ssl;
+      ssl.pem_root_certs = pem.str();
+      creds = grpc::SslCredentials(ssl);
+    }
+    grpc::ChannelArguments args;
+    args.SetMaxReceiveMessageSize(64 << 20);
+    // Reconnect quickly after a coordinator restart.
+    args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 2000);
+    args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 200);
+    channel_ = grpc::CreateCustomChannel(options.target, creds, args);
+    stub_ = v1::WorkerService::NewStub(channel_);
+  }
+
+  StatusOr<Registration> Register(const WorkerRegistration& r) override {
+    v1::RegisterWorkerRequest req;
+    req.set_name(r.name);
+    req.set_hostname(r.hostname);
+    for (const auto& d : r.devices) {
+      v1::Device* dev = req.add_devices();
+      dev->set_kind(d.kind);
+      dev->set_name(d.name);
+      dev->set_memory_gb(d.memory_gb);
+    }
+    req.set_cores(r.cores);
+    req.set_slots(r.slots);
+    for (const auto& [k, v] : r.versions) (*req.mutable_versions())[k] = v;
+    for (const auto& [k, v] : r.labels) (*req.mutable_labels())[k] = v;
+    v1::RegisterWorkerResponse resp;
+    auto ctx = Context();
+    LCSWEEP_RETURN_IF_ERROR(FromGrpcStatus(stub_->RegisterWorker(ctx.get(), req, &resp)));
+    Registration out;
+    out.worker_id = resp.worker_id();
+    out.lease_ttl_ms = resp.lease_ttl_ms();
+    out.heartbeat_interval_ms = resp.heartbeat_interval_ms();
+    return out;
+  }
+
+  StatusOr<std::optional<LeaseGrant>> Lease(const LeaseRequest& r) override {
+    v1::LeaseJobRequest req;
+    req.set_worker_id(r.worker_id);
+    req.set_has_cpu(r.has_cpu);
+    req.set_has_cuda(r.has_cuda);
+    req.set_free_gpu_memory_gb(r.free_gpu_memory_gb);
+    req.set_wait_seconds(r.wait_seconds);
+    v1::LeaseJobResponse resp;
+    auto ctx = Context(std::chrono::seconds(r.wait_seconds));
+    LCSWEEP_RETURN_IF_ERROR(FromGrpcStatus(stub_->LeaseJob(ctx.get(), req, &resp)));
+    if (!resp.has_lease()) return std::optional<LeaseGrant>();
+    const v1::Lease& l = resp.lease();
+    LeaseGrant grant;
+    grant.job_id = l.job().id();
+    grant.attempt = l.job().attempt();
+    grant.config_json = l.job().config_json();
+    grant.config_hash = l.job().config_hash();
+    grant.token = l.lease_token();
+    grant.heartbeat_interval_ms = l.heartbeat_interval_ms();
+    if (l.has_resume_from() && l.resume_from().id() != 0) {
+      CheckpointRef ref;
+      ref.epoch = l.resume_from().epoch();
+      ref.step = l.resume_from().step();
+      ref.size_bytes = l.resume_from().size_bytes();
+      ref.sha256 = l.resume_from().sha256();
+      grant.resume_from = ref;
+    }
+    return std::optional<LeaseGrant>(std::move(grant));
+  }
+
+  StatusOr<bool> Heartbeat(int64_t job_id, const std::string& token,
+                           const ProgressReport& progress) override {
+    v1::HeartbeatRequest req;
+    req.set_job_id(job_id);
+    req.set_lease_token(token);
+    req.mutable_progress()->set_epoch(progress.epoch);
+    req.mutable_progress()->set_step(progress.step);
+    for (const auto& [k, v] : progress.metrics) (*req.mutable_progress()->mutable_metrics())[k] = v;
+    v1::HeartbeatResponse resp;
+    auto ctx = Context();
+    LCSWEEP_RETURN_IF_ERROR(FromGrpcStatus(stub_->Heartbeat(ctx.get(), req, &resp)));
+    return resp.cancel_requested();
+  }
+
+  Status ReportMetrics(int64_t job_id, const std::string& token,
+                       const std::vector<MetricSample>& points) override {
+    v1::ReportMetricsRequest req;
+    req.set_job_id(job_id);
+    req.set_lease_token(token);
+    for (const auto& p : points) {
+      v1::MetricPoint* mp = req.add_points();
+      mp->set_name(p.name);
+      mp->set_value(p.value);
+      mp->set_step(p.step);
+      mp->set_epoch(p.epoch);
+      mp->set_time_ms(p.time_ms);
+    }
+    v1::ReportMetricsResponse resp;
+    auto ctx = Context();
+    return FromGrpcStatus(stub_->ReportMetrics(ctx.get(), req, &resp));
+  }
+
+  Status UploadCheckpoint(int64_t job_id, const std::string& token, int64_t epoch, int64_t step,
+                          const std::string& file_path) override {
+    std::ifstream in(file_path, std::ios::binary);
+    if (!in) return NotFoundError("checkpoint file " + file_path + " cannot be read");
+    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    Sha256 hash;
+    hash.Update(bytes);
+    v1::UploadCheckpointRequest first;
+    v1::CheckpointUploadMetadata* meta = first.mutable_metadata();
+    meta->set_job_id(job_id);
+    meta->set_lease_token(token);
+    meta->set_epoch(epoch);
+    meta->set_step(step);
+    meta->set_size_bytes(static_cast<int64_t>(bytes.size()));
+    meta->set_sha256(Hex(hash.Finish()));
+    v1::UploadCheckpointResponse resp;
+    auto ctx = Context(std::chrono::seconds(120));
+    auto writer = stub_->UploadCheckpoint(ctx.get(), &resp);
+    bool ok = writer->Write(first);
+    for (size_t off = 0; ok && off < bytes.size(); off += options_.chunk_bytes) {
+      v1::UploadCheckpointRequest chunk;
+      chunk.set_chunk(bytes.substr(off, options_.chunk_bytes));
+      ok = writer->Write(chunk);
+    }
+    writer->WritesDone();
+    return FromGrpcStatus(writer->Finish());
+  }
+
+  Status DownloadCheckpoint(int64_t job_id, const std::string& token,
+                            const std::string& file_path) override {
+    v1::DownloadCheckpointRequest req;
+    req.set_job_id(job_id);
+    req.set_lease_token(token);
+    auto ctx = Context(std::chrono::seconds(120));
+    auto reader = stub_->DownloadCheckpoint(ctx.get(), req);
+    v1::DownloadCheckpointResponse part;
+    std::string bytes;
+    std::string expected_sha;
+    int64_t expected_size = -1;
+    while (reader->Read(&part)) {
+      if (part.has_metadata()) {
+        expected_sha = part.metadata().sha256();
+        expected_size = part.metadata().size_bytes();
+      } else {
+        bytes += part.chunk();
+      }
+    }
+    LCSWEEP_RETURN_IF_ERROR(FromGrpcStatus(reader->Finish()));
+    Sha256 hash;
+    hash.Update(bytes);
+    if (static_cast<int64_t>(bytes.size()) != expected_size || Hex(hash.Finish()) != expected_sha) {
+      return DataLossError("downloaded checkpoint of job " + std::to_string(job_id) +
+                           " does not match its size/SHA-256");
+    }
+    const std::string tmp = file_path + ".part";
+    {
+      std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+      out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+      if (!out) return InternalError("cannot write " + tmp);
+    }
+    if (std::rename(tmp.c_str(), file_path.c_str()) != 0) {
+      return InternalError("cannot rename " + tmp + " to " + file_path);
+    }
+    return OkStatus();
+  }
+
+  Status CompleteJob(int64_t job_id, const std::string& token,
+                     const std::string& result_json) override {
+    v1::CompleteJobRequest req;
+    req.set_job_id(job_id);
+    req.set_lease_token(token);
+    req.set_result_json(result_json);
+    v1::CompleteJobResponse resp;
+    auto ctx = Context();
+    return FromGrpcStatus(stub_->CompleteJob(ctx.get(), req, &resp));
+  }
+
+  Status FailJob(int64_t job_id, const std::string& token, const std::string& error,
+                 bool retryable) override {
+    v1::FailJobRequest req;
+    req.set_job_id(job_id);
+    req.set_lease_token(token);
+    req.set_error(error);
+    req.set_retryable(retryable);
+    v1::FailJobResponse resp;
+    auto ctx = Context();
+    return FromGrpcStatus(stub_->FailJob(ctx.get(), req, &resp));
+  }
+
+  Status ReleaseJob(int64_t job_id, const std::string& token, const std::string& reason) override {
+    v1::ReleaseJobRequest req;
+    req.set_job_id(job_id);
+    req.set_lease_token(token);
+    req.set_reason(reason);
+    v1::ReleaseJobResponse resp;
+    auto ctx = Context();
+    return FromGrpcStatus(stub_->ReleaseJob(ctx.get(), req, &resp));
+  }
+
+ private:
+  std::unique_ptr<grpc::ClientContext> Context(std::chrono::milliseconds extra = {}) {
+    auto ctx = std::make_unique<grpc::ClientContext>();
+    ctx->set_deadline(std::chrono::system_clock::now() + options_.call_timeout + extra);
+    if (!options_.token.empty()) ctx->AddMetadata("authorization", "Bearer " + options_.token);
+    return ctx;
+  }
+
+  GrpcClientOptions options_;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<v1::WorkerService::Stub> stub_;
+};
+
+}  // namespace
+
+StatusOr<std::string> ReadTokenFile(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) {
+    return NotFoundError("token file " + path +
+                         " cannot be read; pass --token-file with a file holding the worker's token");
+  }
+  std::string line;
+  while (std::getline(in, line)) {
+    const auto b = line.find_first_not_of(" \t\r");
+    if (b == std::string::npos) continue;
+    const auto e = line.find_last_not_of(" \t\r");
+    return line.substr(b, e - b + 1);
+  }
+  return InvalidArgumentError("token file " + path + " is empty; put the worker token on its first line");
+}
+
+std::unique_ptr<CoordinatorClient> MakeGrpcCoordinatorClient(const GrpcClientOptions& options) {
+  return std::make_unique<GrpcCoordinatorClient>(options);
+}
+
+}  // namespace lcsweep::agent
