@@ -1,0 +1,307 @@
+// SqliteStore on real SQLite files: migrations, round trips, the lock file,
+// a full disk and a database locked by another connection.
+#include "server/store/sqlite_store.h"
+
+#include <sqlite3.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "server/store/migrations.h"
+#include "tests/server/temp_dir.h"
+
+namespace lcsweep {
+namespace {
+
+using ::lcsweep::testing::TempDir;
+using ::testing::HasSubstr;
+
+// A second, raw connection (as another process such as the sqlite3 shell
+// would have), bypassing the store and its lock file.
+class RawDb {
+ public:
+  explicit RawDb(const std::string& path) { sqlite3_open(path.c_str(), &db_); }
+  ~RawDb() { sqlite3_close(db_); }
+  int Exec(const std::string& sql) { return sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, nullptr); }
+  int64_t Int(const std::string& sql) {
+    sqlite3_stmt* s = nullptr;
+    sqlite3_prepare_v2(db_, sql.c_str(), -1, &s, nullptr);
+    int64_t v = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : -1;
+    sqlite3_finalize(s);
+    return v;
+  }
+  std::string Text(const std::string& sql) {
+    sqlite3_stmt* s = nullptr;
+    sqlite3_prepare_v2(db_, sql.c_str(), -1, &s, nullptr);
+    std::string v = sqlite3_step(s) == SQLITE_ROW
+                        ? reinterpret_cast<const char*>(sqlite3_column_text(s, 0))
+                        : "";
+    sqlite3_finalize(s);
+    return v;
+  }
+
+ private:
+  sqlite3* db_ = nullptr;
+};
+
+std::vector<MetricPoint> Points(int64_t job_id, int n, int64_t first_step = 0) {
+  std::vector<MetricPoint> v;
+  for (int i = 0; i < n; ++i)
+    v.push_back({job_id, 1, first_step + i, 0, "train.loss_with_a_longish_name", 0.5 * i, 1000 + i});
+  return v;
+}
+
+JobRecord SomeJob(int64_t id) {
+  JobRecord j;
+  j.id = id;
+  j.config_json = R"({"seed":0})";
+  j.hash = std::string(64, 'a' + static_cast<char>(id % 6));
+  j.group_hash = std::string(64, 'f');
+  j.axes_json = R"({"seed":0})";
+  j.state = JobState::kRunning;
+  j.priority = 3;
+  j.attempt = 2;
+  j.max_attempts = 4;
+  j.lease_token = "tok";
+  j.lease_owner = 7;
+  j.lease_expiry_ms = 12345;
+  j.requirements = {"cuda", 16};
+  j.created_ms = 1;
+  j.queued_ms = 2;
+  j.started_ms = 3;
+  j.finished_ms = 0;
+  j.updated_ms = 4;
+  j.error = "last error";
+  j.retryable = true;
+  j.result_json = "";
+  j.progress.epoch = 5;
+  j.progress.step = 600;
+  j.progress.metrics = {{"loss", 0.25}};
+  j.progress.updated_ms = 5;
+  return j;
+}
+
+TEST(SqliteStoreTest, MigratesAnEmptyFileAndReopeningIsIdempotent) {
+  TempDir dir;
+  const std::string path = dir.File("c.db");
+  {
+    auto store = SqliteStore::Open(path);
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    EXPECT_EQ(*(*store)->SchemaVersion(), SqliteStore::LatestSchemaVersion());
+    EXPECT_GE(SqliteStore::LatestSchemaVersion(), 1);
+  }
+  for (int i = 0; i < 2; ++i) {
+    auto store = SqliteStore::Open(path);
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    EXPECT_EQ(*(*store)->SchemaVersion(), SqliteStore::LatestSchemaVersion());
+  }
+  RawDb raw(path);
+  EXPECT_EQ(raw.Int("SELECT COUNT(*) FROM schema_version"), SqliteStore::LatestSchemaVersion());
+  EXPECT_EQ(raw.Text("PRAGMA journal_mode"), "wal");
+  EXPECT_EQ(raw.Int("SELECT COUNT(*) FROM sqlite_master WHERE type='table' AND name IN "
+                    "('sweeps','jobs','sweep_jobs','workers','metrics','events','checkpoints')"),
+            7);
+}
+
+TEST(SqliteStoreTest, RefusesASchemaNewerThanItKnows) {
+  TempDir dir;
+  const std::string path = dir.File("c.db");
+  { ASSERT_TRUE(SqliteStore::Open(path).ok()); }
+  {
+    RawDb raw(path);
+    ASSERT_EQ(raw.Exec("INSERT INTO schema_version (version) VALUES (999)"), SQLITE_OK);
+  }
+  auto store = SqliteStore::Open(path);
+  ASSERT_FALSE(store.ok());
+  EXPECT_EQ(store.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_THAT(store.status().message(), HasSubstr("999"));
+}
+
+TEST(SqliteStoreTest, RefusesAFileThatIsNotADatabase) {
+  TempDir dir;
+  const std::string path = dir.File("junk.db");
+  std::ofstream(path) << std::string(8192, 'x');
+  auto store = SqliteStore::Open(path);
+  ASSERT_FALSE(store.ok());
+  EXPECT_THAT(store.status().message(), HasSubstr(path));
+}
+
+TEST(SqliteStoreTest, ASecondCoordinatorOnTheSameFileIsRefused) {
+  TempDir dir;
+  const std::string path = dir.File("c.db");
+  auto first = SqliteStore::Open(path);
+  ASSERT_TRUE(first.ok());
+  auto second = SqliteStore::Open(path);
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.status().code(), StatusCode::kUnavailable);
+  EXPECT_THAT(second.status().message(), HasSubstr("in use by another coordinator"));
+  EXPECT_THAT(second.status().message(), HasSubstr("pid " + std::to_string(getpid())));
+  first->reset();
+  EXPECT_TRUE(SqliteStore::Open(path).ok()) << "the lock goes with the first store";
+}
+
+TEST(SqliteStoreTest, CommitRoundTripsEveryRecord) {
+  TempDir dir;
+  const std::string path = dir.File("c.db");
+  SweepRecord sweep{1, "s", "desc", 5, 4, {"a", "b"}, R"({"name":"s"})", 100, 0};
+  JobRecord job = SomeJob(1);
+  WorkerRecord worker;
+  worker.id = 7;
+  worker.name = "w";
+  worker.host = "h";
+  worker.devices = {{"cpu", "cpu", 0}, {"cuda", "cuda:0", 80}};
+  worker.cores = 16;
+  worker.slots = 2;
+  worker.versions = {{"lcsweep", "0.1.0"}};
+  worker.labels = {{"rack", "3"}};
+  worker.registered_ms = 10;
+  worker.last_seen_ms = 11;
+  CheckpointMeta ckpt{4, 1, 2, 3, 300, std::string(64, 'c'), 1234, "/a/b", 99};
+  Event event{0, 1, 2, "queued", "running", "leased", 7, 50};
+  {
+    auto store = std::move(SqliteStore::Open(path)).value();
+    WriteBatch b;
+    b.sweeps = {sweep};
+    b.jobs = {job};
+    b.sweep_jobs = {{1, 1}};
+    b.workers = {worker};
+    b.checkpoints = {ckpt};
+    b.events = {event};
+    b.metrics = Points(1, 10);
+    ASSERT_TRUE(store->Commit(b).ok());
+  }
+  auto store = std::move(SqliteStore::Open(path)).value();
+  auto snap = store->Load();
+  ASSERT_TRUE(snap.ok()) << snap.status().ToString();
+  ASSERT_EQ(snap->sweeps.size(), 1u);
+  EXPECT_EQ(snap->sweeps[0].name, "s");
+  EXPECT_EQ(snap->sweeps[0].tags, (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(snap->sweeps[0].priority, 5);
+  ASSERT_EQ(snap->jobs.size(), 1u);
+  const JobRecord& j = snap->jobs[0];
+  EXPECT_EQ(j.sweep_ids, std::vector<int64_t>{1});
+  EXPECT_EQ(j.state, JobState::kRunning);
+  EXPECT_EQ(j.attempt, 2);
+  EXPECT_EQ(j.lease_token, "tok");
+  EXPECT_EQ(j.requirements.device, "cuda");
+  EXPECT_DOUBLE_EQ(j.requirements.min_gpu_memory_gb, 16);
+  EXPECT_EQ(j.error, "last error");
+  EXPECT_TRUE(j.retryable);
+  EXPECT_EQ(j.progress.step, 600);
+  EXPECT_DOUBLE_EQ(j.progress.metrics.at("loss"), 0.25);
+  ASSERT_EQ(snap->workers.size(), 1u);
+  EXPECT_EQ(snap->workers[0].devices.size(), 2u);
+  EXPECT_DOUBLE_EQ(snap->workers[0].devices[1].memory_gb, 80);
+  EXPECT_EQ(snap->workers[0].labels.at("rack"), "3");
+  ASSERT_EQ(snap->checkpoints.size(), 1u);
+  EXPECT_EQ(snap->checkpoints[0].path, "/a/b");
+  EXPECT_EQ(snap->max_event_id, 1);
+  ListMetricsRequest q;
+  q.job_id = 1;
+  EXPECT_EQ(store->ListMetrics(q)->size(), 10u);
+  q.names = {"nope"};
+  EXPECT_EQ(store->ListMetrics(q)->size(), 0u);
+  ListEventsRequest e;
+  e.sweep_id = 1;
+  e.limit = 10;
+  auto events = store->ListEvents(e);
+  ASSERT_EQ(events->size(), 1u);
+  EXPECT_EQ((*events)[0].reason, "leased");
+
+  // Upserts replace; deletes delete.
+  WriteBatch b2;
+  job.state = JobState::kSucceeded;
+  job.result_json = R"({"x":1})";
+  b2.jobs = {job};
+  b2.deleted_checkpoints = {4};
+  ASSERT_TRUE(store->Commit(b2).ok());
+  snap = store->Load();
+  EXPECT_EQ(snap->jobs[0].state, JobState::kSucceeded);
+  EXPECT_TRUE(snap->checkpoints.empty());
+}
+
+TEST(SqliteStoreTest, AFullDiskRollsBackTheWholeBatchAndSaysSo) {
+  TempDir dir;
+  const std::string path = dir.File("c.db");
+  SqliteStoreOptions options;
+  options.max_page_count = 60;  // ~240 KiB at 4 KiB pages: a tiny "disk"
+  auto store = SqliteStore::Open(path, options);
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  WriteBatch setup;
+  setup.sweeps = {SweepRecord{1, "s", "", 0, 3, {}, "{}", 1, 0}};
+  setup.jobs = {SomeJob(1)};
+  setup.sweep_jobs = {{1, 1}};
+  ASSERT_TRUE((*store)->Commit(setup).ok());
+  size_t stored = 0;
+  Status full;
+  for (int i = 0; i < 200; ++i) {
+    WriteBatch b;
+    b.metrics = Points(1, 500, static_cast<int64_t>(stored));
+    JobRecord j = SomeJob(1);
+    j.progress.step = static_cast<int64_t>(i);
+    b.jobs = {j};
+    Status s = (*store)->Commit(b);
+    if (!s.ok()) {
+      full = s;
+      break;
+    }
+    stored += 500;
+  }
+  ASSERT_FALSE(full.ok()) << "the page limit was never reached";
+  EXPECT_EQ(full.code(), StatusCode::kResourceExhausted);
+  EXPECT_THAT(full.message(), HasSubstr("full"));
+  EXPECT_THAT(full.message(), HasSubstr("nothing was written"));
+  // Nothing of the failed batch is there: not its metrics, not its job update.
+  ListMetricsRequest q;
+  q.job_id = 1;
+  EXPECT_EQ((*store)->ListMetrics(q)->size(), stored);
+  auto snap = (*store)->Load();
+  ASSERT_TRUE(snap.ok());
+  EXPECT_EQ(snap->jobs[0].progress.step, static_cast<int64_t>(stored / 500 - 1));
+  // Space freed (limit raised): the same store works again.
+  ASSERT_TRUE((*store)->Exec("PRAGMA max_page_count=100000").ok());
+  WriteBatch b;
+  b.metrics = Points(1, 500);
+  EXPECT_TRUE((*store)->Commit(b).ok());
+  RawDb raw(path);
+  EXPECT_EQ(raw.Text("PRAGMA integrity_check"), "ok");
+}
+
+TEST(SqliteStoreTest, AWriteLockHeldByAnotherProcessGivesUnavailableAfterTheTimeout) {
+  TempDir dir;
+  const std::string path = dir.File("c.db");
+  SqliteStoreOptions options;
+  options.busy_timeout_ms = 200;
+  auto store = std::move(SqliteStore::Open(path, options)).value();
+  RawDb other(path);
+  ASSERT_EQ(other.Exec("BEGIN IMMEDIATE"), SQLITE_OK);
+  ASSERT_EQ(other.Exec("INSERT INTO events (job_id, attempt, from_state, to_state, reason, "
+                       "time_ms) VALUES (9, 1, '', 'queued', 'other', 1)"),
+            SQLITE_OK);
+  WriteBatch b;
+  b.metrics = Points(1, 5);
+  auto start = std::chrono::steady_clock::now();
+  Status s = store->Commit(b);
+  auto waited = std::chrono::steady_clock::now() - start;
+  EXPECT_EQ(s.code(), StatusCode::kUnavailable) << s.ToString();
+  EXPECT_THAT(s.message(), HasSubstr("locked"));
+  EXPECT_GE(waited, std::chrono::milliseconds(150)) << "busy_timeout was not honoured";
+  ASSERT_EQ(other.Exec("ROLLBACK"), SQLITE_OK);
+  EXPECT_TRUE(store->Commit(b).ok());
+  ListMetricsRequest q;
+  q.job_id = 1;
+  EXPECT_EQ(store->ListMetrics(q)->size(), 5u) << "the failed commit left nothing behind";
+}
+
+TEST(SqliteStoreTest, MigrationsAreOrderedNonEmptyStrings) {
+  const auto& m = SchemaMigrations();
+  ASSERT_FALSE(m.empty());
+  for (const auto& sql : m) EXPECT_FALSE(sql.empty());
+}
+
+}  // namespace
+}  // namespace lcsweep
