@@ -1,0 +1,204 @@
+// Agent and JobSession against a fake coordinator and scripted runners: the
+// order of calls (metrics before checkpoints, final flush before complete),
+// cancellation, stale tokens, drains, outages and fatal registration errors.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <functional>
+#include <thread>
+
+#include "tests/agent/fake_coordinator_client.h"
+#include "worker/agent/agent.h"
+
+namespace lcsweep::agent {
+namespace {
+
+using ::testing::Contains;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+// A runner whose behaviour is a function of the observer.
+class ScriptedRunner : public JobRunner {
+ public:
+  explicit ScriptedRunner(std::function<JobRun(const JobContext&, JobObserver*)> script)
+      : script_(std::move(script)) {}
+  JobRun Run(const JobContext& context, JobObserver* observer) override {
+    return script_(context, observer);
+  }
+
+ private:
+  std::function<JobRun(const JobContext&, JobObserver*)> script_;
+};
+
+LeaseGrant Grant(int64_t id) {
+  LeaseGrant g;
+  g.job_id = id;
+  g.attempt = 1;
+  g.token = "tok-" + std::to_string(id);
+  g.config_json = "{}";
+  g.heartbeat_interval_ms = 20;
+  return g;
+}
+
+AgentOptions Options(bool once) {
+  AgentOptions o;
+  o.registration.name = "test-worker";
+  o.slot_devices = {"cpu"};
+  o.work_dir = (std::filesystem::temp_directory_path() / "lcsweep-agent-test").string();
+  o.lease_wait_seconds = 0;
+  o.once = once;
+  return o;
+}
+
+// Trains `steps` steps, one metric each, a checkpoint after step 3.
+JobRun TrainSteps(JobObserver* observer, int steps, int sleep_ms = 0) {
+  for (int s = 1; s <= steps; ++s) {
+    switch (observer->ShouldStop()) {
+      case StopRequest::kCancel: return {JobRun::Outcome::kCancelled, "", "", false};
+      case StopRequest::kDrain:
+        observer->CheckpointSaved("/tmp/ckpt", 0, s - 1);
+        return {JobRun::Outcome::kDrained, "", "", false};
+      case StopRequest::kContinue: break;
+    }
+    observer->Record({{"train.loss", 1.0 / s, s, 0, 0}});
+    observer->SetProgress({0, s, {{"train.loss", 1.0 / s}}});
+    if (s == 3) observer->CheckpointSaved("/tmp/ckpt", 0, 3);
+    if (sleep_ms) std::this_thread::sleep_for(std::chrono::milliseconds(sleep_ms));
+  }
+  return {JobRun::Outcome::kSucceeded, R"({"ok":true})", "", false};
+}
+
+TEST(AgentTest, CompletesAJobWithEveryMetricStoredBeforeCompletion) {
+  FakeCoordinatorClient client;
+  client.leases.push_back(Grant(1));
+  ScriptedRunner runner([](const JobContext&, JobObserver* o) { return TrainSteps(o, 5); });
+  StopSignal stop;
+  Agent agent(&client, &runner, &stop, Options(/*once=*/true));
+  ASSERT_TRUE(agent.Run().ok());
+  const auto calls = client.calls();
+  // Points measured before the checkpoint are stored before it is uploaded.
+  EXPECT_THAT(calls, Contains("upload 0 3 after 3 points"));
+  ASSERT_FALSE(calls.empty());
+  EXPECT_EQ(calls.back(), R"(complete 1 {"ok":true})");
+  ASSERT_EQ(client.stored().size(), 5u);
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(client.stored()[i].step, i + 1);
+  EXPECT_EQ(agent.stats().ends.at(SessionEnd::kCompleted), 1);
+}
+
+TEST(AgentTest, OutageDelaysButNeverLosesOrDuplicatesMetrics) {
+  FakeCoordinatorClient client;
+  client.leases.push_back(Grant(2));
+  client.unavailable_reports = 4;
+  ScriptedRunner runner([](const JobContext&, JobObserver* o) { return TrainSteps(o, 8, 5); });
+  StopSignal stop;
+  Agent agent(&client, &runner, &stop, Options(true));
+  ASSERT_TRUE(agent.Run().ok());
+  const auto stored = client.stored();
+  ASSERT_EQ(stored.size(), 8u);
+  for (int i = 0; i < 8; ++i) EXPECT_EQ(stored[i].step, i + 1) << "points out of order or repeated";
+  EXPECT_THAT(client.calls().back(), HasSubstr("complete 2"));
+}
+
+TEST(AgentTest, CancelFromHeartbeatStopsTheJobWithoutCompleting) {
+  FakeCoordinatorClient client;
+  client.leases.push_back(Grant(3));
+  client.cancel_on_heartbeat = true;
+  std::atomic<int> steps_run{0};
+  ScriptedRunner runner([&](const JobContext&, JobObserver* o) {
+    for (int s = 0; s < 2000; ++s) {
+      if (o->ShouldStop() == StopRequest::kCancel) return JobRun{JobRun::Outcome::kCancelled, "", "", false};
+      ++steps_run;
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    return JobRun{JobRun::Outcome::kSucceeded, "{}", "", false};
+  });
+  StopSignal stop;
+  Agent agent(&client, &runner, &stop, Options(true));
+  ASSERT_TRUE(agent.Run().ok());
+  EXPECT_LT(steps_run.load(), 2000) << "the runner never saw the cancel";
+  EXPECT_EQ(agent.stats().ends.at(SessionEnd::kCancelled), 1);
+  for (const auto& c : client.calls()) {
+    EXPECT_THAT(c, Not(HasSubstr("complete")));
+    EXPECT_THAT(c, Not(HasSubstr("fail")));
+  }
+}
+
+TEST(AgentTest, StaleTokenAbandonsTheJobAndWritesNothingMore) {
+  FakeCoordinatorClient client;
+  client.leases.push_back(Grant(4));
+  client.stale_token = true;
+  ScriptedRunner runner([](const JobContext&, JobObserver* o) { return TrainSteps(o, 200, 2); });
+  StopSignal stop;
+  Agent agent(&client, &runner, &stop, Options(true));
+  ASSERT_TRUE(agent.Run().ok());
+  EXPECT_EQ(agent.stats().ends.at(SessionEnd::kAbandoned), 1);
+  EXPECT_TRUE(client.stored().empty());
+  for (const auto& c : client.calls()) {
+    EXPECT_THAT(c, Not(HasSubstr("complete")));
+    EXPECT_THAT(c, Not(HasSubstr("release")));
+    EXPECT_THAT(c, Not(HasSubstr("upload")));
+  }
+}
+
+TEST(AgentTest, DrainCheckpointsUploadsAndReleases) {
+  FakeCoordinatorClient client;
+  client.leases.push_back(Grant(5));
+  StopSignal stop;
+  ScriptedRunner runner([&](const JobContext&, JobObserver* o) {
+    for (int s = 1;; ++s) {
+      if (s == 10) stop.Drain();
+      if (o->ShouldStop() == StopRequest::kDrain) {
+        o->CheckpointSaved("/tmp/ckpt", 0, s - 1);
+        return JobRun{JobRun::Outcome::kDrained, "", "", false};
+      }
+      o->Record({{"train.loss", 1.0, s, 0, 0}});
+    }
+  });
+  Agent agent(&client, &runner, &stop, Options(false));
+  ASSERT_TRUE(agent.Run().ok());
+  const auto calls = client.calls();
+  EXPECT_THAT(calls, Contains("upload 0 9 after 9 points"));
+  EXPECT_EQ(calls.back(), "release 5");
+  EXPECT_EQ(agent.stats().ends.at(SessionEnd::kReleased), 1);
+}
+
+TEST(AgentTest, FailureIsReportedWithItsRetryability) {
+  FakeCoordinatorClient client;
+  client.leases.push_back(Grant(6));
+  ScriptedRunner runner([](const JobContext&, JobObserver*) {
+    return JobRun{JobRun::Outcome::kFailed, "", "NOT_FOUND: data set missing", false};
+  });
+  StopSignal stop;
+  Agent agent(&client, &runner, &stop, Options(true));
+  ASSERT_TRUE(agent.Run().ok());
+  EXPECT_EQ(client.calls().back(), "fail 6 final");
+}
+
+TEST(AgentTest, RefusedTokenStopsTheAgentWithTheError) {
+  FakeCoordinatorClient client;
+  client.register_error = UnauthenticatedError("unknown token");
+  ScriptedRunner runner([](const JobContext&, JobObserver*) { return JobRun{}; });
+  StopSignal stop;
+  Agent agent(&client, &runner, &stop, Options(false));
+  Status status = agent.Run();
+  EXPECT_EQ(status.code(), StatusCode::kUnauthenticated);
+}
+
+TEST(AgentTest, HeartbeatsKeepComingDuringALongStep) {
+  FakeCoordinatorClient client;
+  client.leases.push_back(Grant(7));
+  ScriptedRunner runner([](const JobContext&, JobObserver* o) {
+    o->SetProgress({0, 1, {}});
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));  // one long step
+    return JobRun{JobRun::Outcome::kSucceeded, "{}", "", false};
+  });
+  StopSignal stop;
+  Agent agent(&client, &runner, &stop, Options(true));
+  ASSERT_TRUE(agent.Run().ok());
+  EXPECT_GE(client.heartbeats(), 5) << "heartbeats must not wait for the training thread";
+}
+
+}  // namespace
+}  // namespace lcsweep::agent

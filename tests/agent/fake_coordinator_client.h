@@ -1,0 +1,113 @@
+// FakeCoordinatorClient: an in-memory CoordinatorClient for agent unit tests.
+// Records every call in order; scripted failures via the public knobs.
+// Thread-safe (the agent calls it from slot and heartbeat threads).
+#pragma once
+
+#include <atomic>
+#include <deque>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "worker/agent/coordinator_client.h"
+
+namespace lcsweep::agent {
+
+class FakeCoordinatorClient : public CoordinatorClient {
+ public:
+  // Knobs (set before the agent runs, or under no race with it).
+  std::deque<LeaseGrant> leases;                // handed out one per Lease call
+  Status register_error;                        // returned by Register when not OK
+  std::atomic<int> unavailable_reports{0};      // next N ReportMetrics fail UNAVAILABLE
+  std::atomic<bool> cancel_on_heartbeat{false};
+  std::atomic<bool> stale_token{false};         // every lease call gets FAILED_PRECONDITION
+
+  StatusOr<Registration> Register(const WorkerRegistration& r) override {
+    Log("register " + r.name);
+    if (!register_error.ok()) return register_error;
+    return Registration{7, 60000, 20};
+  }
+  StatusOr<std::optional<LeaseGrant>> Lease(const LeaseRequest&) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (leases.empty()) return std::optional<LeaseGrant>();
+    LeaseGrant g = leases.front();
+    leases.pop_front();
+    calls_.push_back("lease " + std::to_string(g.job_id));
+    return std::optional<LeaseGrant>(g);
+  }
+  StatusOr<bool> Heartbeat(int64_t, const std::string&, const ProgressReport& p) override {
+    if (stale_token) return FailedPreconditionError("stale token");
+    std::lock_guard<std::mutex> lock(mu_);
+    ++heartbeats_;
+    last_progress_ = p;
+    return cancel_on_heartbeat.load();
+  }
+  Status ReportMetrics(int64_t, const std::string&, const std::vector<MetricSample>& points) override {
+    if (stale_token) return FailedPreconditionError("stale token");
+    if (unavailable_reports > 0) {
+      --unavailable_reports;
+      return UnavailableError("coordinator restarting");
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& p : points) stored_.push_back(p);
+    calls_.push_back("report " + std::to_string(points.size()));
+    return OkStatus();
+  }
+  Status UploadCheckpoint(int64_t, const std::string&, int64_t epoch, int64_t step,
+                          const std::string&) override {
+    if (stale_token) return FailedPreconditionError("stale token");
+    Log("upload " + std::to_string(epoch) + " " + std::to_string(step) + " after " +
+        std::to_string(StoredCount()) + " points");
+    return OkStatus();
+  }
+  Status DownloadCheckpoint(int64_t, const std::string&, const std::string&) override {
+    Log("download");
+    return NotFoundError("no checkpoint");
+  }
+  Status CompleteJob(int64_t job_id, const std::string&, const std::string& result) override {
+    if (stale_token) return FailedPreconditionError("stale token");
+    Log("complete " + std::to_string(job_id) + " " + result);
+    return OkStatus();
+  }
+  Status FailJob(int64_t job_id, const std::string&, const std::string&, bool retryable) override {
+    if (stale_token) return FailedPreconditionError("stale token");
+    Log("fail " + std::to_string(job_id) + (retryable ? " retryable" : " final"));
+    return OkStatus();
+  }
+  Status ReleaseJob(int64_t job_id, const std::string&, const std::string&) override {
+    if (stale_token) return FailedPreconditionError("stale token");
+    Log("release " + std::to_string(job_id));
+    return OkStatus();
+  }
+
+  std::vector<std::string> calls() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return calls_;
+  }
+  std::vector<MetricSample> stored() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return stored_;
+  }
+  int heartbeats() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return heartbeats_;
+  }
+
+ private:
+  void Log(const std::string& call) {
+    std::lock_guard<std::mutex> lock(mu_);
+    calls_.push_back(call);
+  }
+  size_t StoredCount() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return stored_.size();
+  }
+
+  std::mutex mu_;
+  std::vector<std::string> calls_;
+  std::vector<MetricSample> stored_;
+  ProgressReport last_progress_;
+  int heartbeats_ = 0;
+};
+
+}  // namespace lcsweep::agent

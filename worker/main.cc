@@ -1,0 +1,206 @@
+// lcsweep-worker: turns this machine into capacity for a coordinator.
+//
+//   lcsweep-worker --coordinator HOST:PORT --token-file F
+//                  [--devices cpu | cuda:0,cuda:1] [--slots N] [--once]
+//
+// SIGTERM / SIGINT drain: each running job checkpoints at its next step,
+// uploads, releases its lease, and the process exits 0 (within
+// --drain-timeout, else it exits 1 and leaves the leases to expire). A second
+// signal exits at once with status 130.
+#include <signal.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+#include <sstream>
+#include <thread>
+
+#include <torch/torch.h>
+
+#include "common/logging.h"
+#include "worker/agent/agent.h"
+#include "worker/rpc/grpc_coordinator_client.h"
+#include "worker/runner/trainer_job_runner.h"
+#include "worker/train/trainer.h"
+
+namespace {
+
+using lcsweep::Kv;
+using lcsweep::StatusOr;
+using lcsweep::agent::DeviceInfo;
+
+std::vector<std::string> SplitCommas(const std::string& s) {
+  std::vector<std::string> out;
+  std::stringstream in(s);
+  std::string item;
+  while (std::getline(in, item, ',')) {
+    if (!item.empty()) out.push_back(item);
+  }
+  return out;
+}
+
+// Total memory of each GPU in GB, from nvidia-smi when it is there.
+std::vector<double> GpuMemoryGb() {
+  std::vector<double> out;
+  FILE* pipe = popen("nvidia-smi --query-gpu=memory.total --format=csv,noheader,nounits 2>/dev/null", "r");
+  if (!pipe) return out;
+  char line[256];
+  while (fgets(line, sizeof(line), pipe)) out.push_back(std::atof(line) / 1024.0);
+  pclose(pipe);
+  return out;
+}
+
+StatusOr<std::vector<DeviceInfo>> ParseDevices(const std::string& spec) {
+  std::vector<DeviceInfo> devices;
+  const std::vector<double> memory = GpuMemoryGb();
+  for (const std::string& name : SplitCommas(spec)) {
+    if (name == "cpu") {
+      devices.push_back({"cpu", "cpu", 0});
+      continue;
+    }
+    if (name.rfind("cuda:", 0) != 0) {
+      return lcsweep::InvalidArgumentError("--devices: unknown device '" + name +
+                                           "'; use cpu or cuda:N[,cuda:M...]");
+    }
+    const int index = std::atoi(name.c_str() + 5);
+    if (!torch::cuda::is_available() || index >= static_cast<int>(torch::cuda::device_count())) {
+      return lcsweep::FailedPreconditionError(
+          "--devices: " + name + " is not available here (LibTorch sees " +
+          std::to_string(torch::cuda::is_available() ? torch::cuda::device_count() : 0) + " GPUs)");
+    }
+    devices.push_back({"cuda", name, index < static_cast<int>(memory.size()) ? memory[index] : 0});
+  }
+  if (devices.empty()) return lcsweep::InvalidArgumentError("--devices is empty; use cpu or cuda:N");
+  return devices;
+}
+
+std::string HostName() {
+  char buf[256] = {0};
+  gethostname(buf, sizeof(buf) - 1);
+  return buf;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // Block the stop signals before any thread exists (gRPC starts some), so
+  // only the watcher thread below receives them.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  CLI::App app{"lcsweep-worker: leases lcsweep jobs from a coordinator and trains them"};
+  std::string coordinator, token_file, devices_spec = "cpu", work_dir = "lcsweep-work", name,
+                                        tls_ca, log_level;
+  int slots = 0, threads = 0, lease_wait = 10;
+  double drain_timeout = 120;
+  bool once = false;
+  app.add_option("--coordinator", coordinator, "HOST:PORT (default: $LCSWEEP_COORDINATOR)");
+  app.add_option("--token-file", token_file, "file whose first line is the worker token (default: $LCSWEEP_TOKEN)");
+  app.add_option("--devices", devices_spec, "cpu | cuda:0,cuda:1,...")->capture_default_str();
+  app.add_option("--slots", slots, "jobs at once, spread over the devices (default: one per device)");
+  app.add_option("--threads", threads, "LibTorch CPU threads per job (default: cores / CPU slots)");
+  app.add_flag("--once", once, "run one job, then exit");
+  app.add_option("--work-dir", work_dir, "folder for job checkpoints")->capture_default_str();
+  app.add_option("--name", name, "stable worker name (default: HOSTNAME-PID... see README)");
+  app.add_option("--tls-ca", tls_ca, "PEM root certificates: connect with TLS");
+  app.add_option("--drain-timeout", drain_timeout, "seconds a drain may take before exiting anyway")
+      ->capture_default_str();
+  app.add_option("--lease-wait", lease_wait, "long-poll seconds per lease request")->capture_default_str();
+  app.add_option("--log-level", log_level, "trace|debug|info|warn|error (default: $LCSWEEP_LOG_LEVEL or info)");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  if (auto s = lcsweep::SetupLogging(log_level); !s.ok()) {
+    std::cerr << "lcsweep-worker: " << s.message() << "\n";
+    return 2;
+  }
+  auto log = lcsweep::GetLogger("worker");
+
+  if (coordinator.empty() && std::getenv("LCSWEEP_COORDINATOR")) coordinator = std::getenv("LCSWEEP_COORDINATOR");
+  if (coordinator.empty()) coordinator = "127.0.0.1:50051";
+  std::string token;
+  if (!token_file.empty()) {
+    StatusOr<std::string> t = lcsweep::agent::ReadTokenFile(token_file);
+    if (!t.ok()) {
+      std::cerr << "lcsweep-worker: " << t.status().message() << "\n";
+      return 2;
+    }
+    token = *t;
+  } else if (std::getenv("LCSWEEP_TOKEN")) {
+    token = std::getenv("LCSWEEP_TOKEN");
+  }
+
+  StatusOr<std::vector<DeviceInfo>> devices = ParseDevices(devices_spec);
+  if (!devices.ok()) {
+    std::cerr << "lcsweep-worker: " << devices.status().message() << "\n";
+    return 2;
+  }
+  if (slots <= 0) slots = static_cast<int>(devices->size());
+  lcsweep::agent::AgentOptions options;
+  for (int i = 0; i < slots; ++i) options.slot_devices.push_back((*devices)[i % devices->size()].name);
+  const int cores = static_cast<int>(std::thread::hardware_concurrency());
+  int cpu_slots = 0;
+  for (const auto& d : options.slot_devices) cpu_slots += d == "cpu";
+  if (threads <= 0) threads = std::max(1, cpu_slots > 0 ? cores / cpu_slots : cores);
+  options.work_dir = work_dir;
+  options.once = once;
+  options.lease_wait_seconds = lease_wait;
+  auto& reg = options.registration;
+  reg.hostname = HostName();
+  reg.name = name.empty() ? reg.hostname + "-" + devices_spec : name;
+  reg.devices = *devices;
+  reg.cores = cores;
+  const nlohmann::json versions = lcsweep::train::VersionInfo();
+  for (const auto& [k, v] : versions.items()) reg.versions[k] = v.is_string() ? v.get<std::string>() : v.dump();
+  std::error_code ec;
+  std::filesystem::create_directories(work_dir, ec);
+  if (ec) {
+    std::cerr << "lcsweep-worker: cannot create --work-dir " << work_dir << ": " << ec.message() << "\n";
+    return 2;
+  }
+
+  lcsweep::agent::GrpcClientOptions client_options;
+  client_options.target = coordinator;
+  client_options.token = token;
+  client_options.tls_ca_file = tls_ca;
+  auto client = lcsweep::agent::MakeGrpcCoordinatorClient(client_options);
+  lcsweep::agent::TrainerJobRunner runner(threads);
+  lcsweep::agent::StopSignal stop;
+
+  std::thread([&stop, &stop_signals, drain_timeout, log] {
+    int sig = 0;
+    sigwait(&stop_signals, &sig);
+    log->info("event=drain_start signal={} drain_timeout_s={}", sig, drain_timeout);
+    stop.Drain();
+    std::thread([drain_timeout, log] {
+      std::this_thread::sleep_for(std::chrono::duration<double>(drain_timeout));
+      log->error("event=drain_timeout action=exit");
+      std::_Exit(1);
+    }).detach();
+    sigwait(&stop_signals, &sig);
+    log->warn("event=second_signal action=exit_now");
+    std::_Exit(130);
+  }).detach();
+
+  log->info("event=start {} {} {} {}", Kv("coordinator", coordinator), Kv("name", reg.name),
+            Kv("devices", devices_spec), Kv("slots", slots));
+  lcsweep::agent::Agent agent(client.get(), &runner, &stop, options);
+  lcsweep::Status status = agent.Run();
+  if (!status.ok()) {
+    std::cerr << "lcsweep-worker: " << status.ToString() << "\n";
+    if (status.code() == lcsweep::StatusCode::kUnauthenticated) {
+      std::cerr << "lcsweep-worker: the coordinator refused the token; check --token-file or $LCSWEEP_TOKEN\n";
+    }
+    return 1;
+  }
+  log->info("event=exit reason={}", stop.draining() ? "drained" : "done");
+  return 0;
+}
