@@ -78,6 +78,7 @@ StatusOr<TokenTable> TokenTable::Parse(std::string_view text) {
       problems.push_back(where + ": unknown role \"" + role_name +
                          "\"; expected admin, client, read-only or worker");
     } else {
+      table.token_roles_[token] = RoleName(role);
       table.entries_.push_back({Sha256Hex(token), {std::move(name), role}});
     }
   };

@@ -21,6 +21,7 @@
 // Thread-safety: immutable after Load; Authorize may be called concurrently.
 #pragma once
 
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -58,6 +59,9 @@ class TokenTable {
   StatusOr<Principal> Authorize(std::string_view authorization, Access access) const;
 
   size_t size() const { return entries_.size(); }
+  // token -> role name, for the dashboard's HTTP port (server/http), which
+  // checks its own bearer tokens from the same file.
+  const std::map<std::string, std::string>& token_roles() const { return token_roles_; }
 
  private:
   struct Entry {
@@ -65,6 +69,7 @@ class TokenTable {
     Principal principal;
   };
   std::vector<Entry> entries_;
+  std::map<std::string, std::string> token_roles_;
 };
 
 }  // namespace lcsweep::rpc

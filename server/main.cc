@@ -1,0 +1,264 @@
+// lcsweep-coordinator: the gRPC coordinator (plus the dashboard's HTTP port
+// when server/http is built), on one SQLite file.
+//
+//   lcsweep-coordinator [--config FILE.json] [--listen HOST:PORT] [--db PATH]
+//       [--artifacts DIR] [--tokens-file FILE] [--tls-cert PEM --tls-key PEM]
+//       [--lease-seconds N] [--reap-interval-seconds N] [--http-listen HOST:PORT]
+//       [--log-level LEVEL] [--insecure] ...
+//
+// --config takes a JSON object with the same keys as the long flags (either
+// "lease-seconds" or "lease_seconds"); flags given on the command line win.
+// Without --tokens-file authentication is off, and then only a loopback
+// address may be served unless --insecure is given.
+//
+// Prints "lcsweep-coordinator listening on HOST:PORT" (the bound port, also
+// with port 0) on stdout once it serves. SIGTERM / SIGINT: stop accepting,
+// finish in-flight calls (up to --shutdown-grace-seconds), flush metric
+// batches, close the database, exit 0.
+#include <signal.h>
+
+#include <cstdio>
+#include <fstream>
+#include <functional>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <sstream>
+#include <string>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "common/logging.h"
+#include "server/core/clock.h"
+#include "server/core/coordinator.h"
+#include "server/rpc/server.h"
+#include "server/store/sqlite_store.h"
+
+#if __has_include("server/http/http_server.h")
+#include "server/http/http_server.h"
+#define LCSWEEP_HAVE_HTTP 1
+#endif
+
+namespace lcsweep {
+namespace {
+
+struct Flags {
+  std::string config;
+  std::string listen = "127.0.0.1:50051";
+  std::string db = "./lcsweep.db";
+  std::string artifacts = "./lcsweep-artifacts";
+  std::string tokens_file;
+  std::string tls_cert;
+  std::string tls_key;
+  int64_t lease_seconds = 60;
+  int64_t reap_interval_seconds = 1;
+  std::string http_listen = "127.0.0.1:8080";
+  std::string log_level;
+  bool insecure = false;
+  int64_t max_message_mb = 16;
+  int64_t keep_checkpoints = 2;
+  int64_t shutdown_grace_seconds = 10;
+  bool sync_full = false;
+};
+
+bool IsLoopback(const std::string& listen) {
+  std::string host = listen.substr(0, listen.rfind(':'));
+  if (!host.empty() && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+}
+
+// Applies the JSON config file to every flag not given on the command line.
+Status ApplyConfig(const std::string& path, CLI::App& app) {
+  std::ifstream in(path);
+  if (!in) return NotFoundError("cannot read config file " + path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  nlohmann::json j = nlohmann::json::parse(ss.str(), nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object()) return InvalidArgumentError(path + ": expected a JSON object of flag values");
+  std::vector<std::string> errors;
+  for (const auto& [key, value] : j.items()) {
+    std::string name = key;
+    for (char& c : name) if (c == '_') c = '-';
+    CLI::Option* opt = nullptr;
+    try {
+      opt = app.get_option("--" + name);
+    } catch (const CLI::OptionNotFound&) {
+    }
+    if (opt == nullptr || name == "config") {
+      errors.push_back(key + ": unknown key; expected one of the long flag names (see --help)");
+      continue;
+    }
+    if (opt->count() > 0) continue;  // the command line wins
+    std::string text;
+    if (value.is_string()) text = value.get<std::string>();
+    else if (value.is_boolean()) text = value.get<bool>() ? "true" : "false";
+    else if (value.is_number_integer()) text = std::to_string(value.get<int64_t>());
+    else {
+      errors.push_back(key + ": expected a string, an integer or a boolean");
+      continue;
+    }
+    try {
+      opt->clear();
+      opt->add_result(text);
+      opt->run_callback();
+    } catch (const CLI::Error& e) {
+      errors.push_back(key + ": " + e.what());
+    }
+  }
+  if (!errors.empty()) {
+    std::string msg = path + ":";
+    for (const auto& e : errors) msg += "\n  " + e;
+    return InvalidArgumentError(msg);
+  }
+  return OkStatus();
+}
+
+int Run(const Flags& f) {
+  auto log = GetLogger("coordinator");
+  if (f.tokens_file.empty() && !IsLoopback(f.listen) && !f.insecure) {
+    std::cerr << "error: refusing to serve " << f.listen
+              << " without authentication; give --tokens-file FILE (or --insecure to allow it)\n";
+    return 2;
+  }
+  if (f.lease_seconds < 1 || f.reap_interval_seconds < 0 || f.max_message_mb < 1 ||
+      f.keep_checkpoints < 1 || f.shutdown_grace_seconds < 0) {
+    std::cerr << "error: --lease-seconds, --max-message-mb and --keep-checkpoints must be >= 1; "
+                 "--reap-interval-seconds and --shutdown-grace-seconds >= 0\n";
+    return 2;
+  }
+  rpc::RpcServerOptions ro;
+  ro.listen = f.listen;
+  ro.tls_cert_file = f.tls_cert;
+  ro.tls_key_file = f.tls_key;
+  ro.artifacts_dir = f.artifacts;
+  ro.max_message_bytes = static_cast<int>(std::min<int64_t>(f.max_message_mb, 1024) << 20);
+  ro.reap_interval_ms = f.reap_interval_seconds * 1000;
+  if (!f.tokens_file.empty()) {
+    StatusOr<rpc::TokenTable> tokens = rpc::TokenTable::Load(f.tokens_file);
+    if (!tokens.ok()) {
+      std::cerr << "error: " << tokens.status().message() << "\n";
+      return 2;
+    }
+    ro.tokens = std::move(tokens).value();
+  }
+
+  // Block the shutdown signals in every thread (gRPC's included) so that
+  // only sigwait below receives them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  SqliteStoreOptions so;
+  so.sync_full = f.sync_full;
+  StatusOr<std::unique_ptr<SqliteStore>> store = SqliteStore::Open(f.db, so);
+  if (!store.ok()) {
+    std::cerr << "error: cannot open database " << f.db << ": " << store.status().ToString() << "\n";
+    return 1;
+  }
+  CoordinatorOptions co;
+  co.lease_ttl_ms = f.lease_seconds * 1000;
+  co.heartbeat_interval_ms = std::max<int64_t>(co.lease_ttl_ms / 4, 1);
+  co.keep_checkpoints = static_cast<int>(f.keep_checkpoints);
+  StatusOr<std::unique_ptr<Coordinator>> coordinator =
+      Coordinator::Create(store->get(), SystemClock::Get(), co);
+  if (!coordinator.ok()) {
+    std::cerr << "error: cannot load " << f.db << ": " << coordinator.status().ToString() << "\n";
+    return 1;
+  }
+  std::map<std::string, std::string> token_roles;
+  if (ro.tokens) token_roles = ro.tokens->token_roles();
+  StatusOr<std::unique_ptr<rpc::RpcServer>> server =
+      rpc::RpcServer::Start(coordinator->get(), SystemClock::Get(), std::move(ro));
+  if (!server.ok()) {
+    std::cerr << "error: " << server.status().ToString() << "\n";
+    return 1;
+  }
+#ifdef LCSWEEP_HAVE_HTTP
+  std::unique_ptr<HttpServer> http;
+  if (!f.http_listen.empty()) {
+    HttpOptions ho;
+    ho.listen = f.http_listen;
+    ho.tokens = token_roles;
+    http = std::make_unique<HttpServer>(coordinator->get(), ho);
+    Status st = http->Start();
+    if (!st.ok()) {
+      std::cerr << "error: dashboard: " << st.ToString() << "\n";
+      (*server)->Shutdown(std::chrono::seconds(0));
+      return 1;
+    }
+    std::string host = f.http_listen.substr(0, f.http_listen.rfind(':'));
+    std::cout << "lcsweep-coordinator dashboard on http://" << host << ":" << http->port() << "\n";
+  }
+#else
+  if (!f.http_listen.empty()) {
+    log->warn("event=no_dashboard {}", Kv("reason", "built without server/http"));
+  }
+#endif
+  std::cout << "lcsweep-coordinator listening on " << (*server)->address() << std::endl;
+
+  int sig = 0;
+  sigwait(&signals, &sig);
+  log->info("event=signal {}", Kv("signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"));
+#ifdef LCSWEEP_HAVE_HTTP
+  if (http) http->Stop();
+#endif
+  (*server)->Shutdown(std::chrono::seconds(f.shutdown_grace_seconds));
+  (*coordinator)->Shutdown();
+  server->reset();
+  coordinator->reset();  // flushes the metric batcher
+  store->reset();        // closes the database
+  log->info("event=stopped");
+  std::cout << "lcsweep-coordinator stopped" << std::endl;
+  return 0;
+}
+
+}  // namespace
+}  // namespace lcsweep
+
+int main(int argc, char** argv) {
+  lcsweep::Flags f;
+  CLI::App app{"lcsweep-coordinator: the lcsweep gRPC coordinator"};
+  app.add_option("--config", f.config, "JSON file with flag values (keys = long flag names)");
+  app.add_option("--listen", f.listen, "gRPC address HOST:PORT (port 0 = any free port)")
+      ->capture_default_str();
+  app.add_option("--db", f.db, "SQLite database file")->capture_default_str();
+  app.add_option("--artifacts", f.artifacts, "checkpoint directory")->capture_default_str();
+  app.add_option("--tokens-file", f.tokens_file,
+                 "bearer tokens: JSON {\"tokens\":[{\"token\",\"role\",\"name\"}]} or lines "
+                 "\"TOKEN ROLE [NAME]\"; roles admin, client, read-only, worker");
+  app.add_option("--tls-cert", f.tls_cert, "PEM certificate (TLS with --tls-key)");
+  app.add_option("--tls-key", f.tls_key, "PEM private key");
+  app.add_option("--lease-seconds", f.lease_seconds, "lease length")->capture_default_str();
+  app.add_option("--reap-interval-seconds", f.reap_interval_seconds,
+                 "how often expired leases are requeued (0 = never)")
+      ->capture_default_str();
+  app.add_option("--http-listen", f.http_listen, "dashboard HOST:PORT (empty = off)")
+      ->capture_default_str();
+  app.add_option("--log-level", f.log_level, "trace|debug|info|warn|error|critical|off");
+  app.add_flag("--insecure", f.insecure, "allow serving a non-loopback address without tokens");
+  app.add_option("--max-message-mb", f.max_message_mb, "largest gRPC message (MiB)")
+      ->capture_default_str();
+  app.add_option("--keep-checkpoints", f.keep_checkpoints, "newest checkpoints kept per job")
+      ->capture_default_str();
+  app.add_option("--shutdown-grace-seconds", f.shutdown_grace_seconds,
+                 "how long in-flight calls may finish on SIGTERM")
+      ->capture_default_str();
+  app.add_flag("--sync-full", f.sync_full, "SQLite synchronous=FULL (survives power loss)");
+  CLI11_PARSE(app, argc, argv);
+  if (!f.config.empty()) {
+    lcsweep::Status st = lcsweep::ApplyConfig(f.config, app);
+    if (!st.ok()) {
+      std::cerr << "error: " << st.message() << "\n";
+      return 2;
+    }
+  }
+  lcsweep::Status st = lcsweep::SetupLogging(f.log_level);
+  if (!st.ok()) {
+    std::cerr << "error: " << st.message() << "\n";
+    return 2;
+  }
+  return lcsweep::Run(f);
+}
