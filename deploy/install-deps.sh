@@ -25,7 +25,7 @@ packages=(
   libcpp-httplib-dev libcli11-dev libssl-dev
   libturbojpeg0-dev zlib1g-dev
   dataset-fashion-mnist
-  python3 python3-yaml systemd
+  python3 python3-yaml systemd shellcheck
 )
 if [ "$want_browser" = 1 ]; then
   packages+=(chromium nodejs npm)
