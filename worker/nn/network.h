@@ -13,6 +13,7 @@
 
 #include <torch/torch.h>
 
+#include <map>
 #include <memory>
 #include <string>
 #include <utility>
@@ -32,6 +33,9 @@ struct ModelSpec {
   std::vector<double> mean = {};  // per-channel normalisation (empty = none)
   std::vector<double> std = {};
   int64_t seed = 0;               // frozen/random filters derive from it
+  // Images per training step: amortises the per-step fold (P . S) in the MAC
+  // model that accounting and conv.execution "auto" use.
+  int64_t batch_size = 256;
 };
 
 // One spatial (k x k) layer as filter statistics see it. Tensors are views
@@ -53,6 +57,16 @@ class NetworkImpl : public torch::nn::Module {
   // Learned parameters and BatchNorm statistics by name, frozen filters excluded:
   // what a checkpoint must store to restore the model exactly.
   virtual std::vector<std::pair<std::string, torch::Tensor>> CheckpointState() = 0;
+
+  // Side of the output feature map of the named non-LC module (shortcut
+  // convs, pooling), recorded at construction for MAC accounting; -1 if unknown.
+  int64_t OutputSizeOf(const std::string& module_name) const {
+    auto it = output_sizes_.find(module_name);
+    return it == output_sizes_.end() ? -1 : it->second;
+  }
+
+ protected:
+  std::map<std::string, int64_t> output_sizes_;
 };
 
 using Network = std::shared_ptr<NetworkImpl>;
@@ -60,5 +74,15 @@ using Network = std::shared_ptr<NetworkImpl>;
 // Builds a model of the registry ("resnet_cifar", "resnet18d") from the spec.
 // Errors: INVALID_ARGUMENT for unknown arch or impossible options.
 StatusOr<Network> BuildNetwork(const ModelSpec& spec);
+
+// Copies a CheckpointState() (of a model built from the same spec) into
+// `network` in place. Every entry must name a parameter or buffer of the
+// same shape, and every entry of network.CheckpointState() must be given.
+// Errors: INVALID_ARGUMENT naming the first unknown, missing or misshaped entry.
+Status LoadCheckpointState(NetworkImpl& network,
+                           const std::vector<std::pair<std::string, torch::Tensor>>& state);
+
+// Names of the registered models, for error messages and docs.
+std::vector<std::string> RegisteredArchitectures();
 
 }  // namespace lcsweep::nn

@@ -1,0 +1,247 @@
+#include "worker/nn/lc_conv.h"
+
+#include <cmath>
+#include <stdexcept>
+
+namespace lcsweep::nn {
+
+namespace {
+
+int64_t OutputSize(int64_t input, int64_t kernel, int64_t stride) {
+  return (input + 2 * (kernel / 2) - kernel) / stride + 1;
+}
+
+}  // namespace
+
+Status ValidateLcConv2dOptions(const LcConv2dOptions& o) {
+  const ConvConfig& c = o.conv;
+  if (o.in_channels < 1 || o.out_channels < 1) {
+    return InvalidArgumentError("conv channels must be >= 1 (got in=" + std::to_string(o.in_channels) +
+                                ", out=" + std::to_string(o.out_channels) + ")");
+  }
+  if (o.kernel_size < 1 || o.kernel_size % 2 == 0) {
+    return InvalidArgumentError("model.kernel_size must be odd and >= 1 (padding is k/2), got " +
+                                std::to_string(o.kernel_size));
+  }
+  if (o.stride < 1) return InvalidArgumentError("conv stride must be >= 1");
+  if (c.mode != "lc" && c.mode != "learned" && c.mode != "frozen") {
+    return InvalidArgumentError("unknown model.conv.mode '" + c.mode + "'; allowed: lc, learned, frozen");
+  }
+  if (c.lc_rate < 1) {
+    return InvalidArgumentError("model.conv.lc_rate must be >= 1 (the LC rate E), got " +
+                                std::to_string(c.lc_rate));
+  }
+  if (c.spatial != "frozen" && c.spatial != "learned") {
+    return InvalidArgumentError("unknown model.conv.spatial '" + c.spatial + "'; allowed: frozen, learned");
+  }
+  LCSWEEP_RETURN_IF_ERROR(ParseInitKind(c.init).status());
+  if (c.sharing != "none" && c.sharing != "global" && c.sharing != "per_stage") {
+    return InvalidArgumentError("unknown model.conv.sharing '" + c.sharing +
+                                "'; allowed: none, global, per_stage");
+  }
+  if (c.intermediate != "none" && c.intermediate != "relu" && c.intermediate != "bn" &&
+      c.intermediate != "bn_relu") {
+    return InvalidArgumentError("unknown model.conv.intermediate '" + c.intermediate +
+                                "'; allowed: none, relu, bn, bn_relu");
+  }
+  if (c.execution != "auto" && c.execution != "folded" && c.execution != "unfolded") {
+    return InvalidArgumentError("unknown model.conv.execution '" + c.execution +
+                                "'; allowed: auto, folded, unfolded");
+  }
+  if (c.intermediate != "none" && c.mode != "lc") {
+    return InvalidArgumentError("model.conv.intermediate '" + c.intermediate +
+                                "' needs model.conv.mode 'lc' (it sits between S and P); got mode '" +
+                                c.mode + "'");
+  }
+  if (c.intermediate != "none" && c.execution == "folded") {
+    return InvalidArgumentError(
+        "model.conv.execution 'folded' is impossible with model.conv.intermediate '" + c.intermediate +
+        "': with an op between S and P the block is not linear, so S and P cannot be composed into "
+        "one filter; use execution 'unfolded' or 'auto'");
+  }
+  const bool frozen_spatial = c.mode == "frozen" || (c.mode == "lc" && c.spatial == "frozen");
+  if (c.sharing != "none" && !frozen_spatial) {
+    return InvalidArgumentError("model.conv.sharing '" + c.sharing +
+                                "' shares frozen spatial filters only; use conv.mode 'frozen', or mode "
+                                "'lc' with spatial 'frozen', or sharing 'none'");
+  }
+  if (o.batch_size < 1) return InvalidArgumentError("batch size for the MAC model must be >= 1");
+  if (o.input_size < 1) return InvalidArgumentError("input size must be >= 1");
+  return OkStatus();
+}
+
+WeightHolderImpl::WeightHolderImpl(torch::Tensor value, bool trainable) {
+  weight = trainable ? register_parameter("weight", value) : register_buffer("weight", value);
+}
+
+LcConv2dImpl::LcConv2dImpl(const LcConv2dOptions& options) : options_(options) {
+  Status status = ValidateLcConv2dOptions(options);
+  if (!status.ok()) throw std::invalid_argument(status.message());
+  const ConvConfig& c = options.conv;
+  mode_ = c.mode == "lc" ? Mode::kLc : c.mode == "learned" ? Mode::kLearned : Mode::kFrozen;
+  intermediate_ = c.intermediate == "relu"    ? Intermediate::kRelu
+                  : c.intermediate == "bn"      ? Intermediate::kBn
+                  : c.intermediate == "bn_relu" ? Intermediate::kBnRelu
+                                                : Intermediate::kNone;
+  lc_rate_ = mode_ == Mode::kLc ? c.lc_rate : 1;
+  spatial_learned_ = mode_ == Mode::kLearned || (mode_ == Mode::kLc && c.spatial == "learned");
+  shared_ = options.share_group >= 0;
+  if (shared_ && spatial_learned_) throw std::invalid_argument("sharing needs frozen spatial filters");
+
+  const int64_t k = options.kernel_size;
+  const int64_t cin = options.in_channels, cout = options.out_channels;
+  const InitKind init = ParseInitKind(c.init).value();
+  const auto seed = options.seed;
+  const auto layer = static_cast<uint64_t>(options.layer_index);
+
+  torch::Tensor spatial;
+  if (!shared_) {
+    spatial = InitTensor(init, {expanded(), cin, k, k}, cin * k * k,
+                         CounterRng(seed, layer, RngStream::kSpatial));
+  }
+  if (mode_ == Mode::kLc) {
+    if (!shared_) spatial_ = register_module("spatial", WeightHolder(spatial, spatial_learned_));
+    // P: Kaiming-uniform with fan-in c_out*E (PAPER.md section 2), whatever the spatial init.
+    torch::Tensor p = InitTensor(InitKind::kKaimingUniform, {cout, expanded(), 1, 1}, expanded(),
+                                 CounterRng(seed, layer, RngStream::kCombination));
+    lc_ = register_module("lc", WeightHolder(p, /*trainable=*/true));
+    if (intermediate_ == Intermediate::kBn || intermediate_ == Intermediate::kBnRelu) {
+      mid_bn_ = register_module("mid_bn", torch::nn::BatchNorm2d(expanded()));
+    }
+  } else if (!shared_) {
+    weight_ = spatial_learned_ ? register_parameter("weight", spatial) : register_buffer("weight", spatial);
+  }
+
+  if (mode_ != Mode::kLc || intermediate_ != Intermediate::kNone) {
+    folded_ = mode_ != Mode::kLc;  // plain convs are "folded" trivially
+  } else if (c.execution == "folded") {
+    folded_ = true;
+  } else if (c.execution == "unfolded") {
+    folded_ = false;
+  } else {
+    const LcConvAccount a = Account();
+    folded_ = a.train_macs_folded <= a.train_macs_unfolded;
+  }
+}
+
+int64_t LcConv2dImpl::output_size() const {
+  return OutputSize(options_.input_size, options_.kernel_size, options_.stride);
+}
+
+double LcConv2dImpl::shared_scale() const { return KaimingUniformBound(options_.in_channels * options_.kernel_size * options_.kernel_size); }
+
+void LcConv2dImpl::AttachShared(torch::Tensor shared) {
+  TORCH_CHECK(shared_, "AttachShared on a layer without a sharing group");
+  TORCH_CHECK(shared.dim() == 4 && shared.size(0) >= expanded() && shared.size(1) >= options_.in_channels &&
+                  shared.size(2) == options_.kernel_size && shared.size(3) == options_.kernel_size,
+              "shared spatial tensor too small for layer ", options_.layer_index);
+  shared_tensor_ = shared;
+}
+
+torch::Tensor LcConv2dImpl::SharedSlice2d() const {
+  TORCH_CHECK(shared_tensor_.defined(), "layer ", options_.layer_index,
+              " uses a shared spatial tensor that was never attached");
+  const int64_t kk = options_.kernel_size * options_.kernel_size;
+  // Row r of T flattened to [rows, c_in_max*k*k] starts with the c_in*k*k
+  // values of channels 0..c_in-1: a strided 2-D view, no copy.
+  return shared_tensor_.view({shared_tensor_.size(0), -1})
+      .slice(0, 0, expanded())
+      .slice(1, 0, options_.in_channels * kk);
+}
+
+torch::Tensor LcConv2dImpl::SpatialWeight() const {
+  if (shared_) {
+    const int64_t k = options_.kernel_size;
+    return (SharedSlice2d() * shared_scale()).reshape({expanded(), options_.in_channels, k, k});
+  }
+  return mode_ == Mode::kLc ? spatial_->weight : weight_;
+}
+
+torch::Tensor LcConv2dImpl::CombinationWeight() const {
+  return mode_ == Mode::kLc ? lc_->weight : torch::Tensor();
+}
+
+torch::Tensor LcConv2dImpl::FoldedWeight() const {
+  if (mode_ != Mode::kLc) return SpatialWeight();
+  TORCH_CHECK(intermediate_ == Intermediate::kNone, "an LC block with intermediate op '",
+              options_.conv.intermediate, "' is not linear and cannot be folded");
+  return ComposedWeight();
+}
+
+torch::Tensor LcConv2dImpl::ComposedWeight() const {
+  if (mode_ != Mode::kLc) return SpatialWeight();
+  const int64_t k = options_.kernel_size;
+  const int64_t cin = options_.in_channels, cout = options_.out_channels;
+  torch::Tensor p = lc_->weight.view({cout, expanded()});
+  torch::Tensor w;
+  if (shared_) {
+    // Scale the small product rather than the large slice.
+    w = torch::mm(p, SharedSlice2d()) * shared_scale();
+  } else {
+    w = torch::mm(p, spatial_->weight.view({expanded(), cin * k * k}));
+  }
+  return w.view({cout, cin, k, k});
+}
+
+torch::Tensor LcConv2dImpl::FrozenStorage() const {
+  if (spatial_learned_) return torch::Tensor();
+  if (shared_) return shared_tensor_;
+  return mode_ == Mode::kLc ? spatial_->weight : weight_;
+}
+
+torch::Tensor LcConv2dImpl::forward(const torch::Tensor& x) {
+  const int64_t s = options_.stride, pad = padding();
+  if (folded_) return torch::conv2d(x, FoldedWeight(), {}, s, pad);
+  torch::Tensor z = torch::conv2d(x, SpatialWeight(), {}, s, pad);
+  switch (intermediate_) {
+    case Intermediate::kNone:
+      break;
+    case Intermediate::kRelu:
+      z = torch::relu(z);
+      break;
+    case Intermediate::kBn:
+      z = mid_bn_->forward(z);
+      break;
+    case Intermediate::kBnRelu:
+      z = torch::relu(mid_bn_->forward(z));
+      break;
+  }
+  return torch::conv2d(z, lc_->weight);
+}
+
+LcConvAccount LcConv2dImpl::Account() const {
+  LcConvAccount a;
+  const int64_t k = options_.kernel_size;
+  const int64_t cin = options_.in_channels, cout = options_.out_channels, ce = expanded();
+  a.mode = options_.conv.mode;
+  a.in_channels = cin;
+  a.out_channels = cout;
+  a.kernel_size = k;
+  a.stride = options_.stride;
+  a.lc_rate = lc_rate_;
+  a.input_size = options_.input_size;
+  a.output_size = output_size();
+  const int64_t hw = a.output_size * a.output_size;
+  const int64_t spatial_params = ce * cin * k * k;
+  const int64_t plain_macs = cout * cin * k * k * hw;
+  a.params_total = spatial_params;
+  (spatial_learned_ ? a.params_learned : a.params_frozen) += spatial_params;
+  if (mode_ == Mode::kLc) {
+    const int64_t p_params = cout * ce;
+    const int64_t bn_params = mid_bn_ ? 2 * ce : 0;
+    a.params_total += p_params + bn_params;
+    a.params_learned += p_params + bn_params;
+    a.fold_macs = cout * ce * cin * k * k;
+    a.train_macs_unfolded = spatial_params * hw + cout * ce * hw;
+    a.train_macs_folded = plain_macs + a.fold_macs / options_.batch_size;
+    a.inference_macs = intermediate_ == Intermediate::kNone ? plain_macs : a.train_macs_unfolded;
+    if (intermediate_ != Intermediate::kNone) a.train_macs_folded = a.train_macs_unfolded;  // cannot fold
+  } else {
+    a.train_macs_unfolded = a.train_macs_folded = a.inference_macs = plain_macs;
+  }
+  a.execution = folded_ ? "folded" : "unfolded";
+  a.train_macs = folded_ ? a.train_macs_folded : a.train_macs_unfolded;
+  return a;
+}
+
+}  // namespace lcsweep::nn
