@@ -110,7 +110,7 @@ else
   echo "+ write $confdir/tokens.json (fresh random admin, client and worker tokens)"
   if [ "$dry_run" = 0 ]; then
     umask_old="$(umask)"; umask 0077
-    printf '{\n  "%s": "admin",\n  "%s": "client",\n  "%s": "worker"\n}\n' \
+    printf '{\n  "tokens": [\n    {"token": "%s", "role": "admin", "name": "admin"},\n    {"token": "%s", "role": "client", "name": "client"},\n    {"token": "%s", "role": "worker", "name": "workers"}\n  ]\n}\n' \
       "$admin" "$client" "$fresh_worker_token" > "$confdir/tokens.json.tmp"
     umask "$umask_old"
     run install -m 0640 "${group_args[@]}" "$confdir/tokens.json.tmp" "$confdir/tokens.json"

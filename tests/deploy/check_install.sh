@@ -53,7 +53,7 @@ check "fresh tokens: valid JSON with admin/client/worker, the worker one in work
   'python3 - "$c/etc/lcsweep" <<PY
 import json, sys, re
 d = sys.argv[1]
-tokens = json.load(open(d + "/tokens.json"))
+tokens = {e["token"]: e["role"] for e in json.load(open(d + "/tokens.json"))["tokens"]}
 assert sorted(tokens.values()) == ["admin", "client", "worker"], tokens
 assert all(len(t) == 48 and "replace" not in t for t in tokens), tokens
 worker = [t for t, r in tokens.items() if r == "worker"][0]

@@ -49,6 +49,29 @@ def under(path, directory):
     return path == directory or path.startswith(directory.rstrip("/") + "/")
 
 
+ROLES = {"admin", "client", "worker", "read-only"}
+
+
+def check_token_table(text, where):
+    """The coordinator's --tokens-file JSON form: {"tokens": [{"token", "role", "name"}]}.
+    Returns (errors, {token: role})."""
+    import json
+    try:
+        doc = json.loads(text)
+    except ValueError as e:
+        return [f"{where}: not JSON ({e})"], {}
+    entries = doc.get("tokens") if isinstance(doc, dict) else None
+    if not isinstance(entries, list) or not entries:
+        return [f"{where}: expected {{\"tokens\": [{{\"token\", \"role\", \"name\"}}, ...]}}"], {}
+    errors, table = [], {}
+    for i, e in enumerate(entries):
+        if not isinstance(e, dict) or not e.get("token") or e.get("role") not in ROLES:
+            errors.append(f"{where}: tokens[{i}] needs a token and a role in {sorted(ROLES)}, got {e}")
+        else:
+            table[e["token"]] = e["role"]
+    return errors, table
+
+
 # ----------------------------------------------------------------------------------------- compose
 def check_compose(compose, source_dir):
     errors = []
@@ -165,6 +188,15 @@ def check_k8s(kustomization, files, source_dir):
         by_kind.setdefault(doc.get("kind"), {})[doc["metadata"]["name"]] = (fname, doc)
     services = {n: d for n, (_, d) in by_kind.get("Service", {}).items()}
     secrets = {n: d for n, (_, d) in by_kind.get("Secret", {}).items()}
+    tokens_secret = secrets.get("lcsweep-tokens")
+    if tokens_secret is None:
+        errors.append(f"{where}: no Secret lcsweep-tokens")
+    else:
+        data = tokens_secret.get("stringData") or {}
+        terrors, table = check_token_table(data.get("tokens.json", ""), f"{where} Secret lcsweep-tokens tokens.json")
+        errors += terrors
+        if table.get(str(data.get("worker-token", "")).strip()) != "worker":
+            errors.append(f"{where} Secret lcsweep-tokens: worker-token is not a token with role worker in tokens.json")
     image_names = {i.get("name") for i in kustomization.get("images") or []}
 
     statefulsets = by_kind.get("StatefulSet", {})
@@ -478,11 +510,13 @@ def load(source_dir):
         "worker_env": read("config", "worker.env"),
         "sysusers": read("systemd", "lcsweep.sysusers"),
         "sbatch": read("slurm", "lcsweep-worker.sbatch"),
+        "tokens_example": read("config", "tokens.example.json"),
     }
 
 
 def check_all(f, source_dir):
-    return (check_compose(f["compose"], source_dir)
+    return (check_token_table(f["tokens_example"], "deploy/config/tokens.example.json")[0]
+            + check_compose(f["compose"], source_dir)
             + check_k8s(f["kustomization"], f["k8s"], source_dir)
             + check_dockerfile(f["Dockerfile"], "Dockerfile", source_dir, cuda=False)
             + check_dockerfile(f["Dockerfile.cuda"], "Dockerfile.cuda", source_dir, cuda=True)
@@ -524,6 +558,12 @@ MUTATIONS = [
      lambda f: k8s_obj(f, "Service", "lcsweep-coordinator")["spec"]["ports"][1].update(targetPort="metrics")),
     ("k8s secret lacks the worker token", "maps to no key",
      lambda f: k8s_obj(f, "Secret", "lcsweep-tokens")["stringData"].pop("worker-token")),
+    ("k8s token table as a plain map", "expected {",
+     lambda f: k8s_obj(f, "Secret", "lcsweep-tokens")["stringData"].update(**{"tokens.json": '{"a-token": "admin"}'})),
+    ("k8s worker token with a non-worker role", "worker-token is not a token with role worker",
+     lambda f: k8s_obj(f, "Secret", "lcsweep-tokens")["stringData"].update(**{"worker-token": "replace-with-an-admin-token"})),
+    ("example token table with an unknown role", "role in",
+     lambda f: f.update(tokens_example=f["tokens_example"].replace('"read-only"', '"readonly"'))),
     ("k8s coordinator scaled to 2", "replicas must be 1",
      lambda f: k8s_obj(f, "StatefulSet", "lcsweep-coordinator")["spec"].update(replicas=2)),
     ("k8s missing resource file", "does not exist",
