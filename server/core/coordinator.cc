@@ -177,7 +177,15 @@ void Coordinator::ApplyJob(const JobRecord& job, std::vector<ChangeNotice>* noti
   auto it = jobs_.find(job.id);
   if (it != jobs_.end()) {
     const JobRecord& old = it->second;
-    if (old.state == JobState::kQueued) queued_.erase({-old.priority, old.id});
+    if (old.state == JobState::kQueued) {
+      queued_.erase({-old.priority, old.id});
+      for (int64_t s : old.sweep_ids) {
+        auto q = queued_by_sweep_.find(s);
+        if (q == queued_by_sweep_.end()) continue;
+        q->second.erase({-old.priority, old.id});
+        if (q->second.empty()) queued_by_sweep_.erase(q);
+      }
+    }
     if (old.state == JobState::kRunning)
       for (int64_t s : old.sweep_ids) --running_per_sweep_[s];
     if (!old.lease_token.empty()) job_by_token_.erase(old.lease_token);
@@ -185,7 +193,10 @@ void Coordinator::ApplyJob(const JobRecord& job, std::vector<ChangeNotice>* noti
   JobRecord& stored = jobs_[job.id];
   stored = job;
   stored.version = ++version_;
-  if (stored.state == JobState::kQueued) queued_.insert({-stored.priority, stored.id});
+  if (stored.state == JobState::kQueued) {
+    queued_.insert({-stored.priority, stored.id});
+    for (int64_t s : stored.sweep_ids) queued_by_sweep_[s].insert({-stored.priority, stored.id});
+  }
   if (stored.state == JobState::kRunning)
     for (int64_t s : stored.sweep_ids) ++running_per_sweep_[s];
   if (!stored.lease_token.empty()) job_by_token_[stored.lease_token] = stored.id;
@@ -692,19 +703,25 @@ StatusOr<std::optional<Lease>> Coordinator::LeaseJob(const LeaseRequest& request
     WorkerRecord worker = wit->second;
     worker.last_seen_ms = now;
 
-    // Highest priority first (queued_ is ordered by -priority, then id);
-    // within the first priority that has a match, fair share, then FIFO.
+    // Best = highest priority, then fair share (fewest running jobs in the
+    // job's least loaded sweep), then FIFO (lowest id). That job is always
+    // the first matching job of one of its sweeps' queues, so only the head
+    // of each sweep's queue is compared: O(sweeps with queued jobs), plus the
+    // jobs skipped because this worker cannot run them.
     const JobRecord* best = nullptr;
     int64_t best_load = 0;
-    for (const auto& [neg_priority, id] : queued_) {
-      if (best != nullptr && -neg_priority < best->priority) break;
-      const JobRecord& job = jobs_.at(id);
-      if (!Matches(job, request)) continue;
-      const int64_t load = RunningInSweeps(job);
-      if (best == nullptr || load < best_load) {
-        best = &job;
-        best_load = load;
-        if (load == 0) break;  // nobody can beat an idle sweep; FIFO keeps the first
+    for (const auto& [sweep_id, queue] : queued_by_sweep_) {
+      for (const auto& [neg_priority, id] : queue) {
+        const JobRecord& job = jobs_.at(id);
+        if (!Matches(job, request)) continue;
+        const int64_t load = RunningInSweeps(job);
+        if (best == nullptr || job.priority > best->priority ||
+            (job.priority == best->priority &&
+             (load < best_load || (load == best_load && job.id < best->id)))) {
+          best = &job;
+          best_load = load;
+        }
+        break;  // later jobs of this sweep's queue are worse
       }
     }
     WriteBatch batch;

@@ -249,6 +249,8 @@ class Coordinator {
   std::unordered_map<std::string, int64_t> newest_by_hash_;  // config hash -> newest job id
   std::unordered_map<std::string, int64_t> job_by_token_;    // lease token -> job id
   std::set<std::pair<int, int64_t>> queued_;                 // (-priority, job id)
+  // The same per sweep (a job in several sweeps is in each of their queues).
+  std::map<int64_t, std::set<std::pair<int, int64_t>>> queued_by_sweep_;
   std::map<int64_t, int64_t> running_per_sweep_;
   std::map<int64_t, WorkerRecord> workers_;
   std::map<int64_t, std::vector<CheckpointMeta>> checkpoints_;  // job -> ascending id
