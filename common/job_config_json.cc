@@ -26,11 +26,31 @@ const std::vector<std::string> kSchedules = {"cosine", "step", "constant"};
 const std::vector<std::string> kDevices = {"cpu", "cuda", "any"};
 const std::vector<std::string> kBadImage = {"skip", "fail"};
 
-std::vector<std::string> DataSetNames() {
-  return {std::begin(kDataSets), std::end(kDataSets)};
+const std::vector<std::string>& DataSetNames() {
+  static const std::vector<std::string> names(std::begin(kDataSets), std::end(kDataSets));
+  return names;
 }
-std::vector<std::string> CorruptionNames() {
-  return {std::begin(kCorruptionNames), std::end(kCorruptionNames)};
+const std::vector<std::string>& CorruptionNames() {
+  static const std::vector<std::string> names(std::begin(kCorruptionNames),
+                                              std::end(kCorruptionNames));
+  return names;
+}
+// Corruption names plus "all", and the sorted full list (for normalisation).
+const std::vector<std::string>& CorruptionNamesOrAll() {
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> n = CorruptionNames();
+    n.push_back("all");
+    return n;
+  }();
+  return names;
+}
+const std::vector<std::string>& SortedCorruptionNames() {
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> n = CorruptionNames();
+    std::sort(n.begin(), n.end());
+    return n;
+  }();
+  return names;
 }
 
 std::string Quote(const std::string& s) { return DescribeJson(json(s)); }
@@ -368,8 +388,7 @@ void CheckFields(const JobConfig& c, Checker& k) {
     k.DoubleRange(IndexPath("eval.pgd_eps", i), v.pgd_eps[i], 0, false, 1, false);
   k.IntRange("eval.pgd_steps", v.pgd_steps, 1, 100000);
   k.DoubleRange("eval.pgd_step_fraction", v.pgd_step_fraction, 0, true, 1, false);
-  std::vector<std::string> cnames = CorruptionNames();
-  cnames.push_back("all");
+  const std::vector<std::string>& cnames = CorruptionNamesOrAll();
   for (size_t i = 0; i < v.corruptions.size(); ++i)
     k.OneOf(IndexPath("eval.corruptions", i), v.corruptions[i], cnames);
   for (size_t i = 0; i < v.severities.size(); ++i)
@@ -542,9 +561,7 @@ void NormalizeJobConfig(JobConfig* c) {
   std::sort(v.pgd_eps.begin(), v.pgd_eps.end());
   std::sort(v.severities.begin(), v.severities.end());
   std::sort(v.corruptions.begin(), v.corruptions.end());
-  std::vector<std::string> all = CorruptionNames();
-  std::sort(all.begin(), all.end());
-  if (v.corruptions == all) v.corruptions = {"all"};
+  if (v.corruptions == SortedCorruptionNames()) v.corruptions = {"all"};
   zero(c->train.lr);
   zero(c->train.momentum);
   zero(c->train.weight_decay);
@@ -632,6 +649,8 @@ std::string CanonicalJobJson(const JobConfig& c) {
   // nlohmann::json objects are std::map: keys come out sorted.
   return Dump(JobConfigToJson(n));
 }
+
+std::string CanonicalJsonOf(const json& config_json) { return Dump(config_json); }
 
 std::string JobConfigHash(const JobConfig& c) { return Sha256Hex(CanonicalJobJson(c)); }
 

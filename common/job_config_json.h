@@ -86,6 +86,10 @@ void NormalizeJobConfig(JobConfig* c);
 
 // Sorted keys, normalised numbers, compact.
 std::string CanonicalJobJson(const JobConfig& c);
+// The canonical text of an already normalised JobConfigToJson tree (what
+// CanonicalJobJson does after normalising; lets callers that hold the tree
+// skip a second conversion).
+std::string CanonicalJsonOf(const nlohmann::json& config_json);
 // Hex SHA-256 of CanonicalJobJson(c).
 std::string JobConfigHash(const JobConfig& c);
 // Same with "seed" removed: equal for the seeds of one setting (mean/std groups).

@@ -6,6 +6,7 @@
 #include <unordered_map>
 
 #include "common/job_config_json.h"
+#include "common/sha256.h"
 
 namespace lcsweep {
 namespace {
@@ -384,37 +385,43 @@ class SweepParser {
               std::string* base_group_hash) {
     json merged = base_;
     for (const Override& o : overrides) SetPath(merged, o.path, *o.value);
-    for (size_t si = 0; si < seeds_.size(); ++si) {
-      merged["seed"] = seeds_[si];
-      const std::string& seed_loc = seed_locations_[si];
-      std::vector<FieldError> errs;
-      JobConfig c = JobConfigFromJsonWithErrors(merged, &errs, JobCheck::kFull);
-      if (!errs.empty()) {
-        for (FieldError& e : errs) Err(MapPath(e.path, overrides, seed_loc), e.found, e.expected, e.hint);
-        return;  // the other seeds repeat the same errors
+    // The seed takes part in no cross-field rule, so one validation serves
+    // every seed of this setting (and one group hash).
+    merged["seed"] = seeds_[0];
+    std::vector<FieldError> errs;
+    JobConfig c = JobConfigFromJsonWithErrors(merged, &errs, JobCheck::kFull);
+    if (!errs.empty()) {
+      for (FieldError& e : errs) {
+        Err(MapPath(e.path, overrides, seed_locations_[0]), e.found, e.expected, e.hint);
       }
-      if (!errors_.empty()) continue;  // keep collecting errors, stop building jobs
+      return;
+    }
+    if (!errors_.empty()) return;  // keep collecting errors, stop building jobs
+    const std::string group_hash = JobGroupHash(c);
+    if (base_group_hash != nullptr) {
+      // one_factor: the base itself comes first (origin "base"); a varied
+      // value that gives the base's job again is not a new job.
+      if (origin == "base") {
+        *base_group_hash = group_hash;
+      } else if (group_hash == *base_group_hash) {
+        return;
+      }
+    }
+    for (size_t si = 0; si < seeds_.size(); ++si) {
+      c.seed = seeds_[si];
       ExpandedJob job;
       job.config = c;
       job.config_json = JobConfigToJson(c);
-      job.canonical_json = CanonicalJobJson(c);
-      job.hash = JobConfigHash(c);
-      job.group_hash = JobGroupHash(c);
-      if (base_group_hash != nullptr) {
-        // one_factor: the base itself comes first (origin "base"); a varied
-        // value that gives the base's job again is not a new job.
-        if (origin == "base") {
-          *base_group_hash = job.group_hash;
-        } else if (job.group_hash == *base_group_hash) {
-          return;
-        }
-      }
+      // c is normalised by JobConfigFromJson, so this is CanonicalJobJson(c).
+      job.canonical_json = CanonicalJsonOf(job.config_json);
+      job.hash = Sha256Hex(job.canonical_json);
+      job.group_hash = group_hash;
       for (const std::string& p : s->axis_paths) {
         const json* v = GetPath(job.config_json, p);
         job.axes[p] = v != nullptr ? *v : json();
       }
       job.axes["seed"] = c.seed;
-      job.origin = origin.empty() ? seed_loc : origin + ", " + seed_loc;
+      job.origin = origin.empty() ? seed_locations_[si] : origin + ", " + seed_locations_[si];
       auto [it, inserted] = hash_index_.emplace(job.hash, s->jobs.size());
       if (!inserted) {
         ++s->duplicates;
