@@ -619,13 +619,38 @@ def self_test(source_dir):
     return 1 if failures else 0
 
 
+def check_kustomize_build(source_dir):
+    """When kubectl is installed (it is not a project dependency), render the kustomization the way
+    `kubectl apply -k` would and check the result: every object namespaced, images rewritten."""
+    import shutil
+    import subprocess
+    kubectl = shutil.which("kubectl")
+    if not kubectl:
+        print("note: kubectl not found; `kubectl kustomize deploy/k8s` not run")
+        return []
+    proc = subprocess.run([kubectl, "kustomize", os.path.join(source_dir, "deploy", "k8s")],
+                          capture_output=True, text=True, timeout=60)
+    if proc.returncode != 0:
+        return [f"kubectl kustomize deploy/k8s failed: {proc.stderr.strip()}"]
+    errors = []
+    docs = [d for d in yaml.safe_load_all(proc.stdout) if d]
+    for d in docs:
+        if d["kind"] != "Namespace" and d["metadata"].get("namespace") != "lcsweep":
+            errors.append(f"kustomize: {d['kind']} {d['metadata']['name']} is not in namespace lcsweep")
+        for c in pod_spec(d).get("containers") or []:
+            if "/" not in c["image"]:
+                errors.append(f"kustomize: image {c['image']} of {d['metadata']['name']} was not rewritten")
+    print(f"kubectl kustomize: {len(docs)} objects rendered")
+    return errors
+
+
 def main(argv):
     if len(argv) == 3 and argv[1] == "--self-test":
         return self_test(argv[2])
     if len(argv) != 2:
         print(__doc__)
         return 2
-    errors = check_all(load(argv[1]), argv[1])
+    errors = check_all(load(argv[1]), argv[1]) + check_kustomize_build(argv[1])
     for e in errors:
         print("ERROR", e)
     checked = "compose.yaml, k8s/*.yaml, Dockerfile, Dockerfile.cuda, systemd units, sbatch"
