@@ -34,7 +34,7 @@ while [ $# -gt 0 ]; do
     --component) [ $# -ge 2 ] || die "--component needs a name"; component="$2"; shift 2 ;;
     --no-cmake) do_cmake=0; shift ;;
     --dry-run) dry_run=1; shift ;;
-    -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown option '$1' (see --help)" ;;
   esac
 done

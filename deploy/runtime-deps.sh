@@ -27,7 +27,7 @@ while [ $# -gt 0 ]; do
       packages=("${kept[@]}"); shift ;;
     --print) printf '%s\n' "${packages[@]}"; exit 0 ;;
     --check) shift; check=("$@"); break ;;
-    -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "runtime-deps.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
