@@ -735,9 +735,11 @@ ApiResponse JsonApi::Ablation(int64_t sweep_id, const ApiRequest& request) {
   }
   std::vector<std::string> pooled;
   for (const auto& a : varying) {
-    if (a == x || std::count(series.begin(), series.end(), a)) continue;
-    if (a == "model.conv.mode" || a == "model.conv.spatial" || a == "variant") {
-      if (std::count(series.begin(), series.end(), "variant")) continue;
+    // "variant" is derived from mode and spatial, which are reported themselves.
+    if (a == x || a == "variant" || std::count(series.begin(), series.end(), a)) continue;
+    if ((a == "model.conv.mode" || a == "model.conv.spatial") &&
+        std::count(series.begin(), series.end(), "variant")) {
+      continue;
     }
     pooled.push_back(a);
   }

@@ -111,7 +111,15 @@ export function errorBarChart(canvas, series, {xTitle, yTitle, logX = false, per
       maintainAspectRatio: false,
       scales: {
         x: {type: logX ? 'logarithmic' : 'linear', title: {display: true, text: xTitle},
-          ticks: logX ? {callback: (v) => (Math.log2(v) % 1 === 0 ? v : '')} : {}},
+          // LC rates are powers of two: tick every power of two in range.
+          afterBuildTicks: logX ? (axis) => {
+            const ticks = [];
+            for (let v = 2 ** Math.floor(Math.log2(axis.min)); v <= axis.max * 1.0001; v *= 2) {
+              if (v >= axis.min * 0.9999) ticks.push({value: v});
+            }
+            axis.ticks = ticks;
+          } : undefined,
+          ticks: logX ? {callback: (v) => String(v)} : {}},
         y: {title: {display: true, text: yTitle}},
       },
       plugins: {

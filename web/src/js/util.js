@@ -23,6 +23,14 @@ export function el(spec, attrs, ...children) {
   return node;
 }
 
+// node.replaceChildren(...) that skips null/false/undefined children (the DOM
+// would print them as text).
+export function put(node, ...children) {
+  node.replaceChildren();
+  append(node, children);
+  return node;
+}
+
 function append(node, children) {
   for (const c of children) {
     if (c === undefined || c === null || c === false) continue;
