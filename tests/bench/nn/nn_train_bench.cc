@@ -1,0 +1,158 @@
+// nn_train_bench: training throughput of ResNet-LC-20-16xE, folded vs
+// unfolded, against the plain ResNet-20-16, on the CPU (PAPER.md section 1:
+// folding makes LC training cost what the plain conv costs).
+//
+//   nn_train_bench [--threads N] [--batch B] [--unfolded-big-batch B]
+//                  [--steps S] [--rates 1,8,64,128]
+//
+// One SGD step = forward + cross-entropy + backward + SGD (momentum 0.9,
+// Nesterov, weight decay 0.01) on random 3x32x32 images. Each config gets one
+// warm-up step and S timed steps (unfolded E >= 64: one timed step, and a
+// smaller batch, because at batch 128 its activations alone exceed the
+// machine's memory; images/s is per image either way).
+// Prints a table and the ratios the issue asks for; exits 0 regardless.
+#include <torch/torch.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "worker/nn/network.h"
+
+namespace {
+
+using lcsweep::nn::BuildNetwork;
+using lcsweep::nn::ModelSpec;
+
+struct Result {
+  std::string name;
+  int64_t e = 1;
+  std::string execution;
+  int64_t batch = 0, steps = 0;
+  double seconds_per_step = 0, images_per_second = 0;
+};
+
+ModelSpec Spec(const std::string& mode, int64_t e, const std::string& execution, int64_t batch) {
+  ModelSpec spec;
+  spec.model.depth = 20;
+  spec.model.width = 16;
+  spec.model.conv.mode = mode;
+  spec.model.conv.lc_rate = e;
+  spec.model.conv.execution = execution;
+  spec.mean = {0.4914, 0.4822, 0.4465};
+  spec.std = {0.2470, 0.2435, 0.2616};
+  spec.batch_size = batch;
+  return spec;
+}
+
+Result Measure(const std::string& name, const ModelSpec& spec, int64_t batch, int64_t steps) {
+  auto built = BuildNetwork(spec);
+  if (!built.ok()) {
+    std::fprintf(stderr, "%s: %s\n", name.c_str(), built.status().ToString().c_str());
+    std::exit(1);
+  }
+  auto net = *built;
+  net->train();
+  torch::optim::SGD sgd(net->parameters(),
+                        torch::optim::SGDOptions(0.01).momentum(0.9).nesterov(true).weight_decay(0.01));
+  torch::manual_seed(0);
+  torch::Tensor x = torch::rand({batch, 3, 32, 32});
+  torch::Tensor y = torch::randint(0, 10, {batch}, torch::kLong);
+  auto step = [&] {
+    sgd.zero_grad();
+    torch::Tensor loss = torch::cross_entropy_loss(net->forward(x), y);
+    loss.backward();
+    sgd.step();
+  };
+  step();  // warm-up: allocations, oneDNN primitive caches
+  const auto start = std::chrono::steady_clock::now();
+  for (int64_t s = 0; s < steps; ++s) step();
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  Result r;
+  r.name = name;
+  r.e = spec.model.conv.lc_rate;
+  r.execution = spec.model.conv.execution;
+  r.batch = batch;
+  r.steps = steps;
+  r.seconds_per_step = seconds / steps;
+  r.images_per_second = batch * steps / seconds;
+  std::printf("  measured %-28s %8.3f s/step %9.1f img/s\n", name.c_str(), r.seconds_per_step,
+              r.images_per_second);
+  std::fflush(stdout);
+  return r;
+}
+
+std::vector<int64_t> ParseList(const char* s) {
+  std::vector<int64_t> v;
+  std::stringstream in(s);
+  std::string item;
+  while (std::getline(in, item, ',')) v.push_back(std::stoll(item));
+  return v;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int64_t threads = std::max(1u, std::thread::hardware_concurrency());
+  int64_t batch = 128, big_unfolded_batch = 32, steps = 3;
+  std::vector<int64_t> rates = {1, 8, 64, 128};
+  for (int i = 1; i + 1 < argc; i += 2) {
+    if (!std::strcmp(argv[i], "--threads")) threads = std::atoll(argv[i + 1]);
+    else if (!std::strcmp(argv[i], "--batch")) batch = std::atoll(argv[i + 1]);
+    else if (!std::strcmp(argv[i], "--unfolded-big-batch")) big_unfolded_batch = std::atoll(argv[i + 1]);
+    else if (!std::strcmp(argv[i], "--steps")) steps = std::atoll(argv[i + 1]);
+    else if (!std::strcmp(argv[i], "--rates")) rates = ParseList(argv[i + 1]);
+    else {
+      std::fprintf(stderr, "unknown flag %s\n", argv[i]);
+      return 2;
+    }
+  }
+  torch::set_num_threads(static_cast<int>(threads));
+  std::printf("nn_train_bench: ResNet-LC-20-16xE on CPU, %lld threads, batch %lld, %lld timed steps\n",
+              static_cast<long long>(threads), static_cast<long long>(batch), static_cast<long long>(steps));
+
+  std::vector<Result> results;
+  const Result plain_before = Measure("plain ResNet-20-16", Spec("learned", 1, "auto", batch), batch, steps);
+  std::vector<Result> folded, unfolded;
+  for (int64_t e : rates) {
+    const std::string tag = "LC x" + std::to_string(e);
+    folded.push_back(Measure(tag + " folded", Spec("lc", e, "folded", batch), batch, steps));
+    const int64_t ub = e >= 64 ? std::min(batch, big_unfolded_batch) : batch;
+    const int64_t us = e >= 64 ? 1 : std::max<int64_t>(1, steps - 1);
+    unfolded.push_back(Measure(tag + " unfolded", Spec("lc", e, "unfolded", ub), ub, us));
+  }
+  const Result plain_after = Measure("plain ResNet-20-16 (again)", Spec("learned", 1, "auto", batch), batch, steps);
+  const double plain_ips = 0.5 * (plain_before.images_per_second + plain_after.images_per_second);
+
+  std::printf("\n| model | E | execution | batch | timed steps | s/step | images/s | vs plain | folded/unfolded |\n");
+  std::printf("|---|---|---|---|---|---|---|---|---|\n");
+  auto row = [&](const Result& r, double fold_ratio) {
+    std::printf("| %s | %lld | %s | %lld | %lld | %.3f | %.1f | %.3fx | %s |\n", r.name.c_str(),
+                static_cast<long long>(r.e), r.execution.c_str(), static_cast<long long>(r.batch),
+                static_cast<long long>(r.steps), r.seconds_per_step, r.images_per_second,
+                r.images_per_second / plain_ips,
+                fold_ratio > 0 ? (std::to_string(fold_ratio).substr(0, 7) + "x").c_str() : "");
+  };
+  row(plain_before, 0);
+  row(plain_after, 0);
+  for (size_t i = 0; i < rates.size(); ++i) {
+    row(folded[i], folded[i].images_per_second / unfolded[i].images_per_second);
+    row(unfolded[i], 0);
+  }
+  std::printf("\nplain ResNet-20-16: %.1f images/s (mean of the two runs)\n", plain_ips);
+  for (size_t i = 0; i < rates.size(); ++i) {
+    const double ratio = folded[i].images_per_second / unfolded[i].images_per_second;
+    const double vs_plain = folded[i].images_per_second / plain_ips;
+    std::printf("E=%-4lld folded/unfolded %8.2fx   folded/plain %.3fx", static_cast<long long>(rates[i]), ratio,
+                vs_plain);
+    if (rates[i] == 64) std::printf("   target folded/unfolded >= 50x: %s", ratio >= 50 ? "met" : "MISSED");
+    if (rates[i] == 128) std::printf("   target folded/plain >= 0.8x: %s", vs_plain >= 0.8 ? "met" : "MISSED");
+    std::printf("\n");
+  }
+  return 0;
+}
