@@ -215,6 +215,8 @@ TEST(CoordinatorBinaryTest, EverythingAcknowledgedSurvivesKillDashNine) {
   v1::ListEventsResponse events;
   ASSERT_TRUE(jobs->ListEvents(Ctx().get(), er, &events).ok());
   EXPECT_GE(events.events_size(), 4 + 2 + 1);  // submitted x4, leased x2, completed
+  jobs.reset();
+  ch.reset();
   c.Signal(SIGTERM);
   EXPECT_EQ(c.Wait(), 0) << c.output();
 }
@@ -234,20 +236,23 @@ TEST(CoordinatorBinaryTest, SigtermIsGracefulWithCallsInFlight) {
   // A long poll is in flight when the signal arrives: it must end promptly.
   grpc::Status poll_status;
   v1::LeaseJobResponse poll_resp;
+  std::chrono::steady_clock::time_point poll_end;
   std::thread poller([&] {
     v1::LeaseJobRequest lreq;
     lreq.set_worker_id(rresp.worker_id());
     lreq.set_has_cpu(true);
     lreq.set_wait_seconds(60);
     poll_status = workers->LeaseJob(Ctx("", 90).get(), lreq, &poll_resp);
+    poll_end = std::chrono::steady_clock::now();
   });
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   auto start = std::chrono::steady_clock::now();
   c.Signal(SIGTERM);
-  EXPECT_EQ(c.Wait(20), 0) << c.output();
   poller.join();
-  double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  EXPECT_LT(took, 5.0);
+  EXPECT_LT(std::chrono::duration<double>(poll_end - start).count(), 3.0)
+      << "the long poll must end at shutdown, not run out its 60 s";
+  // Exit within the grace period (idle connections may take gRPC ~5 s).
+  EXPECT_EQ(c.Wait(20), 0) << c.output();
   EXPECT_TRUE(poll_status.ok() || poll_status.error_code() == grpc::StatusCode::UNAVAILABLE)
       << poll_status.error_message();
   EXPECT_FALSE(poll_resp.has_lease());
@@ -286,6 +291,10 @@ TEST(CoordinatorBinaryTest, ConfigFileAndTokensFile) {
             grpc::StatusCode::PERMISSION_DENIED);
   ASSERT_TRUE(workers->RegisterWorker(Ctx("worker-token-0123456789").get(), rreq, &rresp).ok());
   EXPECT_EQ(rresp.lease_ttl_ms(), 30'000) << "lease_seconds from the config file";
+  // Idle client connections hold a graceful shutdown for gRPC's GOAWAY
+  // handshake (about 5 s); closing ours keeps the test fast.
+  workers.reset();
+  ch.reset();
   c.Signal(SIGINT);
   EXPECT_EQ(c.Wait(), 0) << c.output();
 
