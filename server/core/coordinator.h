@@ -150,11 +150,17 @@ class Coordinator {
   StatusOr<std::optional<Lease>> LeaseJob(const LeaseRequest& request);
   // Extends the lease by lease_ttl_ms and stores the progress; for a job
   // cancelled while running returns cancel_requested (and then forgets the
-  // token: later calls with it are FAILED_PRECONDITION).
+  // token: later calls with it are FAILED_PRECONDITION). A heartbeat that
+  // arrives after the expiry time but before the reaper ran still extends the
+  // lease: nobody else can hold the job until the reaper requeued it.
   StatusOr<HeartbeatResult> Heartbeat(const HeartbeatRequest& request);
   // Appends metric points (job_id and attempt are taken from the lease;
-  // time_ms 0 means now). Returns after they are committed (durable).
-  // Also updates the job's progress.metrics with the last value of each name.
+  // time_ms 0 means now). Returns OK only after they are committed (durable,
+  // tested with kill -9); on error none of them is stored and the worker may
+  // resend. Also updates the job's progress.metrics with the last value of
+  // each name (in memory; persisted with the next heartbeat). The token is
+  // checked before the commit, so a report racing with the job's completion
+  // is still stored under its attempt.
   Status ReportMetrics(const std::string& token, std::vector<MetricPoint> points);
   // Checks that `token` is a live lease and returns its job: the rpc layer
   // calls it before it accepts a checkpoint upload or serves a download.

@@ -6,6 +6,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <mutex>
+#include <set>
+#include <thread>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -242,6 +247,69 @@ TEST(CoordinatorSqliteTest, AFullDiskRefusesCleanlyAndRecovers) {
   ASSERT_TRUE(res.ok()) << res.status().ToString();
   EXPECT_EQ(res->jobs_created, 96);
   EXPECT_EQ(res->sweep_id, 1) << "the failed submission used no id";
+}
+
+}  // namespace
+}  // namespace lcsweep
+
+namespace lcsweep {
+namespace {
+
+// 64 threads lease at once from one coordinator on SQLite: no job is handed
+// out twice, no call fails (no "database is locked").
+TEST(CoordinatorSqliteTest, SixtyFourConcurrentWorkersNeverShareAJob) {
+  TempDir dir;
+  const std::string path = dir.File("c.db");
+  FakeClock clock;
+  Opened o = Open(path, &clock);
+  ASSERT_TRUE(o.coord);
+  std::vector<int> rates;
+  for (int i = 0; i < 10; ++i) rates.push_back(1 << i);
+  std::vector<int> seeds;
+  for (int i = 0; i < 40; ++i) seeds.push_back(i);
+  SubmitSweepRequest r;
+  r.spec_json = GridSpec("c", rates, seeds);  // 400 jobs
+  ASSERT_TRUE(o.coord->SubmitSweep(r).ok());
+  constexpr int kWorkers = 64;
+  std::mutex mu;
+  std::map<int64_t, int> leased_times;
+  std::set<std::string> tokens;
+  std::atomic<int> errors{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kWorkers; ++t) {
+    threads.emplace_back([&, t] {
+      WorkerRecord wr;
+      wr.name = "w" + std::to_string(t);
+      auto reg = o.coord->RegisterWorker(wr);
+      if (!reg.ok()) {
+        ++errors;
+        return;
+      }
+      while (true) {
+        auto l = o.coord->LeaseJob({reg->worker_id, true, false, 0});
+        if (!l.ok()) {
+          ++errors;
+          return;
+        }
+        if (!l->has_value()) return;
+        {
+          std::lock_guard<std::mutex> lock(mu);
+          ++leased_times[(*l)->job.id];
+          tokens.insert((*l)->token);
+        }
+        if (!o.coord->ReportMetrics((*l)->token, {{0, 0, 1, 0, "loss", 1.0, 0}}).ok()) ++errors;
+        if (!o.coord->CompleteJob((*l)->token, "{}").ok()) ++errors;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(errors.load(), 0);
+  EXPECT_EQ(leased_times.size(), 400u);
+  for (const auto& [id, n] : leased_times) EXPECT_EQ(n, 1) << "job " << id;
+  EXPECT_EQ(tokens.size(), 400u) << "every lease gets a fresh token";
+  for (const auto& tok : tokens) EXPECT_EQ(tok.find_first_not_of("0123456789abcdef"), std::string::npos);
+  auto s = o.coord->GetSweep(1);
+  EXPECT_EQ(s->counts[static_cast<int>(JobState::kSucceeded)], 400);
 }
 
 }  // namespace

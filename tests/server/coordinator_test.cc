@@ -666,5 +666,66 @@ TEST_F(CoordinatorTest, StateSurvivesAReloadFromTheStore) {
   EXPECT_GT(b.jobs[0].job_id, l2->job.id);
 }
 
+
+TEST_F(CoordinatorTest, ListSweepsNewestFirstByTagWithPages) {
+  Submit(GridSpec("a", {1}));
+  Submit(GridSpec("b", {2}));
+  Submit(GridSpec("c", {4}));
+  ListSweepsRequest r;
+  r.page_size = 2;
+  auto p1 = coord_->ListSweeps(r);
+  ASSERT_TRUE(p1.ok());
+  ASSERT_EQ(p1->sweeps.size(), 2u);
+  EXPECT_EQ(p1->sweeps[0].sweep.name, "c");
+  EXPECT_EQ(p1->sweeps[1].sweep.name, "b");
+  ASSERT_FALSE(p1->next_page_token.empty());
+  r.page_token = p1->next_page_token;
+  auto p2 = coord_->ListSweeps(r);
+  ASSERT_EQ(p2->sweeps.size(), 1u);
+  EXPECT_EQ(p2->sweeps[0].sweep.name, "a");
+  EXPECT_TRUE(p2->next_page_token.empty());
+  ListSweepsRequest tagged;
+  tagged.tag = "nope";
+  EXPECT_TRUE(coord_->ListSweeps(tagged)->sweeps.empty());
+  tagged.tag = "test";
+  EXPECT_EQ(coord_->ListSweeps(tagged)->sweeps.size(), 3u);
+}
+
+TEST_F(CoordinatorTest, EventsFilterBySweepAndResumeAfterACursor) {
+  SubmitSweepResult a = Submit(GridSpec("a", {1, 2}));
+  SubmitSweepResult b = Submit(GridSpec("b", {4}));
+  auto lease = LeaseFor(Worker("w"));
+  ASSERT_TRUE(lease.has_value());
+  ListEventsRequest r;
+  r.sweep_id = a.sweep_id;
+  auto ea = coord_->ListEvents(r);
+  ASSERT_TRUE(ea.ok());
+  EXPECT_EQ(ea->size(), 3u);  // two submissions + one lease
+  for (const Event& e : *ea) EXPECT_NE(e.job_id, b.jobs[0].job_id);
+  r.after_id = (*ea)[1].id;
+  auto rest = coord_->ListEvents(r);
+  ASSERT_EQ(rest->size(), 1u);
+  EXPECT_EQ((*rest)[0].to_state, "running");
+  r.sweep_id = 999;
+  EXPECT_EQ(coord_->ListEvents(r).status().code(), StatusCode::kNotFound);
+  ListEventsRequest bad;
+  bad.limit = 100000;
+  EXPECT_EQ(coord_->ListEvents(bad).status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST_F(CoordinatorTest, ResultsForExplicitJobs) {
+  SubmitSweepResult a = Submit(GridSpec("a", {1}, {0, 1}));
+  int64_t w = Worker("w");
+  for (int i = 0; i < 2; ++i) {
+    auto l = LeaseFor(w);
+    ASSERT_TRUE(coord_->CompleteJob(l->token, nlohmann::json({{"acc", i}}).dump()).ok());
+  }
+  auto r = coord_->GetResultsForJobs({a.jobs[0].job_id, a.jobs[1].job_id});
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(r->groups.size(), 1u);
+  EXPECT_DOUBLE_EQ(r->groups[0].figures.at("acc").mean, 0.5);
+  EXPECT_EQ(coord_->GetResultsForJobs({12345}).status().code(), StatusCode::kNotFound);
+}
+
 }  // namespace
 }  // namespace lcsweep
