@@ -88,6 +88,8 @@ class Coordinator {
   // reaper requeues them if their workers do not come back in time).
   static StatusOr<std::unique_ptr<Coordinator>> Create(Store* store, Clock* clock,
                                                        CoordinatorOptions options = {});
+  // Calls Shutdown(). Destroy it only after every caller (rpc handlers,
+  // reaper timer, listeners) has returned.
   ~Coordinator();
   Coordinator(const Coordinator&) = delete;
   Coordinator& operator=(const Coordinator&) = delete;
