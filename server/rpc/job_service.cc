@@ -186,6 +186,8 @@ grpc::Status JobServiceImpl::RetryJob(grpc::ServerContext* context,
   return grpc::Status::OK;
 }
 
+namespace {
+
 // Collects the coordinator's change notices for one watch stream. The
 // listener only copies matching notices into a queue (it must stay quick);
 // the stream's thread drains the queue and writes.
@@ -219,8 +221,6 @@ class NoticeQueue {
   std::condition_variable cv_;
   std::deque<ChangeNotice> queue_;
 };
-
-namespace {
 
 // Writes one notice to a watch stream; false when the client is gone.
 bool WriteNotice(const ChangeNotice& n, bool events, bool metrics,

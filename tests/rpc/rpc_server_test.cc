@@ -1,6 +1,9 @@
 // The gRPC services end to end: a real server on loopback in this process,
 // a real SQLite file, real gRPC stubs.
 #include <atomic>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
 #include <filesystem>
 #include <map>
 #include <mutex>
@@ -733,6 +736,41 @@ TEST(RpcServerTest, HealthServiceReportsServing) {
   std::string bytes;
   for (const auto& s : slices) bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
   EXPECT_EQ(bytes, std::string("\x08\x01", 2));
+}
+
+TEST(RpcServerTest, TlsWhenCertificateAndKeyAreConfigured) {
+  TempDir dir;
+  const std::string cert = dir.file("cert.pem"), key = dir.file("key.pem");
+  std::string cmd = "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=localhost "
+                    "-addext subjectAltName=DNS:localhost,IP:127.0.0.1 -keyout " + key +
+                    " -out " + cert + " >/dev/null 2>&1";
+  if (std::system(cmd.c_str()) != 0) GTEST_SKIP() << "the openssl command is not available";
+  StackOptions opts;
+  opts.tls_cert_file = cert;
+  opts.tls_key_file = key;
+  Stack stack(dir.path(), opts);
+  ASSERT_NE(stack.server(), nullptr);
+  std::ifstream in(cert);
+  std::stringstream pem;
+  pem << in.rdbuf();
+  grpc::SslCredentialsOptions ssl;
+  ssl.pem_root_certs = pem.str();
+  auto secure = v1::JobService::NewStub(
+      grpc::CreateChannel(stack.server()->address(), grpc::SslCredentials(ssl)));
+  v1::ListSweepsResponse resp;
+  auto ctx = Ctx("", 10);
+  grpc::Status st = secure->ListSweeps(ctx.get(), v1::ListSweepsRequest(), &resp);
+  EXPECT_TRUE(st.ok()) << st.error_message();
+  // A plaintext client cannot talk to the TLS port.
+  ctx = Ctx("", 5);
+  EXPECT_FALSE(stack.jobs()->ListSweeps(ctx.get(), v1::ListSweepsRequest(), &resp).ok());
+  // A certificate without its key is refused at start.
+  rpc::RpcServerOptions ro;
+  ro.listen = "127.0.0.1:0";
+  ro.artifacts_dir = dir.file("art2");
+  ro.tls_cert_file = cert;
+  EXPECT_EQ(rpc::RpcServer::Start(stack.coordinator(), SystemClock::Get(), ro).status().code(),
+            lcsweep::StatusCode::kInvalidArgument);
 }
 
 }  // namespace

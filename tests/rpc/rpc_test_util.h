@@ -57,6 +57,8 @@ struct StackOptions {
   int64_t lease_ttl_ms = 60'000;
   int keep_checkpoints = 2;
   int64_t reap_interval_ms = 0;
+  std::string tls_cert_file;  // PEM; TLS when set (with tls_key_file)
+  std::string tls_key_file;
 };
 
 // SqliteStore + Coordinator + RpcServer. Tear-down order mirrors main.cc.
@@ -78,6 +80,8 @@ class Stack {
     ro.artifacts_dir = dir + "/artifacts";
     ro.max_message_bytes = opts.max_message_bytes;
     ro.reap_interval_ms = opts.reap_interval_ms;
+    ro.tls_cert_file = opts.tls_cert_file;
+    ro.tls_key_file = opts.tls_key_file;
     if (opts.auth) {
       auto tokens = rpc::TokenTable::Parse(TokensFileText());
       EXPECT_TRUE(tokens.ok()) << tokens.status().ToString();
@@ -89,7 +93,10 @@ class Stack {
     grpc::ChannelArguments args;
     args.SetMaxReceiveMessageSize(64 << 20);
     args.SetMaxSendMessageSize(64 << 20);
-    channel_ = grpc::CreateCustomChannel(server_->address(), grpc::InsecureChannelCredentials(), args);
+    if (server_) {
+      channel_ = grpc::CreateCustomChannel(server_->address(), grpc::InsecureChannelCredentials(),
+                                           args);
+    }
   }
   ~Stack() {
     if (server_) server_->Shutdown(std::chrono::seconds(5));
