@@ -20,7 +20,8 @@
 // costs about 3x that in any mode):
 //   train_folded    convs with W = P . S, plus the fold's own product
 //                   (c_out * c_out*E * c_in*k^2 per step) divided by batch_size
-//   train_unfolded  S conv + P conv per LC layer
+//   train_unfolded  S conv + P conv per LC layer (for a layer with an
+//                   intermediate op, train_folded equals it: it cannot fold)
 //   train           of the execution each layer actually runs
 //   inference       after fold-for-inference (unfolded for intermediate ops)
 //   fold_per_step   the folds' products, once per step

@@ -10,8 +10,12 @@
 // warm-up step and S timed steps (unfolded E >= 64: one timed step, and a
 // smaller batch, because at batch 128 its activations alone exceed the
 // machine's memory; images/s is per image either way).
+// Reports wall-clock and process CPU-time throughput; the targets are judged
+// on CPU time, which other processes on a shared machine disturb far less.
 // Prints a table and the ratios the issue asks for; exits 0 regardless.
 #include <torch/torch.h>
+
+#include <time.h>
 
 #include <chrono>
 #include <cstdio>
@@ -35,7 +39,14 @@ struct Result {
   std::string execution;
   int64_t batch = 0, steps = 0;
   double seconds_per_step = 0, images_per_second = 0;
+  double images_per_cpu_second = 0;  // robust to other processes on a shared machine
 };
+
+double ProcessCpuSeconds() {
+  timespec ts;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return ts.tv_sec + 1e-9 * ts.tv_nsec;
+}
 
 ModelSpec Spec(const std::string& mode, int64_t e, const std::string& execution, int64_t batch) {
   ModelSpec spec;
@@ -71,8 +82,10 @@ Result Measure(const std::string& name, const ModelSpec& spec, int64_t batch, in
   };
   step();  // warm-up: allocations, oneDNN primitive caches
   const auto start = std::chrono::steady_clock::now();
+  const double cpu_start = ProcessCpuSeconds();
   for (int64_t s = 0; s < steps; ++s) step();
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double cpu_seconds = ProcessCpuSeconds() - cpu_start;
   Result r;
   r.name = name;
   r.e = spec.model.conv.lc_rate;
@@ -81,8 +94,9 @@ Result Measure(const std::string& name, const ModelSpec& spec, int64_t batch, in
   r.steps = steps;
   r.seconds_per_step = seconds / steps;
   r.images_per_second = batch * steps / seconds;
-  std::printf("  measured %-28s %8.3f s/step %9.1f img/s\n", name.c_str(), r.seconds_per_step,
-              r.images_per_second);
+  r.images_per_cpu_second = batch * steps / cpu_seconds;
+  std::printf("  measured %-28s %8.3f s/step %9.1f img/s %9.2f img/cpu-s\n", name.c_str(),
+              r.seconds_per_step, r.images_per_second, r.images_per_cpu_second);
   std::fflush(stdout);
   return r;
 }
@@ -129,30 +143,36 @@ int main(int argc, char** argv) {
   const Result plain_after = Measure("plain ResNet-20-16 (again)", Spec("learned", 1, "auto", batch), batch, steps);
   const double plain_ips = 0.5 * (plain_before.images_per_second + plain_after.images_per_second);
 
-  std::printf("\n| model | E | execution | batch | timed steps | s/step | images/s | vs plain | folded/unfolded |\n");
-  std::printf("|---|---|---|---|---|---|---|---|---|\n");
-  auto row = [&](const Result& r, double fold_ratio) {
-    std::printf("| %s | %lld | %s | %lld | %lld | %.3f | %.1f | %.3fx | %s |\n", r.name.c_str(),
-                static_cast<long long>(r.e), r.execution.c_str(), static_cast<long long>(r.batch),
-                static_cast<long long>(r.steps), r.seconds_per_step, r.images_per_second,
-                r.images_per_second / plain_ips,
-                fold_ratio > 0 ? (std::to_string(fold_ratio).substr(0, 7) + "x").c_str() : "");
+  const double plain_ipc = 0.5 * (plain_before.images_per_cpu_second + plain_after.images_per_cpu_second);
+
+  std::printf("\n| model | batch | timed steps | s/step | images/s (wall) | images/cpu-s | vs plain (cpu) |\n");
+  std::printf("|---|---|---|---|---|---|---|\n");
+  auto row = [&](const Result& r) {
+    std::printf("| %s | %lld | %lld | %.3f | %.2f | %.3f | %.3fx |\n", r.name.c_str(),
+                static_cast<long long>(r.batch), static_cast<long long>(r.steps), r.seconds_per_step,
+                r.images_per_second, r.images_per_cpu_second, r.images_per_cpu_second / plain_ipc);
   };
-  row(plain_before, 0);
-  row(plain_after, 0);
+  row(plain_before);
   for (size_t i = 0; i < rates.size(); ++i) {
-    row(folded[i], folded[i].images_per_second / unfolded[i].images_per_second);
-    row(unfolded[i], 0);
+    row(folded[i]);
+    row(unfolded[i]);
   }
-  std::printf("\nplain ResNet-20-16: %.1f images/s (mean of the two runs)\n", plain_ips);
+  row(plain_after);
+  std::printf("\nplain ResNet-20-16: %.2f images/s wall, %.3f images/cpu-s (mean of the two runs)\n", plain_ips,
+              plain_ipc);
+  std::printf("\n| E | folded/unfolded (wall) | folded/unfolded (cpu) | folded/plain (wall) | folded/plain (cpu) | target |\n");
+  std::printf("|---|---|---|---|---|---|\n");
   for (size_t i = 0; i < rates.size(); ++i) {
     const double ratio = folded[i].images_per_second / unfolded[i].images_per_second;
+    const double ratio_cpu = folded[i].images_per_cpu_second / unfolded[i].images_per_cpu_second;
     const double vs_plain = folded[i].images_per_second / plain_ips;
-    std::printf("E=%-4lld folded/unfolded %8.2fx   folded/plain %.3fx", static_cast<long long>(rates[i]), ratio,
-                vs_plain);
-    if (rates[i] == 64) std::printf("   target folded/unfolded >= 50x: %s", ratio >= 50 ? "met" : "MISSED");
-    if (rates[i] == 128) std::printf("   target folded/plain >= 0.8x: %s", vs_plain >= 0.8 ? "met" : "MISSED");
-    std::printf("\n");
+    const double vs_plain_cpu = folded[i].images_per_cpu_second / plain_ipc;
+    std::string target;
+    if (rates[i] == 64) target = std::string("folded/unfolded >= 50x: ") + (ratio_cpu >= 50 ? "met" : "MISSED");
+    if (rates[i] == 128) target = std::string("folded/plain >= 0.8x: ") + (vs_plain_cpu >= 0.8 ? "met" : "MISSED");
+    std::printf("| %lld | %.2fx | %.2fx | %.3fx | %.3fx | %s |\n", static_cast<long long>(rates[i]), ratio,
+                ratio_cpu, vs_plain, vs_plain_cpu, target.c_str());
   }
+  std::printf("(targets judged on CPU time: the wall clock of a shared machine measures the neighbours)\n");
   return 0;
 }
