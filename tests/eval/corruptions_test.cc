@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include "worker/eval/corruption_ops.h"
 
 namespace lcsweep::eval {
@@ -15,13 +17,13 @@ class CorruptionsTest : public ::testing::Test {
 };
 
 // Smooth natural-looking test images: gradients plus blobs, 8-bit values.
-torch::Tensor TestImages(int64_t n, int64_t c, int64_t size = 32) {
+torch::Tensor TestImages(int64_t n, int64_t c, int64_t size = 32, double noise = 0.1) {
   torch::manual_seed(42);
   torch::Tensor yy = torch::linspace(0, 1, size).view({1, 1, size, 1});
   torch::Tensor xx = torch::linspace(0, 1, size).view({1, 1, 1, size});
   torch::Tensor phase = torch::rand({n, c, 1, 1}) * 6.28;
   torch::Tensor img = 0.5 + 0.3 * torch::sin(6 * xx + phase) * torch::cos(4 * yy - phase) +
-                      0.1 * torch::randn({n, c, size, size});
+                      noise * torch::randn({n, c, size, size});
   return ops::QuantiseRound(img.clamp(0, 1));
 }
 
@@ -58,7 +60,7 @@ double Distortion(const torch::Tensor& a, const torch::Tensor& b) { return (a - 
 
 TEST_F(CorruptionsTest, EveryCorruptionKeepsShapeRangeAndIsDeterministic) {
   for (int64_t channels : {3, 1}) {
-    torch::Tensor x = TestImages(6, channels);
+    torch::Tensor x = TestImages(3, channels);
     for (const std::string& name : AllCorruptionNames()) {
       if (!IsGenerated(name)) continue;
       for (int s = 1; s <= 5; ++s) {
@@ -76,7 +78,9 @@ TEST_F(CorruptionsTest, EveryCorruptionKeepsShapeRangeAndIsDeterministic) {
         ASSERT_TRUE(b.ok());
         EXPECT_TRUE(torch::equal(*a, *b));
         // Every corruption changes the images at severity 5 at least.
-        if (s == 5) EXPECT_GT(Distortion(*a, x), 1e-3);
+        if (s == 5) {
+          EXPECT_GT(Distortion(*a, x), 1e-3);
+        }
       }
     }
   }
@@ -100,7 +104,7 @@ TEST_F(CorruptionsTest, DistortionGrowsWithSeverity) {
   // spatter (4-5 switch from water to mud), elastic_transform (the affine and
   // elastic parts trade off). For those, only severity 5 > severity 1 is checked
   // where it holds, or nothing.
-  torch::Tensor x = TestImages(24, 3);
+  torch::Tensor x = TestImages(12, 3);
   const std::set<std::string> non_monotone = {"saturate", "glass_blur", "spatter", "elastic_transform", "snow"};
   for (const std::string& name : AllCorruptionNames()) {
     if (!IsGenerated(name)) continue;
@@ -109,7 +113,11 @@ TEST_F(CorruptionsTest, DistortionGrowsWithSeverity) {
     SCOPED_TRACE(name + ": " + std::to_string(d[0]) + " " + std::to_string(d[1]) + " " + std::to_string(d[2]) +
                  " " + std::to_string(d[3]) + " " + std::to_string(d[4]));
     if (non_monotone.count(name)) {
-      if (name != "saturate") EXPECT_GT(d[4], d[0]);
+      // elastic_transform: severity 1 is a pure affine jitter of 0.08 x size,
+      // larger than severity 5's 0.03; its mean pixel change can be larger.
+      if (name != "saturate" && name != "elastic_transform") {
+        EXPECT_GT(d[4], d[0]);
+      }
       continue;
     }
     for (int s = 1; s < 5; ++s) EXPECT_GE(d[s], d[s - 1] - 1e-4) << "severity " << s + 1;
@@ -180,10 +188,15 @@ TEST_F(CorruptionsTest, PilBoxAndZoomMatrices) {
 }
 
 TEST_F(CorruptionsTest, JpegIsNearIdentityAtHighQualityAndLossyAtLow) {
-  torch::Tensor x = TestImages(4, 3);
+  // Smooth images: independent per-channel pixel noise would be lost to 4:2:0
+  // chroma subsampling at any quality.
+  torch::Tensor x = TestImages(4, 3, 32, /*noise=*/0.0);
   const double d95 = Distortion(ops::JpegRoundTrip(x, 95), x);
   const double d10 = Distortion(ops::JpegRoundTrip(x, 10), x);
-  EXPECT_LT(d95, 0.02);
+  EXPECT_LT(d95, 0.01);
+  // Grey images have no chroma: at quality 95 only luma quantisation remains.
+  torch::Tensor g = TestImages(4, 1);
+  EXPECT_LT(Distortion(ops::JpegRoundTrip(g, 95), g), 0.01);
   EXPECT_GT(d10, 2 * d95);
   // A flat grey image survives any quality exactly.
   torch::Tensor flat = torch::full({1, 3, 16, 16}, 128.0 / 255);

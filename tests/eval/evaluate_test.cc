@@ -19,16 +19,17 @@ using testing::TrainedTinyNet;
 
 class EvaluateTest : public ::testing::Test {
  protected:
-  void SetUp() override { torch::set_num_threads(2); }
+  void SetUp() override { torch::set_num_threads(1); }  // tiny tensors: 1 thread is fastest
 };
 
 TEST_F(EvaluateTest, FullResultLayoutAndConsistency) {
-  auto net = TrainedTinyNet(3, 300);
+  auto net = TrainedTinyNet(3, 200);
   auto [x, y] = QuadrantData(300, 3, 5);
   EvalConfig cfg;
   cfg.fgsm_eps = {0.0, 1.0 / 255, 0.1};
-  cfg.pgd_eps = {0.0, 0.1};
-  cfg.pgd_steps = 5;
+  cfg.pgd_eps = {0.0, 0.2};
+  cfg.pgd_steps = 6;
+  cfg.pgd_step_fraction = 0.25;
   cfg.corruptions = {"all"};
   cfg.severities = {1, 5};
   cfg.robustness_limit = 200;
@@ -51,7 +52,7 @@ TEST_F(EvaluateTest, FullResultLayoutAndConsistency) {
   for (const auto& a : j["fgsm"]) EXPECT_LE(a["accuracy"].get<double>(), clean200);
   for (const auto& a : j["pgd"]) EXPECT_LE(a["accuracy"].get<double>(), clean200);
   EXPECT_LT(j["pgd"][1]["accuracy"].get<double>(), clean200);
-  EXPECT_NEAR(j["pgd"][1]["step_size"].get<double>(), 0.1 / 30, 1e-12);
+  EXPECT_NEAR(j["pgd"][1]["step_size"].get<double>(), 0.2 * 0.25, 1e-12);
   // Corruptions: 18 generated, frost omitted with a reason, mean over all values.
   const nlohmann::json& c = j["corruptions"];
   EXPECT_EQ(c["source"], "generated");
@@ -117,7 +118,7 @@ TEST_F(EvaluateTest, BadConfigIsRejectedWithClearErrors) {
 TEST_F(EvaluateTest, ReadsCifar10CStyleNpyFolder) {
   const fs::path dir = fs::temp_directory_path() / ("lcsweep_eval_npy_" + std::to_string(::getpid()));
   fs::create_directories(dir);
-  auto net = TrainedTinyNet(3, 300);
+  auto net = TrainedTinyNet(3, 200);
   auto [x8, y] = QuadrantData(40, 3, 8);
   // 32x32 versions of the images (nearest upscaling keeps the quadrants).
   torch::Tensor x = torch::round(x8.repeat_interleave(4, 2).repeat_interleave(4, 3) * 255) / 255;

@@ -28,11 +28,13 @@ double Fve(const torch::Tensor& w) {
   torch::Tensor k = AsDouble(w);
   const int64_t n = k.size(0) * k.size(1);
   torch::Tensor m = k.reshape({n, -1});
+  const double raw = m.pow(2).sum().item<double>();
   m = m - m.mean(0, /*keepdim=*/true);
   torch::Tensor s = torch::linalg_svdvals(m);
   torch::Tensor s2 = s * s;
   const double total = s2.sum().item<double>();
-  if (!(total > 0)) return kNaN;
+  // No variance beyond rounding of the mean (identical kernels): undefined.
+  if (!(total > 1e-24 * raw)) return kNaN;
   torch::Tensor p = s2 / total;
   p = p.masked_select(p > 0);
   return -(p * p.log10()).sum().item<double>();
