@@ -129,6 +129,8 @@ Status HttpServer::Start() {
                             " for the dashboard (port in use or address not local?); pick another with --http-listen");
   }
   thread_ = std::thread([this] { server_->listen_after_bind(); });
+  // Parse every job once now rather than on the first visitor's request.
+  warmup_ = std::thread([api = api_.get()] { api->WarmUp(); });
   Log()->info("msg=\"dashboard listening\" url=http://{}:{}/ web_root=\"{}\"", host, port_, web_root_);
   return OkStatus();
 }
@@ -139,6 +141,7 @@ void HttpServer::Stop() {
   hub_->Close();
   server_->stop();
   if (thread_.joinable()) thread_.join();
+  if (warmup_.joinable()) warmup_.join();
 }
 
 void HttpServer::Route() {

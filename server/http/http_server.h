@@ -78,6 +78,7 @@ class HttpServer {
   std::unique_ptr<EventHub> hub_;
   std::unique_ptr<httplib::Server> server_;
   std::thread thread_;
+  std::thread warmup_;  // fills the API's job cache once at start
   int listener_id_ = 0;
   int port_ = 0;
   std::atomic<bool> stopping_{false};

@@ -7,6 +7,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "server/core/results.h"
 #include "server/http/downsample.h"
 #include "server/http/published.h"
 
@@ -71,19 +72,6 @@ std::string Text(const json& v) {
   if (v.is_string()) return v.get<std::string>();
   if (v.is_null()) return "";
   return v.dump();
-}
-
-// Flattens the numbers of a result document that are not inside arrays
-// ("clean.accuracy", "timings.train_s"); arrays are figure tables that the
-// job page shows as plots and the seed aggregation labels itself.
-void FlattenScalars(const json& j, const std::string& prefix, std::map<std::string, double>* out) {
-  if (j.is_object()) {
-    for (auto it = j.begin(); it != j.end(); ++it) {
-      FlattenScalars(it.value(), prefix.empty() ? it.key() : prefix + "." + it.key(), out);
-    }
-  } else if (j.is_number() && !prefix.empty()) {
-    (*out)[prefix] = j.get<double>();
-  }
 }
 
 std::optional<double> ParamDouble(const ApiRequest& r, const std::string& key) {
@@ -207,7 +195,24 @@ void JsonApi::OnChange(const ChangeNotice& notice) {
   dirty_.insert(notice.id);
 }
 
-JsonApi::JobRow JsonApi::MakeRow(const JobRecord& job) const {
+const double* JsonApi::JobRow::Figure(uint32_t id) const {
+  auto it = std::lower_bound(figure_ids.begin(), figure_ids.end(), id);
+  if (it == figure_ids.end() || *it != id) return nullptr;
+  return &figure_values[static_cast<size_t>(it - figure_ids.begin())];
+}
+
+uint32_t JsonApi::FigureId(const std::string& name) const {
+  auto it = figure_ids_.find(name);
+  return it == figure_ids_.end() ? kNoFigure : it->second;
+}
+
+uint32_t JsonApi::InternFigure(const std::string& name) {
+  auto [it, added] = figure_ids_.emplace(name, static_cast<uint32_t>(figure_names_.size()));
+  if (added) figure_names_.push_back(name);
+  return it->second;
+}
+
+JsonApi::JobRow JsonApi::MakeRow(const JobRecord& job) {
   JobRow row;
   row.id = job.id;
   row.version = job.version;
@@ -223,28 +228,57 @@ JsonApi::JobRow JsonApi::MakeRow(const JobRecord& job) const {
   row.updated_ms = job.updated_ms;
   row.error = job.error;
   row.progress = job.progress;
+  row.group_hash = job.group_hash;
   row.axes = json::parse(job.axes_json.empty() ? "{}" : job.axes_json, nullptr, false);
   if (!row.axes.is_object()) row.axes = json::object();
-  row.summary = json::object();
-  json config = json::parse(job.config_json, nullptr, false);
-  if (config.is_object()) {
-    for (const char* path : kSummaryPaths) {
-      const auto ptr = Pointer(path);
-      if (config.contains(ptr)) row.summary[path] = config.at(ptr);
+  auto cached = job.group_hash.empty() ? summaries_.end() : summaries_.find(job.group_hash);
+  const bool need_seed = !row.axes.contains("seed");
+  if (cached != summaries_.end() && !need_seed) {
+    row.summary = cached->second;
+  } else {
+    json summary = json::object();
+    json config = json::parse(job.config_json, nullptr, false);
+    if (config.is_object()) {
+      for (const char* path : kSummaryPaths) {
+        const auto ptr = Pointer(path);
+        if (config.contains(ptr)) summary[path] = config.at(ptr);
+      }
+    }
+    if (summary.contains("seed")) {
+      if (need_seed) row.axes["seed"] = summary["seed"];
+      summary.erase("seed");
+    }
+    summary["variant"] = VariantOf(summary);
+    if (cached != summaries_.end()) {
+      row.summary = cached->second;
+    } else {
+      row.summary = std::make_shared<const json>(std::move(summary));
+      if (!job.group_hash.empty()) summaries_[job.group_hash] = row.summary;
     }
   }
-  row.summary["variant"] = VariantOf(row.summary);
-  if (!job.result_json.empty()) {
+  if (job.state == JobState::kSucceeded && !job.result_json.empty()) {
     json result = json::parse(job.result_json, nullptr, false);
-    if (!result.is_discarded()) FlattenScalars(result, "", &row.result_scalars);
+    if (result.is_object()) {
+      std::vector<std::pair<uint32_t, double>> figures;
+      for (const auto& [name, v] : FlattenResult(result)) figures.emplace_back(InternFigure(name), v);
+      std::sort(figures.begin(), figures.end());
+      row.figure_ids.reserve(figures.size());
+      row.figure_values.reserve(figures.size());
+      for (const auto& [id, v] : figures) {
+        row.figure_ids.push_back(id);
+        row.figure_values.push_back(v);
+      }
+    }
   }
   return row;
 }
 
+void JsonApi::WarmUp() {
+  std::lock_guard<std::mutex> lock(mu_);
+  SyncLocked();
+}
+
 void JsonApi::SyncLocked() {
-  auto bump = [&](const JobRow& row) {
-    for (int64_t s : row.sweep_ids) ++sweep_generation_[s];
-  };
   if (all_dirty_) {
     // Cursor pagination over every job; notices that arrive meanwhile are
     // re-read below, so nothing is missed.
@@ -255,15 +289,10 @@ void JsonApi::SyncLocked() {
     while (true) {
       auto page = coordinator_->ListJobs(req);
       if (!page.ok()) {
-        spdlog::get("http") ? spdlog::get("http")->error("list jobs failed: {}", page.status().ToString())
-                            : void();
+        if (auto log = spdlog::get("http")) log->error("msg=\"list jobs failed\" error=\"{}\"", page.status().ToString());
         return;
       }
-      for (const auto& job : page->jobs) {
-        JobRow row = MakeRow(job);
-        bump(row);
-        rows_[job.id] = std::move(row);
-      }
+      for (const auto& job : page->jobs) rows_[job.id] = MakeRow(job);
       if (page->next_page_token.empty()) break;
       req.page_token = page->next_page_token;
     }
@@ -275,22 +304,11 @@ void JsonApi::SyncLocked() {
     auto job = coordinator_->GetJob(id);
     auto it = rows_.find(id);
     if (!job.ok()) {
-      if (it != rows_.end()) {
-        bump(it->second);
-        rows_.erase(it);
-      }
+      if (it != rows_.end()) rows_.erase(it);
       continue;
     }
     if (it != rows_.end() && it->second.version == job->version && job->version != 0) continue;
-    const bool results_changed = it == rows_.end() || it->second.state != job->state ||
-                                 job->state == JobState::kSucceeded ||
-                                 it->second.sweep_ids != job->sweep_ids;
-    JobRow row = MakeRow(*job);
-    if (results_changed) {
-      bump(row);
-      if (it != rows_.end()) bump(it->second);
-    }
-    rows_[id] = std::move(row);
+    rows_[id] = MakeRow(*job);
   }
 }
 
@@ -302,18 +320,6 @@ std::vector<const JsonApi::JobRow*> JsonApi::SweepRowsLocked(int64_t sweep_id) c
     }
   }
   return out;
-}
-
-StatusOr<const std::vector<ResultGroup>*> JsonApi::ResultsLocked(int64_t sweep_id) {
-  const uint64_t gen = sweep_generation_[sweep_id];
-  auto& slot = results_[sweep_id];
-  if (!slot || slot->generation != gen) {
-    LCSWEEP_ASSIGN_OR_RETURN(ResultsSummary summary, coordinator_->GetResults(sweep_id));
-    slot = std::make_unique<ResultsCache>();
-    slot->generation = gen;
-    slot->groups = std::move(summary.groups);
-  }
-  return &slot->groups;
 }
 
 // ---------------------------------------------------------------------------
@@ -427,12 +433,13 @@ ApiResponse JsonApi::GetSweep(int64_t id) {
     }
     vals.push_back(v);
   };
-  std::set<std::string> scalar_names;
+  std::set<uint32_t> figure_ids;
+  std::set<std::string> progress_names;
   for (const JobRow* row : SweepRowsLocked(id)) {
     for (auto it = row->axes.begin(); it != row->axes.end(); ++it) add(it.key(), it.value());
-    add("variant", row->summary["variant"]);
-    for (const auto& [name, v] : row->result_scalars) scalar_names.insert(name);
-    for (const auto& [name, v] : row->progress.metrics) scalar_names.insert("last:" + name);
+    add("variant", (*row->summary)["variant"]);
+    figure_ids.insert(row->figure_ids.begin(), row->figure_ids.end());
+    for (const auto& [name, v] : row->progress.metrics) progress_names.insert("last:" + name);
   }
   json axes_json = json::array();
   for (auto& [path, vals] : axes) {
@@ -441,17 +448,19 @@ ApiResponse JsonApi::GetSweep(int64_t id) {
     axes_json.push_back(json{{"path", path}, {"values", vals}});
   }
   out["axes"] = axes_json;
-  // Figures aggregated over seeds (the ablation/pivot metrics).
+  // Figures of the succeeded jobs (what the ablation plot and pivot can show).
   std::set<std::string> figures;
-  auto groups = ResultsLocked(id);
-  if (groups.ok()) {
-    for (const auto& g : **groups) {
-      for (const auto& [name, st] : g.figures) figures.insert(name);
-    }
+  for (uint32_t f : figure_ids) figures.insert(figure_names_[f]);
+  // The job table's metric column: the figures outside arrays, then the last
+  // reported value of each metric series.
+  json job_metrics = json::array();
+  for (const auto& f : figures) {
+    if (f.find('[') == std::string::npos) job_metrics.push_back(f);
   }
+  for (const auto& n : progress_names) job_metrics.push_back(n);
   out["figures"] = figures;
   out["default_metric"] = DefaultMetric(figures);
-  out["job_metrics"] = scalar_names;
+  out["job_metrics"] = job_metrics;
   return ApiResponse{200, out};
 }
 
@@ -506,6 +515,7 @@ ApiResponse JsonApi::ListJobs(int64_t sweep_id, const ApiRequest& request) {
   std::lock_guard<std::mutex> lock(mu_);
   SyncLocked();
   std::vector<const JobRow*> rows = SweepRowsLocked(sweep_id);
+  const uint32_t metric_id = FigureId(metric);
 
   // Columns: the axes the sweep varies (seed last), in a stable order.
   std::set<std::string> axis_set;
@@ -526,15 +536,14 @@ ApiResponse JsonApi::ListJobs(int64_t sweep_id, const ApiRequest& request) {
     if (key == "updated") return r.updated_ms;
     if (key == "epoch") return r.progress.epoch;
     if (key == "metric") {
-      auto it = r.result_scalars.find(metric);
-      if (it != r.result_scalars.end()) return it->second;
+      if (const double* v = r.Figure(metric_id)) return *v;
       if (metric.rfind("last:", 0) == 0) {
         auto pit = r.progress.metrics.find(metric.substr(5));
         if (pit != r.progress.metrics.end()) return pit->second;
       }
       return nullptr;
     }
-    return RowValue(r.axes, r.summary, key);
+    return RowValue(r.axes, *r.summary, key);
   };
   auto resolve_key = [&](const std::string& key) -> std::optional<std::string> {
     static const std::set<std::string> kBuiltin = {"id", "state", "attempt", "worker", "updated", "epoch", "metric"};
@@ -592,7 +601,7 @@ ApiResponse JsonApi::ListJobs(int64_t sweep_id, const ApiRequest& request) {
     if (!states.empty() && !states.count(r.state)) return false;
     for (const auto& t : terms) {
       if (t.key.empty()) {
-        std::string hay = std::to_string(r.id) + " " + JobStateName(r.state) + " " + r.summary["variant"].get<std::string>();
+        std::string hay = std::to_string(r.id) + " " + JobStateName(r.state) + " " + r.summary->value("variant", "");
         for (auto it = r.axes.begin(); it != r.axes.end(); ++it) hay += " " + Text(it.value());
         if (Lower(hay).find(t.value) == std::string::npos) return false;
         continue;
@@ -642,14 +651,14 @@ ApiResponse JsonApi::ListJobs(int64_t sweep_id, const ApiRequest& request) {
   for (int64_t i = offset; i < static_cast<int64_t>(selected.size()) && i < offset + limit; ++i) {
     const JobRow& r = *selected[i].second;
     json axes = json::object();
-    for (const auto& c : columns) axes[c] = RowValue(r.axes, r.summary, c);
+    for (const auto& c : columns) axes[c] = RowValue(r.axes, *r.summary, c);
     jobs.push_back(json{{"id", r.id},
                         {"state", JobStateName(r.state)},
                         {"attempt", r.attempt},
                         {"max_attempts", r.max_attempts},
                         {"worker_id", r.worker_id},
                         {"updated_ms", r.updated_ms},
-                        {"variant", r.summary["variant"]},
+                        {"variant", r.summary->value("variant", "")},
                         {"axes", axes},
                         {"epoch", r.progress.epoch},
                         {"step", r.progress.step},
@@ -674,19 +683,46 @@ ApiResponse JsonApi::ListJobs(int64_t sweep_id, const ApiRequest& request) {
 namespace {
 
 struct GroupView {
-  const ResultGroup* group;
-  json axes;     // swept axes of the group (seed removed)
-  json summary;  // config summary of its first job
+  json axes;                      // swept axes of the group's first job (seed removed)
+  const json* summary = nullptr;  // config summary of the group
+  FigureStats stats;              // the asked figure over the group's succeeded jobs
 };
 
-json GroupValue(const GroupView& g, const std::string& path) { return RowValue(g.axes, g.summary, path); }
+json GroupValue(const GroupView& g, const std::string& path) { return RowValue(g.axes, *g.summary, path); }
+
+// Groups rows (ascending id) by group hash, i.e. by config minus seed, and
+// aggregates figure `metric_id` over each group's succeeded jobs. A template
+// so that it needs no access to JsonApi's private row type by name.
+template <typename Row>
+std::vector<GroupView> BuildGroups(const std::vector<const Row*>& rows, uint32_t metric_id) {
+  std::map<std::string, size_t> index;
+  std::vector<GroupView> out;
+  std::vector<std::vector<double>> values;
+  for (const Row* r : rows) {
+    const std::string key = r->group_hash.empty() ? "job:" + std::to_string(r->id) : r->group_hash;
+    auto [it, added] = index.emplace(key, out.size());
+    if (added) {
+      GroupView g;
+      g.axes = r->axes;
+      g.axes.erase("seed");
+      g.summary = r->summary.get();
+      out.push_back(std::move(g));
+      values.emplace_back();
+    }
+    if (r->state == JobState::kSucceeded) {
+      if (const double* v = r->Figure(metric_id)) values[it->second].push_back(*v);
+    }
+  }
+  for (size_t i = 0; i < out.size(); ++i) out[i].stats = ComputeStats(values[i]);
+  return out;
+}
 
 // Sweep axes that take more than one value among the groups (seed excluded).
 std::vector<std::string> VaryingAxes(const std::vector<GroupView>& groups) {
   std::map<std::string, std::set<std::string>> values;
   for (const auto& g : groups) {
     for (auto it = g.axes.begin(); it != g.axes.end(); ++it) values[it.key()].insert(it.value().dump());
-    values["variant"].insert(g.summary.value("variant", ""));
+    values["variant"].insert(g.summary->value("variant", ""));
   }
   std::vector<std::string> out;
   for (const auto& [path, vals] : values) {
@@ -702,21 +738,13 @@ ApiResponse JsonApi::Ablation(int64_t sweep_id, const ApiRequest& request) {
   if (!sweep.ok()) return FromStatus(sweep.status(), "list the sweeps with GET /api/v1/sweeps");
   std::lock_guard<std::mutex> lock(mu_);
   SyncLocked();
-  auto groups_or = ResultsLocked(sweep_id);
-  if (!groups_or.ok()) return FromStatus(groups_or.status(), "");
-  std::vector<GroupView> groups;
+  const std::vector<const JobRow*> rows = SweepRowsLocked(sweep_id);
+  std::set<uint32_t> figure_ids;
+  for (const JobRow* r : rows) figure_ids.insert(r->figure_ids.begin(), r->figure_ids.end());
   std::set<std::string> figures;
-  for (const auto& g : **groups_or) {
-    GroupView v{&g, json::parse(g.axes_json.empty() ? "{}" : g.axes_json, nullptr, false), json::object()};
-    if (!v.axes.is_object()) v.axes = json::object();
-    if (!g.job_ids.empty()) {
-      auto it = rows_.find(g.job_ids.front());
-      if (it != rows_.end()) v.summary = it->second.summary;
-    }
-    for (const auto& [name, st] : g.figures) figures.insert(name);
-    groups.push_back(std::move(v));
-  }
+  for (uint32_t f : figure_ids) figures.insert(figure_names_[f]);
   const std::string metric = Param(request, "metric", DefaultMetric(figures));
+  const std::vector<GroupView> groups = BuildGroups(rows, FigureId(metric));
   if (!metric.empty() && !figures.empty() && !figures.count(metric)) {
     return ErrorResponse(400, "no succeeded job of this sweep has the figure '" + metric + "'",
                          "pick one of the sweep's figures (GET /api/v1/sweeps/" + std::to_string(sweep_id) +
@@ -758,8 +786,7 @@ ApiResponse JsonApi::Ablation(int64_t sweep_id, const ApiRequest& request) {
   bool numeric_x = true;
   double max_mean = -std::numeric_limits<double>::infinity();
   for (const auto& g : groups) {
-    auto fit = g.group->figures.find(metric);
-    if (fit == g.group->figures.end() || fit->second.n == 0) continue;
+    if (g.stats.n == 0) continue;
     const json xv = GroupValue(g, x);
     if (xv.is_null()) continue;
     if (!xv.is_number()) numeric_x = false;
@@ -774,11 +801,11 @@ ApiResponse JsonApi::Ablation(int64_t sweep_id, const ApiRequest& request) {
     if (label.empty()) label = metric;
     Line& line = lines[label];
     line.key = key;
-    if (g.summary.value("model.conv.mode", "lc") == "lc") line.baseline = false;
+    if (g.summary->value("model.conv.mode", "lc") == "lc") line.baseline = false;
     Point& p = line.points[xv.dump()];
     p.x = xv;
-    p.parts.push_back(fit->second);
-    max_mean = std::max(max_mean, fit->second.mean);
+    p.parts.push_back(g.stats);
+    max_mean = std::max(max_mean, g.stats.mean);
   }
   double xmin = std::numeric_limits<double>::infinity(), xmax = -xmin;
   json out_series = json::array();
@@ -820,21 +847,13 @@ ApiResponse JsonApi::Results(int64_t sweep_id, const ApiRequest& request) {
   if (!sweep.ok()) return FromStatus(sweep.status(), "list the sweeps with GET /api/v1/sweeps");
   std::lock_guard<std::mutex> lock(mu_);
   SyncLocked();
-  auto groups_or = ResultsLocked(sweep_id);
-  if (!groups_or.ok()) return FromStatus(groups_or.status(), "");
-  std::vector<GroupView> groups;
+  const std::vector<const JobRow*> rows = SweepRowsLocked(sweep_id);
+  std::set<uint32_t> figure_ids;
+  for (const JobRow* r : rows) figure_ids.insert(r->figure_ids.begin(), r->figure_ids.end());
   std::set<std::string> figures;
-  for (const auto& g : **groups_or) {
-    GroupView v{&g, json::parse(g.axes_json.empty() ? "{}" : g.axes_json, nullptr, false), json::object()};
-    if (!v.axes.is_object()) v.axes = json::object();
-    if (!g.job_ids.empty()) {
-      auto it = rows_.find(g.job_ids.front());
-      if (it != rows_.end()) v.summary = it->second.summary;
-    }
-    for (const auto& [name, st] : g.figures) figures.insert(name);
-    groups.push_back(std::move(v));
-  }
+  for (uint32_t f : figure_ids) figures.insert(figure_names_[f]);
   const std::string metric = Param(request, "metric", DefaultMetric(figures));
+  const std::vector<GroupView> groups = BuildGroups(rows, FigureId(metric));
   const std::vector<std::string> varying = VaryingAxes(groups);
   auto has = [&](const std::string& a) { return std::count(varying.begin(), varying.end(), a) > 0; };
   std::string rows_axis = Param(request, "rows");
@@ -873,15 +892,14 @@ ApiResponse JsonApi::Results(int64_t sweep_id, const ApiRequest& request) {
   std::map<std::pair<std::string, std::string>, Cell> cells;
   double max_mean = -std::numeric_limits<double>::infinity();
   for (const auto& g : groups) {
-    auto fit = g.group->figures.find(metric);
-    if (fit == g.group->figures.end() || fit->second.n == 0) continue;
+    if (g.stats.n == 0) continue;
     const json rv = GroupValue(g, rows_axis), cv = GroupValue(g, cols_axis);
     index_of(&row_vals, rv);
     index_of(&col_vals, cv);
     Cell& cell = cells[{rv.dump(), cv.dump()}];
-    cell.parts.push_back(fit->second);
-    max_mean = std::max(max_mean, fit->second.mean);
-    auto pub = comparable ? PublishedAccuracy(g.summary) : std::nullopt;
+    cell.parts.push_back(g.stats);
+    max_mean = std::max(max_mean, g.stats.mean);
+    auto pub = comparable ? PublishedAccuracy(*g.summary) : std::nullopt;
     if (pub) {
       cell.published_json = json{{"mean", pub->mean}, {"std", pub->std}, {"source", pub->source}};
       cell.published.insert(cell.published_json.dump());
@@ -1032,7 +1050,18 @@ ApiResponse JsonApi::Metrics(int64_t id, const ApiRequest& request) {
     return ErrorResponse(400, "after_step must be a number", "e.g. after_step=1200");
   }
   json series = json::array();
+  const bool cacheable = IsTerminal(job->state) && !after_step;
   for (const auto& name : names) {
+    const std::string cache_key = std::to_string(id) + "|" + name + "|" + std::to_string(attempt.value_or(0)) + "|" +
+                                  std::to_string(max_points);
+    if (cacheable) {
+      std::lock_guard<std::mutex> lock(series_mu_);
+      auto it = series_cache_.find(cache_key);
+      if (it != series_cache_.end() && it->second.first == job->version) {
+        series.push_back(it->second.second);
+        continue;
+      }
+    }
     ListMetricsRequest req;
     req.job_id = id;
     req.names = {name};
@@ -1080,12 +1109,18 @@ ApiResponse JsonApi::Metrics(int64_t id, const ApiRequest& request) {
       json v = std::isfinite(p->value) ? json(p->value) : json(nullptr);
       points.push_back(json::array({p->step, v, p->epoch, p->time_ms}));
     }
-    series.push_back(json{{"name", name},
-                          {"total", total},
-                          {"returned", idx.size()},
-                          {"downsampled", downsampled},
-                          {"columns", {"step", "value", "epoch", "time_ms"}},
-                          {"points", points}});
+    json one{{"name", name},
+             {"total", total},
+             {"returned", idx.size()},
+             {"downsampled", downsampled},
+             {"columns", {"step", "value", "epoch", "time_ms"}},
+             {"points", std::move(points)}};
+    if (cacheable) {
+      std::lock_guard<std::mutex> lock(series_mu_);
+      if (series_cache_.size() >= kSeriesCacheEntries) series_cache_.clear();
+      series_cache_[cache_key] = {job->version, one};
+    }
+    series.push_back(std::move(one));
   }
   return ApiResponse{200, json{{"job_id", id}, {"max_points", max_points}, {"series", series}}};
 }

@@ -23,11 +23,13 @@
 // Axis paths are the dotted config paths of the sweep ("model.conv.lc_rate"),
 // plus "variant": "LC frozen", "LC learned", "plain learned", "plain frozen".
 //
-// Caching: per-job rows (parsed config summary, axes, result scalars) are
-// kept in memory and refreshed only for jobs the Coordinator reports as
-// changed (it calls our listener); seed-aggregated results are cached per
-// sweep until one of its jobs changes. This is what keeps a sweep of 10,000
-// jobs fast: no request parses 10,000 configs.
+// Caching: per-job rows (config summary, axes, the flattened result figures
+// of succeeded jobs) are kept in memory and refreshed only for jobs the
+// Coordinator reports as changed (it calls our listener). A result is
+// flattened once, when its job succeeds; aggregation over seeds then reads
+// one number per job for the asked figure. This is what keeps a sweep of
+// 10,000 jobs fast: no request parses 10,000 configs or results, and no
+// request holds the Coordinator's lock while aggregating.
 //
 // Thread-safety: Handle() may be called from many threads at once.
 // Ownership: does not own the Coordinator, which must outlive this object.
@@ -38,6 +40,7 @@
 #include <memory>
 #include <mutex>
 #include <set>
+#include <unordered_map>
 #include <string>
 #include <vector>
 
@@ -74,6 +77,10 @@ class JsonApi {
 
   ApiResponse Handle(const ApiRequest& request);
 
+  // Reads every job into the cache now (the server calls it on a background
+  // thread at start, so the first visitor does not wait for it).
+  void WarmUp();
+
   // The "job" event the live stream sends for a job change: id, state,
   // sweeps, attempt, worker, progress. null when the job is unknown.
   nlohmann::json JobEvent(int64_t job_id);
@@ -94,23 +101,27 @@ class JsonApi {
     std::vector<int64_t> sweep_ids;
     int64_t created_ms = 0, started_ms = 0, finished_ms = 0, updated_ms = 0;
     std::string error;
-    nlohmann::json axes;      // swept axis path -> value
-    nlohmann::json summary;   // the common axes read from the config (see kSummaryPaths)
+    std::string group_hash;   // config minus seed: the seed-aggregation group
+    nlohmann::json axes;      // swept axis path -> value (seed included)
+    // The common axes read from the config (kSummaryPaths, "variant"; no
+    // seed), shared by every job of a group: parsed once per group.
+    std::shared_ptr<const nlohmann::json> summary;
     JobProgress progress;
-    std::map<std::string, double> result_scalars;  // result figures outside arrays
+    // The flattened result figures (server/core/results.h naming) of a
+    // succeeded job: interned figure ids, ascending, and their values.
+    std::vector<uint32_t> figure_ids;
+    std::vector<double> figure_values;
+    const double* Figure(uint32_t id) const;
   };
-  struct ResultsCache {
-    uint64_t generation = 0;
-    std::vector<ResultGroup> groups;
-  };
-
   void OnChange(const ChangeNotice& notice);
   // Brings rows_ up to date with the Coordinator (mu_ held).
   void SyncLocked();
-  JobRow MakeRow(const JobRecord& job) const;
-  // Seed-aggregated groups of a sweep, cached (mu_ held).
-  StatusOr<const std::vector<ResultGroup>*> ResultsLocked(int64_t sweep_id);
+  JobRow MakeRow(const JobRecord& job);  // mu_ held
   std::vector<const JobRow*> SweepRowsLocked(int64_t sweep_id) const;
+  // Interned figure name ids (mu_ held); kNoFigure when unknown.
+  uint32_t FigureId(const std::string& name) const;
+  uint32_t InternFigure(const std::string& name);
+  static constexpr uint32_t kNoFigure = 0xffffffffu;
 
   ApiResponse ListSweeps();
   ApiResponse GetSweep(int64_t id);
@@ -131,8 +142,15 @@ class JsonApi {
   bool all_dirty_ = true;
   std::set<int64_t> dirty_;
   std::map<int64_t, JobRow> rows_;
-  std::map<int64_t, std::unique_ptr<ResultsCache>> results_;  // by sweep id
-  std::map<int64_t, uint64_t> sweep_generation_;  // bumped when a job of the sweep changes
+  std::map<std::string, std::shared_ptr<const nlohmann::json>> summaries_;  // by group hash
+  std::unordered_map<std::string, uint32_t> figure_ids_;
+
+  // Down-sampled curves of finished jobs (they no longer change), by
+  // "job|name|attempt|max_points", with the job version they were made at.
+  std::mutex series_mu_;
+  std::unordered_map<std::string, std::pair<uint64_t, nlohmann::json>> series_cache_;
+  static constexpr size_t kSeriesCacheEntries = 512;
+  std::vector<std::string> figure_names_;
 };
 
 }  // namespace lcsweep

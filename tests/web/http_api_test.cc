@@ -231,6 +231,8 @@ TEST_F(HttpApiTest, MetricsAreDownsampledOnTheServer) {
   ASSERT_EQ(pts.size(), 100u);
   EXPECT_EQ(pts.front(), full.body["series"][0]["points"].front());
   EXPECT_EQ(pts.back(), full.body["series"][0]["points"].back());
+  // A finished job's down-sampled curve is served from the cache: same answer.
+  EXPECT_EQ(Get(path, {{"names", "train/loss,train/lr"}, {"max_points", "100"}}).body, small.body);
   auto tail = Get(path, {{"names", "train/loss"}, {"after_step", "4989"}});
   EXPECT_EQ(tail.body["series"][0]["points"].size(), 10u);
   EXPECT_EQ(Get(path, {{"max_points", "-1"}}).status, 400);

@@ -8,7 +8,8 @@ export function el(spec, attrs, ...children) {
     if (part[0] === '.') node.classList.add(part.slice(1));
     else node.id = part.slice(1);
   }
-  if (attrs && (typeof attrs !== 'object' || attrs instanceof Node || Array.isArray(attrs))) {
+  // A second argument that is not a plain attribute object is the first child (0 included).
+  if (attrs !== undefined && (attrs === null || typeof attrs !== 'object' || attrs instanceof Node || Array.isArray(attrs))) {
     children.unshift(attrs);
     attrs = null;
   }
