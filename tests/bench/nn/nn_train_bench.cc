@@ -3,7 +3,7 @@
 // folding makes LC training cost what the plain conv costs).
 //
 //   nn_train_bench [--threads N] [--batch B] [--unfolded-big-batch B]
-//                  [--steps S] [--rates 1,8,64,128]
+//                  [--steps S] [--rates 1,8,64,128] [--channels-last]
 //
 // One SGD step = forward + cross-entropy + backward + SGD (momentum 0.9,
 // Nesterov, weight decay 0.01) on random 3x32x32 images. Each config gets one
@@ -61,6 +61,8 @@ ModelSpec Spec(const std::string& mode, int64_t e, const std::string& execution,
   return spec;
 }
 
+bool g_channels_last = false;  // --channels-last: NHWC activations (oneDNN's native layout)
+
 Result Measure(const std::string& name, const ModelSpec& spec, int64_t batch, int64_t steps) {
   auto built = BuildNetwork(spec);
   if (!built.ok()) {
@@ -73,6 +75,7 @@ Result Measure(const std::string& name, const ModelSpec& spec, int64_t batch, in
                         torch::optim::SGDOptions(0.01).momentum(0.9).nesterov(true).weight_decay(0.01));
   torch::manual_seed(0);
   torch::Tensor x = torch::rand({batch, 3, 32, 32});
+  if (g_channels_last) x = x.contiguous(torch::MemoryFormat::ChannelsLast);
   torch::Tensor y = torch::randint(0, 10, {batch}, torch::kLong);
   auto step = [&] {
     sgd.zero_grad();
@@ -115,8 +118,14 @@ int main(int argc, char** argv) {
   int64_t threads = std::max(1u, std::thread::hardware_concurrency());
   int64_t batch = 128, big_unfolded_batch = 32, steps = 3;
   std::vector<int64_t> rates = {1, 8, 64, 128};
-  for (int i = 1; i + 1 < argc; i += 2) {
-    if (!std::strcmp(argv[i], "--threads")) threads = std::atoll(argv[i + 1]);
+  for (int i = 1; i < argc; i += 2) {
+    if (!std::strcmp(argv[i], "--channels-last")) {
+      g_channels_last = true;
+      --i;
+    } else if (i + 1 >= argc) {
+      std::fprintf(stderr, "flag %s needs a value\n", argv[i]);
+      return 2;
+    } else if (!std::strcmp(argv[i], "--threads")) threads = std::atoll(argv[i + 1]);
     else if (!std::strcmp(argv[i], "--batch")) batch = std::atoll(argv[i + 1]);
     else if (!std::strcmp(argv[i], "--unfolded-big-batch")) big_unfolded_batch = std::atoll(argv[i + 1]);
     else if (!std::strcmp(argv[i], "--steps")) steps = std::atoll(argv[i + 1]);
@@ -127,8 +136,9 @@ int main(int argc, char** argv) {
     }
   }
   torch::set_num_threads(static_cast<int>(threads));
-  std::printf("nn_train_bench: ResNet-LC-20-16xE on CPU, %lld threads, batch %lld, %lld timed steps\n",
-              static_cast<long long>(threads), static_cast<long long>(batch), static_cast<long long>(steps));
+  std::printf("nn_train_bench: ResNet-LC-20-16xE on CPU, %lld threads, batch %lld, %lld timed steps, %s\n",
+              static_cast<long long>(threads), static_cast<long long>(batch), static_cast<long long>(steps),
+              g_channels_last ? "channels_last" : "NCHW");
 
   std::vector<Result> results;
   const Result plain_before = Measure("plain ResNet-20-16", Spec("learned", 1, "auto", batch), batch, steps);
