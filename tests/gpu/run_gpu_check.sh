@@ -25,9 +25,10 @@ BUILD="${BUILD_DIR:-/tmp/lcsweep-gpu-build}"
 WORK="$(mktemp -d /tmp/lcsweep-gpu-check.XXXXXX)"
 N="${TRAIN_IMAGES:-10240}"
 # Digest of ResNet-LC-20-16x8's frozen filters (seed 0, kaiming_uniform, 3
-# input channels), from LibTorch 1.13.1 on the CPU (filled in by the author;
-# see the commit that added this script).
-EXPECTED_FILTER_SHA256="__EXPECTED_FILTER_SHA256__"
+# input channels), from `lcsweep-train describe` built with Debian's LibTorch
+# 1.13.1 on the CPU (x86-64, gcc 12). Changes only if the filter generator or
+# the architecture changes; then regenerate it the same way.
+EXPECTED_FILTER_SHA256="4476750f2b7ce56804768ea1752de5aaa59a3246655f7548e0e1a255dcc56aa7"
 
 echo "== environment"
 "$PY" - <<'PYEOF'
