@@ -16,6 +16,8 @@ namespace {
 constexpr int kMaxPageSize = 1000;
 // How often watch loops look at cancellation/shutdown when nothing changes.
 constexpr std::chrono::milliseconds kWatchTick(500);
+// Stored points per WatchResponse when a watch starts (~40 bytes each).
+constexpr size_t kWatchMetricBatch = 10'000;
 
 #define LCSWEEP_CHECK_ACCESS(context, access)                           \
   do {                                                                  \
@@ -284,11 +286,16 @@ grpc::Status JobServiceImpl::WatchJob(grpc::ServerContext* context,
     ListMetricsRequest mr;
     mr.job_id = id;
     StatusOr<std::vector<MetricPoint>> points = coord->ListMetrics(mr);
-    if (points.ok() && !points->empty()) {
-      v1::WatchResponse msg;
-      msg.mutable_metrics()->set_job_id(id);
-      for (const MetricPoint& p : *points) rpc::ToProto(p, msg.mutable_metrics()->add_points());
-      if (!writer->Write(msg)) return grpc::Status::OK;
+    if (points.ok()) {
+      // In batches, so a long history stays under the message size limits.
+      for (size_t i = 0; i < points->size(); i += kWatchMetricBatch) {
+        v1::WatchResponse msg;
+        msg.mutable_metrics()->set_job_id(id);
+        for (size_t k = i; k < std::min(points->size(), i + kWatchMetricBatch); ++k) {
+          rpc::ToProto((*points)[k], msg.mutable_metrics()->add_points());
+        }
+        if (!writer->Write(msg)) return grpc::Status::OK;
+      }
     }
   }
   bool final = IsFinal(job->state);
