@@ -424,33 +424,31 @@ ApiResponse JsonApi::GetSweep(int64_t id) {
 
   std::lock_guard<std::mutex> lock(mu_);
   SyncLocked();
-  // Axis path -> distinct values over the sweep's jobs.
-  std::map<std::string, std::vector<json>> axes;
-  auto add = [&](const std::string& path, const json& v) {
-    auto& vals = axes[path];
-    for (const auto& e : vals) {
-      if (e == v) return;
-    }
-    vals.push_back(v);
-  };
-  std::set<uint32_t> figure_ids;
+  // Axis path -> distinct values over the sweep's jobs (keyed by their JSON text).
+  std::map<std::string, std::map<std::string, json>> axes;
+  auto add = [&](const std::string& path, const json& v) { axes[path].emplace(v.dump(), v); };
+  std::vector<bool> figure_seen(figure_names_.size(), false);
   std::set<std::string> progress_names;
   for (const JobRow* row : SweepRowsLocked(id)) {
     for (auto it = row->axes.begin(); it != row->axes.end(); ++it) add(it.key(), it.value());
     add("variant", (*row->summary)["variant"]);
-    figure_ids.insert(row->figure_ids.begin(), row->figure_ids.end());
+    for (uint32_t f : row->figure_ids) figure_seen[f] = true;
     for (const auto& [name, v] : row->progress.metrics) progress_names.insert("last:" + name);
   }
   json axes_json = json::array();
-  for (auto& [path, vals] : axes) {
-    if (path == "variant" && vals.size() < 2) continue;
+  for (auto& [path, distinct] : axes) {
+    if (path == "variant" && distinct.size() < 2) continue;
+    std::vector<json> vals;
+    for (auto& [text, v] : distinct) vals.push_back(v);
     std::sort(vals.begin(), vals.end(), JsonLess);
     axes_json.push_back(json{{"path", path}, {"values", vals}});
   }
   out["axes"] = axes_json;
   // Figures of the succeeded jobs (what the ablation plot and pivot can show).
   std::set<std::string> figures;
-  for (uint32_t f : figure_ids) figures.insert(figure_names_[f]);
+  for (size_t f = 0; f < figure_seen.size(); ++f) {
+    if (figure_seen[f]) figures.insert(figure_names_[f]);
+  }
   // The job table's metric column: the figures outside arrays, then the last
   // reported value of each metric series.
   json job_metrics = json::array();
@@ -717,6 +715,21 @@ std::vector<GroupView> BuildGroups(const std::vector<const Row*>& rows, uint32_t
   return out;
 }
 
+// Names of the figures any of `rows` has (a bitmap over the interned ids:
+// 10,000 jobs x 300 figures are 3 million ids).
+template <typename Row>
+std::set<std::string> FiguresOf(const std::vector<const Row*>& rows, const std::vector<std::string>& names) {
+  std::vector<bool> seen(names.size(), false);
+  for (const Row* r : rows) {
+    for (uint32_t f : r->figure_ids) seen[f] = true;
+  }
+  std::set<std::string> out;
+  for (size_t f = 0; f < seen.size(); ++f) {
+    if (seen[f]) out.insert(names[f]);
+  }
+  return out;
+}
+
 // Sweep axes that take more than one value among the groups (seed excluded).
 std::vector<std::string> VaryingAxes(const std::vector<GroupView>& groups) {
   std::map<std::string, std::set<std::string>> values;
@@ -739,10 +752,7 @@ ApiResponse JsonApi::Ablation(int64_t sweep_id, const ApiRequest& request) {
   std::lock_guard<std::mutex> lock(mu_);
   SyncLocked();
   const std::vector<const JobRow*> rows = SweepRowsLocked(sweep_id);
-  std::set<uint32_t> figure_ids;
-  for (const JobRow* r : rows) figure_ids.insert(r->figure_ids.begin(), r->figure_ids.end());
-  std::set<std::string> figures;
-  for (uint32_t f : figure_ids) figures.insert(figure_names_[f]);
+  const std::set<std::string> figures = FiguresOf(rows, figure_names_);
   const std::string metric = Param(request, "metric", DefaultMetric(figures));
   const std::vector<GroupView> groups = BuildGroups(rows, FigureId(metric));
   if (!metric.empty() && !figures.empty() && !figures.count(metric)) {
@@ -848,10 +858,7 @@ ApiResponse JsonApi::Results(int64_t sweep_id, const ApiRequest& request) {
   std::lock_guard<std::mutex> lock(mu_);
   SyncLocked();
   const std::vector<const JobRow*> rows = SweepRowsLocked(sweep_id);
-  std::set<uint32_t> figure_ids;
-  for (const JobRow* r : rows) figure_ids.insert(r->figure_ids.begin(), r->figure_ids.end());
-  std::set<std::string> figures;
-  for (uint32_t f : figure_ids) figures.insert(figure_names_[f]);
+  const std::set<std::string> figures = FiguresOf(rows, figure_names_);
   const std::string metric = Param(request, "metric", DefaultMetric(figures));
   const std::vector<GroupView> groups = BuildGroups(rows, FigureId(metric));
   const std::vector<std::string> varying = VaryingAxes(groups);
