@@ -105,22 +105,16 @@ void RpcServer::ReapLoop() {
 }
 
 void RpcServer::Shutdown(std::chrono::milliseconds grace) {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (stopping_) {
-      // Another thread is (or was) shutting down; wait for it below.
-    }
-    stopping_ = true;
-  }
-  cv_.notify_all();
   bool do_it = false;
   {
     std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;  // ends the reaper loop
     if (!stopped_ && server_) {
-      stopped_ = true;
+      stopped_ = true;  // only the first caller shuts down
       do_it = true;
     }
   }
+  cv_.notify_all();
   if (!do_it) return;
   auto log = GetLogger("rpc");
   log->info("event=shutdown_begin {}", Kv("grace_ms", grace.count()));
