@@ -251,20 +251,20 @@ int RunSubmit(const ConnectionFlags& flags, const SubmitArgs& args, Io io) {
   for (const char* h : {"seed", "hash", "on server"}) header.push_back(h);
   Table t(header);
   t.SetRightAligned(0);
-  std::map<std::string, std::map<std::string, int>> per_axis;
+  std::map<std::string, std::map<nlohmann::json, int>> per_axis;  // values in JSON order (1 < 8 < 64)
   std::map<std::string, int> outcomes;
   int i = 0;
   for (const auto& sj : resp.jobs()) {
     std::vector<std::string> row = {std::to_string(++i)};
     auto it = by_hash.find(sj.config_hash());
     for (const auto& a : axes) {
-      std::string v = "?";
-      if (it != by_hash.end() && it->second->axes.count(a)) v = AxisValueText(it->second->axes.at(a));
-      row.push_back(v);
+      nlohmann::json v = "?";
+      if (it != by_hash.end() && it->second->axes.count(a)) v = it->second->axes.at(a);
+      row.push_back(AxisValueText(v));
       per_axis[a][v]++;
     }
     row.push_back(std::to_string(sj.summary().seed()));
-    per_axis["seed"][std::to_string(sj.summary().seed())]++;
+    per_axis["seed"][sj.summary().seed()]++;
     row.push_back(sj.config_hash().substr(0, 12));
     std::string on = OutcomeText(sj.outcome());
     if (sj.outcome() != v1::SUBMIT_OUTCOME_CREATED) on += " [" + JobStateName(sj.state()) + "]";
@@ -277,7 +277,7 @@ int RunSubmit(const ConnectionFlags& flags, const SubmitArgs& args, Io io) {
          << t.RenderText() << "\njobs per axis value:\n";
   for (const auto& [axis, counts] : per_axis) {
     io.out << "  " << axis << ":";
-    for (const auto& [v, n] : counts) io.out << " " << v << " (" << n << ")";
+    for (const auto& [v, n] : counts) io.out << " " << AxisValueText(v) << " (" << n << ")";
     io.out << "\n";
   }
   io.out << "\non the coordinator: " << outcomes["new"] << " new, " << outcomes["reuse (queued/running)"]

@@ -5,6 +5,7 @@
 // running job and the sweep bar. Elsewhere (pipes, CI logs): plain lines for
 // state changes, each epoch's test accuracy and, at most every 10 s per job,
 // a progress line.
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -109,15 +110,25 @@ class Watcher {
     if (!force && now - last_draw_ < every) return;
     last_draw_ = now;
     ClearBlock();
+    // Lines are cut to the terminal's width: a wrapped line would break the
+    // cursor-up count of the next redraw.
+    size_t width = 0;
+    winsize ws{};
+    if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0) width = ws.ws_col - 1;
+    auto cut = [width](std::string s) {
+      if (width > 0 && s.size() > width) s.resize(width);  // ASCII only
+      return s + "\n";
+    };
     std::string block;
     int lines = 0;
     for (const auto& [id, v] : jobs_) {
       if (v.job.state() != v1::JOB_STATE_RUNNING) continue;
-      block += "  job " + std::to_string(id) + "  " + AxesText(v.job.axes_json()) + "\n      " + JobLine(v) + "\n";
+      block += cut("  job " + std::to_string(id) + "  " + AxesText(v.job.axes_json()));
+      block += cut("      " + JobLine(v));
       lines += 2;
     }
     if (sweep_id_) {
-      block += SweepLine() + "\n";
+      block += cut(SweepLine());
       ++lines;
     }
     io_.out << block << std::flush;

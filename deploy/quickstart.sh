@@ -5,7 +5,8 @@
 # `lcsweep submit`, follows it with `lcsweep watch`, prints
 # `lcsweep results --vs-paper`, then stops the worker and the coordinator.
 #
-# Usage: deploy/quickstart.sh [--sweep FILE] [--keep-running] [--port N] [--http-port N] [--threads N]
+# Usage: deploy/quickstart.sh [--sweep FILE] [--keep-running] [--port N] [--http-port N]
+#                             [--threads N] [--build-dir DIR] [--no-build]
 #   --sweep FILE     sweep to run (default deploy/examples/quick_fashion_mnist.json: 6 jobs,
 #                    a few minutes on 2 CPU cores)
 #   --keep-running   leave coordinator and worker up afterwards (browse the dashboard;
@@ -13,6 +14,8 @@
 #   --port N         coordinator gRPC port on 127.0.0.1 (default 50051)
 #   --http-port N    dashboard port on 127.0.0.1 (default 8080)
 #   --threads N      LibTorch threads of the worker's job (default: all cores)
+#   --build-dir DIR  build (or reuse) DIR instead of ./build
+#   --no-build       skip install-deps.sh and the build; use the binaries already in the build dir
 # State (SQLite file, checkpoints, logs) goes to ./lcsweep-quickstart/, cleared at each start.
 # Whatever happens (failure, Ctrl-C), nothing is left running unless --keep-running was given
 # and the sweep ran to the end. Exit status: 0 when every job succeeded, 1 otherwise.
@@ -29,6 +32,8 @@ keep=0
 port=50051
 http_port=8080
 threads="$(nproc)"
+build_dir="build"
+do_build=1
 while [ $# -gt 0 ]; do
   case "$1" in
     --sweep) sweep="${2:?--sweep needs a file}"; shift 2 ;;
@@ -36,7 +41,9 @@ while [ $# -gt 0 ]; do
     --port) port="${2:?--port needs a number}"; shift 2 ;;
     --http-port) http_port="${2:?--http-port needs a number}"; shift 2 ;;
     --threads) threads="${2:?--threads needs a number}"; shift 2 ;;
-    -h|--help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --build-dir) build_dir="${2:?--build-dir needs a folder}"; shift 2 ;;
+    --no-build) do_build=0; shift ;;
+    -h|--help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "quickstart.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -45,18 +52,24 @@ done
 t0=$(date +%s)
 phase() { printf '\n== %s (%ds)\n' "$1" "$(( $(date +%s) - t0 ))"; }
 
-phase "installing Debian packages (deploy/install-deps.sh)"
-bash deploy/install-deps.sh
+case "$build_dir" in /*) ;; *) build_dir="$root/$build_dir" ;; esac
+if [ "$do_build" = 1 ]; then
+  phase "installing Debian packages (deploy/install-deps.sh)"
+  bash deploy/install-deps.sh
 
-phase "building ./build (Release)"
-cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
-targets=(lcsweep lcsweep-coordinator lcsweep-worker)
-if cmake --build build --target help 2>/dev/null | grep -q '^lcsweep_web:'; then targets+=(lcsweep_web); fi
-cmake --build build -j "$(nproc)" --target "${targets[@]}"
+  phase "building $build_dir (Release)"
+  cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+  targets=(lcsweep lcsweep-coordinator lcsweep-worker)
+  if cmake --build "$build_dir" --target help 2>/dev/null | grep -q '^lcsweep_web:'; then targets+=(lcsweep_web); fi
+  cmake --build "$build_dir" -j "$(nproc)" --target "${targets[@]}"
+fi
 t_built=$(date +%s)
-lcsweep="$root/build/cli/lcsweep"
-coordinator_bin="$root/build/server/lcsweep-coordinator"
-worker_bin="$root/build/worker/lcsweep-worker"
+lcsweep="$build_dir/cli/lcsweep"
+coordinator_bin="$build_dir/server/lcsweep-coordinator"
+worker_bin="$build_dir/worker/lcsweep-worker"
+for b in "$lcsweep" "$coordinator_bin" "$worker_bin"; do
+  [ -x "$b" ] || { echo "quickstart.sh: $b is missing (run without --no-build)" >&2; exit 1; }
+done
 
 state="$root/lcsweep-quickstart"
 coordinator_pid=""
