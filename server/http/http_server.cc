@@ -1,7 +1,6 @@
 #include "server/http/http_server.h"
 
 #include <httplib.h>
-#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <cmath>
@@ -11,6 +10,7 @@
 #include <sstream>
 #include <sys/stat.h>
 
+#include "common/logging.h"
 #include "server/http/event_hub.h"
 #include "server/http/json_api.h"
 
@@ -26,13 +26,7 @@ namespace {
 
 using json = nlohmann::json;
 
-std::shared_ptr<spdlog::logger> Log() {
-  static std::shared_ptr<spdlog::logger> log = [] {
-    auto l = spdlog::get("http");
-    return l ? l : spdlog::stderr_color_mt("http");
-  }();
-  return log;
-}
+std::shared_ptr<spdlog::logger> Log() { return GetLogger("http"); }
 
 bool IsFile(const std::string& path) {
   struct stat st;
@@ -57,6 +51,13 @@ void SendJson(httplib::Response& res, const ApiResponse& api) {
   res.status = api.status;
   res.set_header("Cache-Control", "no-store");
   res.set_content(api.body.dump(-1, ' ', false, json::error_handler_t::replace), "application/json");
+}
+
+// Constant-time comparison (no early exit), as on the gRPC port.
+bool SameSecret(const std::string& a, const std::string& b) {
+  unsigned char diff = a.size() == b.size() ? 0 : 1;
+  for (size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned char>(a[i] ^ b[i % (b.empty() ? 1 : b.size())]);
+  return diff == 0 && !b.empty();
 }
 
 std::string SseEvent(const std::string& kind, const json& data) {
@@ -102,7 +103,7 @@ Status HttpServer::Start() {
   }
   web_root_ = options_.web_root.empty() ? DefaultWebRoot() : options_.web_root;
   if (web_root_.empty() || !IsFile(web_root_ + "/index.html")) {
-    Log()->warn("msg=\"no dashboard files; only the API is served\" web_root=\"{}\" fix=\"build the lcsweep_web target or pass the web root\"",
+    Log()->warn("event=no_dashboard_files web_root=\"{}\" fix=\"build the lcsweep_web target or set LCSWEEP_WEB_ROOT\"",
                 web_root_);
   }
 
@@ -131,7 +132,7 @@ Status HttpServer::Start() {
   thread_ = std::thread([this] { server_->listen_after_bind(); });
   // Parse every job once now rather than on the first visitor's request.
   warmup_ = std::thread([api = api_.get()] { api->WarmUp(); });
-  Log()->info("msg=\"dashboard listening\" url=http://{}:{}/ web_root=\"{}\"", host, port_, web_root_);
+  Log()->info("event=dashboard_listening url=http://{}:{}/ web_root=\"{}\"", host, port_, web_root_);
   return OkStatus();
 }
 
@@ -144,6 +145,15 @@ void HttpServer::Stop() {
   if (warmup_.joinable()) warmup_.join();
 }
 
+std::string HttpServer::RoleOf(const std::string& token) const {
+  // Compare against every token so the time does not tell which prefix matched.
+  std::string role;
+  for (const auto& [known, r] : options_.tokens) {
+    if (SameSecret(token, known)) role = r;
+  }
+  return role;
+}
+
 void HttpServer::Route() {
   auto to_request = [this](const httplib::Request& req, const std::string& method) {
     ApiRequest r;
@@ -154,10 +164,7 @@ void HttpServer::Route() {
     if (!auth.empty()) {
       r.token_presented = true;
       static const std::string kBearer = "Bearer ";
-      if (auth.compare(0, kBearer.size(), kBearer) == 0) {
-        auto it = options_.tokens.find(auth.substr(kBearer.size()));
-        if (it != options_.tokens.end()) r.role = it->second;
-      }
+      if (auth.compare(0, kBearer.size(), kBearer) == 0) r.role = RoleOf(auth.substr(kBearer.size()));
     }
     return r;
   };
@@ -271,7 +278,7 @@ void HttpServer::Route() {
       what = e.what();
     } catch (...) {
     }
-    Log()->error("msg=\"request failed\" path=\"{}\" error=\"{}\"", req.path, what);
+    Log()->error("event=request_failed path=\"{}\" error=\"{}\"", req.path, what);
     SendJson(res, ErrorResponse(500, "internal error: " + what, "see the coordinator's log"));
   });
 }

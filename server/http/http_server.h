@@ -70,6 +70,8 @@ class HttpServer {
 
  private:
   void Route();
+  // Role of a bearer token ("" when unknown).
+  std::string RoleOf(const std::string& token) const;
 
   Coordinator* const coordinator_;
   HttpOptions options_;

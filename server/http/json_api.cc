@@ -7,6 +7,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "common/logging.h"
 #include "server/core/results.h"
 #include "server/http/downsample.h"
 #include "server/http/published.h"
@@ -289,7 +290,7 @@ void JsonApi::SyncLocked() {
     while (true) {
       auto page = coordinator_->ListJobs(req);
       if (!page.ok()) {
-        if (auto log = spdlog::get("http")) log->error("msg=\"list jobs failed\" error=\"{}\"", page.status().ToString());
+        GetLogger("http")->error("event=list_jobs_failed error=\"{}\"", page.status().ToString());
         return;
       }
       for (const auto& job : page->jobs) rows_[job.id] = MakeRow(job);

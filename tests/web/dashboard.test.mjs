@@ -10,7 +10,7 @@ import {after, before, test} from 'node:test';
 import assert from 'node:assert/strict';
 import {spawn} from 'node:child_process';
 import {createRequire} from 'node:module';
-import {existsSync, mkdirSync, mkdtempSync, rmSync} from 'node:fs';
+import {existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
@@ -19,6 +19,7 @@ const SERVER = process.env.LCSWEEP_WEB_TEST_SERVER && path.resolve(process.env.L
 const MODULES = process.env.LCSWEEP_NODE_MODULES;
 const ARTIFACTS = process.env.LCSWEEP_WEB_ARTIFACTS || path.join(tmpdir(), 'lcsweep-web-artifacts');
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+const COORDINATOR = process.env.LCSWEEP_COORDINATOR && path.resolve(process.env.LCSWEEP_COORDINATOR);
 const ADMIN = 'admin-secret';
 const READER = 'reader-secret';
 
@@ -299,4 +300,43 @@ test('API errors are JSON with a hint and a matching HTTP code', async () => {
   const badKey = await api(`/sweeps/${info.sweep_id}/jobs?filter=${encodeURIComponent('colour=red')}`);
   assert.equal(badKey.status, 400);
   assert.match(badKey.body.hint, /model\.conv\.lc_rate/);
+});
+
+test('lcsweep-coordinator serves the dashboard on --http-listen with its tokens file', {
+  skip: !COORDINATOR || !existsSync(COORDINATOR) ? 'lcsweep-coordinator not built' : false,
+}, async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'lcsweep-coord-'));
+  const admin = 'a'.repeat(8) + '-dashboard-admin-token';
+  writeFileSync(path.join(dir, 'tokens'), `${admin} admin dashboard-test\n`);
+  const proc = spawn(COORDINATOR, ['--db', path.join(dir, 'c.db'), '--artifacts', path.join(dir, 'artifacts'),
+    '--listen', '127.0.0.1:0', '--http-listen', '127.0.0.1:0', '--tokens-file', path.join(dir, 'tokens')],
+  {stdio: ['ignore', 'pipe', 'pipe']});
+  let stderr = '';
+  proc.stderr.on('data', (d) => { stderr += d; });
+  try {
+    const out = readline.createInterface({input: proc.stdout})[Symbol.asyncIterator]();
+    let url = null;
+    const deadline = Date.now() + 20000;
+    while (!url && Date.now() < deadline) {
+      const {value, done} = await out.next();
+      if (done) break;
+      const m = /dashboard on (http:\/\/\S+)/.exec(value);
+      if (m) url = m[1];
+    }
+    assert.ok(url, `no dashboard URL printed; stderr: ${stderr}`);
+    const page = await newPage();
+    await page.goto(url + '/#/');
+    await page.waitForFunction(() => document.body.dataset.ready, null, {timeout: 15000});
+    assert.match(await page.locator('#sweeps').innerText(), /No sweeps yet/);
+    await page.evaluate((t) => localStorage.setItem('lcsweep.token', t), admin);
+    await page.reload();
+    await page.waitForFunction(() => document.getElementById('role').textContent === 'admin');
+    await page.evaluate(() => localStorage.removeItem('lcsweep.token'));
+    assertNoConsoleErrors('lcsweep-coordinator dashboard');
+    await page.close();
+  } finally {
+    proc.kill('SIGTERM');
+    await new Promise((r) => { proc.on('exit', r); setTimeout(() => { proc.kill('SIGKILL'); r(); }, 10000); });
+    rmSync(dir, {recursive: true, force: true});
+  }
 });

@@ -162,7 +162,13 @@ export async function renderSweep(ctx, id) {
 
   // ---- Live updates ----
   const sweepId = Number(id);
-  const refreshAll = debounce(async () => {
+  // Throttled, not debounced: a busy sweep sends job events continuously.
+  let refreshTimer = null;
+  const refreshAll = () => {
+    if (refreshTimer) return;
+    refreshTimer = setTimeout(() => { refreshTimer = null; doRefresh(); }, 700);
+  };
+  const doRefresh = async () => {
     try {
       const s = await api.get(`/sweeps/${id}`);
       if (!ctx.isCurrent()) return;
@@ -174,14 +180,14 @@ export async function renderSweep(ctx, id) {
         drawPivot();
       }
     } catch (e) { console.warn('sweep refresh failed', e); }
-  }, 700);
+  };
   const off = live.on('job', (ev) => {
     if (!ev.sweep_ids.includes(sweepId)) return;
     const cell = tableBox.querySelector(`tr[data-job="${ev.id}"] .state-cell`);
     if (cell) put(cell, stateBadge(ev.state));
     refreshAll();
   });
-  return () => { off(); if (ablChart) ablChart.destroy(); };
+  return () => { off(); clearTimeout(refreshTimer); if (ablChart) ablChart.destroy(); };
 }
 
 function drawHead(head, sweep, ctx) {
