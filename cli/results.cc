@@ -232,12 +232,12 @@ StatusOr<std::string> RenderResults(const std::vector<GroupView>& groups,
   const bool human = options.format == "table" || options.format == "markdown" || options.format == "latex";
   const double scale = (percent && human) ? 100.0 : 1.0;
   const bool paper_applies = options.metric == "final.test_accuracy";
-  const bool show_paper = options.vs_paper && paper_applies;
+  // Paper columns only when some group has a published number (else just the note why not).
+  const bool show_paper = options.vs_paper && paper_applies && paper_matches > 0;
 
   if (!human) {
     // Long format: one record per cell.
     nlohmann::json records = nlohmann::json::array();
-    Table csv({});
     std::vector<std::string> header = rows;
     if (!col.empty()) header.push_back(col);
     for (const char* h : {"metric", "mean", "std", "n"}) header.push_back(h);
@@ -322,7 +322,7 @@ StatusOr<std::string> RenderResults(const std::vector<GroupView>& groups,
           text = Fixed(it->second.mean * scale, options.decimals) + " " + pm + " " +
                  Fixed(it->second.std * scale, options.decimals) + " (" + std::to_string(it->second.n) + ")";
         } else {
-          text = "pending (0/" + std::to_string(c->second.group->n_jobs) + ")";
+          text = "no result (0/" + std::to_string(c->second.group->n_jobs) + ")";
         }
         if (c->second.paper) {
           paper = Fixed(c->second.paper->mean, 2);

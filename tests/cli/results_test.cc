@@ -111,7 +111,7 @@ TEST(RenderResultsTest, PendingGroupsAndErrors) {
   ResultsOptions o;
   auto out = RenderResults(g, o);
   ASSERT_TRUE(out.ok());
-  EXPECT_THAT(*out, HasSubstr("pending (0/4)"));
+  EXPECT_THAT(*out, HasSubstr("no result (0/4)"));
   o.format = "xml";
   EXPECT_EQ(RenderResults(g, o).status().code(), StatusCode::kInvalidArgument);
   o.format = "table";
