@@ -901,7 +901,12 @@ ApiResponse JsonApi::Results(int64_t sweep_id, const ApiRequest& request) {
   double max_mean = -std::numeric_limits<double>::infinity();
   for (const auto& g : groups) {
     if (g.stats.n == 0) continue;
-    const json rv = GroupValue(g, rows_axis), cv = GroupValue(g, cols_axis);
+    json rv = GroupValue(g, rows_axis), cv = GroupValue(g, cols_axis);
+    // A plain conv has no LC rate (its config keeps the default 1): its own row.
+    if (g.summary->value("model.conv.mode", "lc") != "lc") {
+      if (rows_axis == "model.conv.lc_rate") rv = "plain conv";
+      if (cols_axis == "model.conv.lc_rate") cv = "plain conv";
+    }
     index_of(&row_vals, rv);
     index_of(&col_vals, cv);
     Cell& cell = cells[{rv.dump(), cv.dump()}];
