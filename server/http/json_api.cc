@@ -124,7 +124,7 @@ bool AccuracyLike(const std::string& metric) {
 
 // The metric to show when none is asked for: the clean test accuracy if present.
 std::string DefaultMetric(const std::set<std::string>& names) {
-  static const char* const kPreferred[] = {"clean.accuracy", "test.accuracy", "clean.acc",
+  static const char* const kPreferred[] = {"evaluation.clean.accuracy", "clean.accuracy", "test.accuracy", "clean.acc",
                                            "test.acc", "accuracy", "eval.clean.accuracy"};
   for (const char* p : kPreferred) {
     if (names.count(p)) return p;
@@ -260,6 +260,10 @@ JsonApi::JobRow JsonApi::MakeRow(const JobRecord& job) {
   if (job.state == JobState::kSucceeded && !job.result_json.empty()) {
     json result = json::parse(job.result_json, nullptr, false);
     if (result.is_object()) {
+      // The copy of the config and the per-epoch history are not figures to
+      // aggregate (the config is the axes; the history is in the metric series).
+      result.erase("job");
+      result.erase("history");
       std::vector<std::pair<uint32_t, double>> figures;
       for (const auto& [name, v] : FlattenResult(result)) figures.emplace_back(InternFigure(name), v);
       std::sort(figures.begin(), figures.end());

@@ -131,7 +131,7 @@ test('sweep page: ablation plot, pivot with published numbers, job table', async
 
   // Independent expectation from the job table API: the succeeded jobs grouped
   // by (variant, E); mean over seeds of their clean accuracy.
-  const jobs = (await api(`/sweeps/${info.sweep_id}/jobs?state=succeeded&limit=1000&metric=clean.accuracy`)).body.jobs;
+  const jobs = (await api(`/sweeps/${info.sweep_id}/jobs?state=succeeded&limit=1000&metric=evaluation.clean.accuracy`)).body.jobs;
   assert.equal(jobs.length, info.succeeded.length);
   const groups = new Map();
   for (const j of jobs) {
@@ -209,10 +209,12 @@ test('job page: curves, robustness, corruption heat map, filter statistics, acco
   assert.deepEqual(adv.points, [5, 5]);  // clean + 4 epsilons each
   const corr = await chartInfo(page, 'corruptions');
   assert.equal(corr.points[0], 19 * 5);
-  const fve = await chartInfo(page, 'filter-fve_normalized');
-  assert.deepEqual(fve.labels.sort(), ['P', 'S', 'W']);
-  assert.equal(fve.points[0], 19);  // ResNet-20: stem + 18 convs
-  assert.match(await page.locator('#accounting').innerText(), /params\.total/);
+  const sparsity = await chartInfo(page, 'filter-sparsity');
+  assert.deepEqual(sparsity.labels.sort(), ['P', 'S', 'folded']);
+  assert.equal(sparsity.points[0], 19);  // ResNet-20: stem + 18 convs
+  const fve = await chartInfo(page, 'filter-fve_normalised');
+  assert.deepEqual(fve.labels.sort(), ['S', 'folded']);  // no FVE for the 1x1 P
+  assert.match(await page.locator('#accounting').innerText(), /params\.total[\s\S]*macs\.inference/);
   assert.ok(await page.locator('#event-table tbody tr').count() >= 3);
   await page.screenshot({path: path.join(ARTIFACTS, 'job.png'), fullPage: true});
   assertNoConsoleErrors('job');

@@ -82,7 +82,8 @@ class HttpApiTest : public ::testing::Test {
       auto job = coordinator_->GetJob(id);
       const json cfg = json::parse(job->config_json);
       const json res = json::parse(job->result_json);
-      out[{cfg["model"]["conv"]["spatial"], cfg["model"]["conv"]["lc_rate"]}].push_back(res["clean"]["accuracy"]);
+      out[{cfg["model"]["conv"]["spatial"], cfg["model"]["conv"]["lc_rate"]}].push_back(
+          res["evaluation"]["clean"]["accuracy"]);
     }
     return out;
   }
@@ -97,7 +98,7 @@ TEST_F(HttpApiTest, AblationIsMeanAndStdErrorOverSeeds) {
   auto seeded = SeedIt(/*complete=*/18);
   auto r = Get("/api/v1/sweeps/" + std::to_string(seeded.sweep_id) + "/ablation");
   ASSERT_EQ(r.status, 200) << r.body.dump();
-  EXPECT_EQ(r.body["metric"], "clean.accuracy");
+  EXPECT_EQ(r.body["metric"], "evaluation.clean.accuracy");
   EXPECT_TRUE(r.body["log_x"]);
   auto expected = Independent(seeded.succeeded);
   ASSERT_EQ(r.body["series"].size(), 2u);
@@ -153,7 +154,7 @@ TEST_F(HttpApiTest, PivotShowsPublishedNumbersWhereTheConfigMatches) {
   EXPECT_DOUBLE_EQ(r.body["cells"][2][1]["published"]["mean"].get<double>(), 91.39);
   EXPECT_FALSE(r.body["cells"][0][0].contains("published"));
   // Not clean accuracy: no published numbers.
-  auto loss = Get("/api/v1/sweeps/" + std::to_string(seeded.sweep_id) + "/results", {{"metric", "clean.loss"}});
+  auto loss = Get("/api/v1/sweeps/" + std::to_string(seeded.sweep_id) + "/results", {{"metric", "evaluation.clean.loss"}});
   EXPECT_EQ(loss.body["published_cells"], 0);
 }
 
@@ -198,7 +199,7 @@ TEST_F(HttpApiTest, JobTablePaginatesFiltersAndSortsOnTheServer) {
     EXPECT_GE(j["axes"]["model.conv.lc_rate"].get<int>(), 8);
     EXPECT_NE(j["state"], "queued");
   }
-  auto sorted = Get(path, {{"sort", "metric"}, {"order", "desc"}, {"metric", "clean.accuracy"}, {"limit", "1000"}});
+  auto sorted = Get(path, {{"sort", "metric"}, {"order", "desc"}, {"metric", "evaluation.clean.accuracy"}, {"limit", "1000"}});
   double prev = 2;
   int with_metric = 0;
   for (const auto& j : sorted.body["jobs"]) {
@@ -267,7 +268,7 @@ TEST_F(HttpApiTest, JobDetailCarriesConfigResultEventsAndPublishedNumber) {
     auto j = Get("/api/v1/jobs/" + std::to_string(id));
     ASSERT_EQ(j.status, 200);
     EXPECT_EQ(j.body["state"], "succeeded");
-    EXPECT_TRUE(j.body["result"]["fgsm"].is_array());
+    EXPECT_TRUE(j.body["result"]["evaluation"]["fgsm"].is_array());
     EXPECT_EQ(j.body["config"]["data"]["name"], "cifar10");
     const bool paper = j.body["summary"]["model.conv.lc_rate"] == 128;
     EXPECT_EQ(j.body.contains("published"), paper) << j.body["summary"].dump();

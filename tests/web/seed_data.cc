@@ -55,32 +55,40 @@ std::string SyntheticResultJson(const std::string& config_json) {
   std::mt19937_64 rng(static_cast<uint64_t>(s.seed * 1000003 + s.rate * 101 + s.spatial.size() + s.mode.size() * 7));
   std::uniform_real_distribution<double> u(-1, 1);
   const double clean = CleanAccuracy(s, rng);
-  json r;
-  r["clean"] = {{"accuracy", clean}, {"loss", 0.35 + (1 - clean) * 2 + 0.01 * u(rng)}};
+  // The shape of worker/train + worker/eval's result document.
+  json ev;
+  ev["clean"] = {{"accuracy", clean}, {"top5", std::min(1.0, clean + 0.06)}, {"loss", 0.35 + (1 - clean) * 2 + 0.01 * u(rng)},
+                 {"n", 10000}};
+  ev["robustness_n"] = 1000;
   // Robustness: frozen LC gets more robust with E.
   const double k = s.mode == "lc" && s.spatial == "frozen" ? 0.30 - 0.02 * s.log_rate : 0.32;
   json fgsm = json::array(), pgd = json::array();
   for (int e : {1, 2, 4, 8}) {
     const double eps = e / 255.0;
     fgsm.push_back({{"eps", eps}, {"accuracy", clean * std::exp(-k * e) + 0.003 * u(rng)}});
-    pgd.push_back({{"eps", eps}, {"steps", 40}, {"accuracy", clean * std::exp(-1.6 * k * e) + 0.003 * u(rng)}});
+    pgd.push_back({{"eps", eps}, {"steps", 40}, {"step_size", eps / 30}, {"accuracy", clean * std::exp(-1.6 * k * e) + 0.003 * u(rng)}});
   }
-  r["fgsm"] = fgsm;
-  r["pgd"] = pgd;
-  json results = json::array();
+  ev["fgsm"] = fgsm;
+  ev["pgd"] = pgd;
+  json corruptions = json::object();
   double sum = 0;
   int n = 0;
   int ci = 0;
   for (const char* name : kCorruptions) {
     const double hard = 0.02 + 0.012 * (ci++ % 7);
+    json accs = json::array();
     for (int sev = 1; sev <= 5; ++sev) {
       const double a = std::max(0.05, clean - hard * sev * (1 + 0.2 * u(rng)));
-      results.push_back({{"name", name}, {"severity", sev}, {"accuracy", a}});
+      accs.push_back(a);
       sum += a;
       ++n;
     }
+    corruptions[name] = accs;
   }
-  r["corruptions"] = {{"mean_accuracy", sum / n}, {"results", results}};
+  corruptions["severities"] = {1, 2, 3, 4, 5};
+  corruptions["mean"] = sum / n;
+  corruptions["source"] = "generated";
+  ev["corruptions"] = corruptions;
   // Filter statistics per spatial layer of ResNet-D: stem + 3 stages x n blocks x 2 convs.
   json layers = json::array();
   const int64_t blocks = std::max<int64_t>(1, (s.depth - 2) / 6);
@@ -92,36 +100,39 @@ std::string SyntheticResultJson(const std::string& config_json) {
   }
   for (size_t i = 0; i < names.size(); ++i) {
     const double depth_frac = static_cast<double>(i) / static_cast<double>(names.size());
-    auto stats = [&](double sparsity, double fve) {
+    auto stats = [&](double sparsity, double fve, bool spatial) {
       return json{{"sparsity", std::clamp(sparsity + 0.01 * u(rng), 0.0, 1.0)},
-                  {"fve", fve * 0.95},
-                  {"fve_normalized", std::clamp(fve + 0.02 * u(rng), 0.0, 1.2)},
+                  {"fve", spatial ? json(fve * 0.95) : json(nullptr)},
+                  {"fve_normalised", spatial ? json(std::clamp(fve + 0.02 * u(rng), 0.0, 1.2)) : json(nullptr)},
                   {"orthogonality", std::clamp(0.9 - 0.2 * depth_frac + 0.02 * u(rng), 0.0, 1.0)}};
     };
-    json layer = {{"layer", names[i]}, {"index", i}};
+    json layer = {{"name", names[i]}, {"index", i}};
     if (s.mode == "lc") {
-      layer["S"] = stats(0.0, s.spatial == "frozen" ? 1.0 : 0.9);
-      layer["P"] = stats(0.05 + 0.1 * depth_frac, 0.95);
-      layer["W"] = stats(0.02 + 0.3 * depth_frac, 0.85 - 0.3 * depth_frac);
-    } else {
-      layer["W"] = stats(0.02 + 0.2 * depth_frac, 0.9 - 0.2 * depth_frac);
+      layer["S"] = stats(0.0, s.spatial == "frozen" ? 1.0 : 0.9, true);
+      layer["P"] = stats(0.05 + 0.1 * depth_frac, 0, false);
     }
+    layer["folded"] = stats(0.02 + 0.3 * depth_frac, 0.85 - 0.3 * depth_frac, true);
     layers.push_back(layer);
   }
-  r["filter_stats"] = layers;
+  ev["filter_stats"] = layers;
+  ev["timings_s"] = {{"clean", 2.0}, {"fgsm", 4.0}, {"pgd", 60.0}, {"corruptions", 30.0}, {"filter_stats", 0.5}};
+  json r;
+  r["evaluation"] = ev;
   // Parameter counts of ResNet-20-16 (PAPER.md section 4), scaled for E.
   const double plain = 272474;
   const double e = static_cast<double>(s.rate);
   const double frozen = s.mode == "lc" && s.spatial == "frozen" ? 270000 * e : 0;
   const double total = s.mode == "lc" ? plain + 270000 * e + 30000 * e : plain;
-  r["accounting"] = {
-      {"params", {{"total", total}, {"learned", total - frozen}, {"frozen", frozen},
-                  {"stored", total - frozen}}},
-      {"macs", {{"train_unfolded", 40.8e6 * (s.mode == "lc" ? e : 1)}, {"train_folded", 40.8e6},
-                {"inference", 40.8e6}}}};
-  r["throughput"] = {{"train_images_per_s", 1800.0 + 50 * u(rng)}};
-  r["timings"] = {{"train_s", 1200 + 10 * u(rng)}, {"eval_s", 90 + u(rng)}};
-  r["device"] = "cpu";
+  r["model"] = {
+      {"parameters", {{"total", total}, {"learned", total - frozen}, {"frozen", frozen}, {"stored", total - frozen},
+                      {"stored_frozen_regenerated", total - frozen}}},
+      {"macs_per_image", {{"train_unfolded", 40.8e6 * (s.mode == "lc" ? e : 1)}, {"train_folded", 40.8e6},
+                          {"train", 40.8e6}, {"inference", 40.8e6}, {"fold_per_step", 1.2e6 * e}}}};
+  r["final"] = {{"train_loss", 0.5}, {"train_accuracy", 0.95}, {"test_loss", 0.4}, {"test_accuracy", clean},
+                {"test_top5", 0.99}, {"test_n", 10000}};
+  r["throughput"] = {{"train_images_per_second", 1800.0 + 50 * u(rng)}};
+  r["timings_s"] = {{"total", 1300 + 10 * u(rng)}, {"evaluation", 90 + u(rng)}};
+  r["device"] = {{"type", "cpu"}};
   return r.dump();
 }
 

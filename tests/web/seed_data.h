@@ -4,11 +4,9 @@
 // ReportMetrics, CompleteJob / FailJob), so what the dashboard shows went
 // through the same code paths as a real worker's reports.
 //
-// The result documents follow the shape the dashboard reads (web/src/js/figures.js):
-//   {"clean": {"accuracy", "loss"}, "fgsm": [{"eps", "accuracy"}], "pgd": [{"eps", "steps", "accuracy"}],
-//    "corruptions": {"mean_accuracy", "results": [{"name", "severity", "accuracy"}]},
-//    "filter_stats": [{"layer", "S": {...}, "P": {...}, "W": {...}}],
-//    "accounting": {"params": {...}, "macs": {...}}, "throughput": {...}, "timings": {...}}
+// The result documents have the shape worker/train's RunJob writes
+// ("evaluation": {clean, fgsm, pgd, corruptions, filter_stats}, "model":
+// {parameters, macs_per_image}, "final", "throughput", ...).
 // Figures are synthetic but shaped like the paper's (frozen LC gains with E).
 #pragma once
 

@@ -57,8 +57,11 @@ export function corruptions(result) {
       }
     }
   } else if (v && typeof v === 'object') {
+    // {"gaussian_noise": [acc per severity], ..., "severities": [1, ...], "mean": m}
+    const sevs = Array.isArray(v.severities) ? v.severities.map(String) : null;
     for (const [name, s] of Object.entries(v)) {
-      if (Array.isArray(s)) s.forEach((a, i) => cells.push({x: name, y: String(i + 1), v: accOf(a)}));
+      if (name === 'severities') continue;
+      if (Array.isArray(s)) s.forEach((a, i) => cells.push({x: name, y: sevs ? sevs[i] : String(i + 1), v: accOf(a)}));
       else if (s && typeof s === 'object') {
         for (const [sev, a] of Object.entries(s)) if (/^\d+$/.test(sev)) cells.push({x: name, y: sev, v: accOf(a)});
       }
@@ -66,11 +69,12 @@ export function corruptions(result) {
   }
   const good = cells.filter((c) => c.v !== undefined);
   if (mean === undefined && good.length) mean = good.reduce((s, c) => s + c.v, 0) / good.length;
-  return {names: [...new Set(good.map((c) => c.x))], severities: [...new Set(good.map((c) => c.y))].sort(),
+  return {names: [...new Set(good.map((c) => c.x))],
+    severities: [...new Set(good.map((c) => c.y))].sort((a, b) => Number(a) - Number(b)),
     cells: good, mean};
 }
 
-// [{layer, part, stats: {sparsity, fve, ...}}]; part is S, P or W (folded).
+// [{layer, part, stats: {sparsity, fve, ...}}]; part is S, P or the folded W.
 export function filterStats(result) {
   let v = findKey(result, /^filter_?stat(s|istics)?$|^filters$/i);
   if (v && !Array.isArray(v) && Array.isArray(v.layers)) v = v.layers;
@@ -108,7 +112,7 @@ export function accounting(result) {
   if (whole && typeof whole === 'object') {
     walk(whole, '');
   } else {
-    for (const [label, re] of [['params', /^(weights|params|parameters)$/i], ['macs', /^macs$/i]]) {
+    for (const [label, re] of [['params', /^(weights|params|parameters)$/i], ['macs', /^macs(_per_image)?$/i]]) {
       const v = findKey(result, re);
       if (v && typeof v === 'object') walk(v, label);
       else if (num(v) !== undefined) rows.push([label, v]);
