@@ -138,7 +138,7 @@ export function barChart(canvas, labels, groups, {yTitle = '', logY = false} = {
   return make(canvas, {
     type: 'bar',
     data: {labels, datasets: groups.map((g, i) => ({label: g.label, data: g.values,
-      backgroundColor: PALETTE[i % PALETTE.length]}))},
+      backgroundColor: g.color || PALETTE[i % PALETTE.length]}))},
     options: {
       maintainAspectRatio: false,
       scales: {y: {type: logY ? 'logarithmic' : 'linear', title: {display: !!yTitle, text: yTitle}}},

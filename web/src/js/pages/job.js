@@ -1,7 +1,7 @@
 // Job page: live training curves, robustness, filter statistics, weight and
 // MAC counts, config and the audit trail. Cancel/retry for admins.
 import {api, live} from '../api.js';
-import {barChart, chartBox, heatMap, lineChart, refresh} from '../charts.js';
+import {barChart, chartBox, heatMap, lineChart, PALETTE, refresh} from '../charts.js';
 import {accounting, adversarial, cleanAccuracy, corruptions, curveGroups, filterStats} from '../figures.js';
 import {el, errorBox, fmtCount, fmtNum, fmtTime, stateBadge, put} from '../util.js';
 
@@ -179,7 +179,8 @@ function drawResultSections(result, {robust, filters, weights}) {
     const fgrid = el('div.chart-grid');
     filters.append(fgrid);
     for (const st of stats) {
-      const groups = parts.map((p) => ({label: p, values: layers.map((l) =>
+      // One colour per tensor (S, P, folded) across all the statistics' charts.
+      const groups = parts.map((p, pi) => ({label: p, color: PALETTE[pi % PALETTE.length], values: layers.map((l) =>
         fs.find((f) => f.layer === l && f.part === p)?.stats[st] ?? null)}))
         .filter((g) => g.values.some((v) => v !== null));
       const {box, canvas} = chartBox(`filter-${st}`, st);
