@@ -87,8 +87,16 @@ Status Coordinator::LoadFromStore() {
     sweep_jobs_[s.id];
     sweeps_[s.id] = std::move(s);
   }
+  const int64_t now = clock_->NowMs();
   for (JobRecord& j : snap.jobs) {
     next_job_id_ = std::max(next_job_id_, j.id + 1);
+    if (j.state == JobState::kRunning) {
+      // Workers could not heartbeat while the coordinator was down: a restart
+      // gives every lease one full period from now to come back, instead of
+      // costing each running job an attempt. (In memory only; the next
+      // heartbeat persists a fresh expiry.)
+      j.lease_expiry_ms = std::max(j.lease_expiry_ms, now + options_.lease_ttl_ms);
+    }
     for (int64_t s : j.sweep_ids) sweep_jobs_[s].insert(j.id);
     ApplyJob(j, nullptr);
   }

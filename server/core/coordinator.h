@@ -84,8 +84,10 @@ class MetricBatcher;  // group commit of metric points (coordinator.cc)
 
 class Coordinator {
  public:
-  // Loads the state from `store`. Jobs found running keep their leases (the
-  // reaper requeues them if their workers do not come back in time).
+  // Loads the state from `store`. Jobs found running keep their leases, each
+  // extended to at least one lease period from now (the workers could not
+  // heartbeat while the coordinator was down); the reaper requeues them if
+  // their workers do not come back in time.
   static StatusOr<std::unique_ptr<Coordinator>> Create(Store* store, Clock* clock,
                                                        CoordinatorOptions options = {});
   // Calls Shutdown(). Destroy it only after every caller (rpc handlers,

@@ -314,3 +314,45 @@ TEST(CoordinatorSqliteTest, SixtyFourConcurrentWorkersNeverShareAJob) {
 
 }  // namespace
 }  // namespace lcsweep
+
+namespace lcsweep {
+namespace {
+
+// A coordinator that was down longer than a lease must not expire the leases
+// of workers that kept training meanwhile: each gets one period from restart.
+TEST(CoordinatorSqliteTest, RestartGivesRunningLeasesOnePeriodToComeBack) {
+  ::lcsweep::testing::TempDir dir;
+  const std::string path = dir.File("grace.db");
+  FakeClock clock;
+  std::string token;
+  {
+    Opened o = Open(path, &clock);
+    ASSERT_TRUE(o.coord);
+    SubmitSweepRequest r;
+    r.spec_json = ::lcsweep::testing::GridSpec("g", {1}, {0});
+    ASSERT_TRUE(o.coord->SubmitSweep(r).ok());
+    WorkerRecord wr;
+    wr.name = "w";
+    const int64_t w = o.coord->RegisterWorker(wr)->worker_id;
+    auto lease = o.coord->LeaseJob({w, true, false, 0});
+    ASSERT_TRUE(lease.ok() && lease->has_value());
+    token = (*lease)->token;
+  }
+  clock.Advance(CoordinatorOptions{}.lease_ttl_ms * 3);  // down for three lease periods
+  Opened o = Open(path, &clock);
+  ASSERT_TRUE(o.coord);
+  auto reaped = o.coord->ReapExpiredLeases();
+  ASSERT_TRUE(reaped.ok());
+  EXPECT_TRUE(reaped->empty()) << "a restart must not expire leases at once";
+  HeartbeatRequest hb;
+  hb.token = token;
+  EXPECT_TRUE(o.coord->Heartbeat(hb).ok()) << "the worker's token must still be live";
+  // A worker that never comes back is still reaped one period later.
+  clock.Advance(o.coord->options().lease_ttl_ms + 1);
+  reaped = o.coord->ReapExpiredLeases();
+  ASSERT_TRUE(reaped.ok());
+  EXPECT_EQ(reaped->size(), 1u);
+}
+
+}  // namespace
+}  // namespace lcsweep
