@@ -116,6 +116,16 @@ grpc::Status LocalCluster::Cancel(int64_t job_id) {
   return stub_->CancelJob(&ctx, req, &resp);
 }
 
+int64_t LocalCluster::CheckpointEpoch(int64_t job_id) {
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  v1::GetJobRequest req;
+  req.set_job_id(job_id);
+  v1::GetJobResponse resp;
+  if (!stub_->GetJob(&ctx, req, &resp).ok() || !resp.has_latest_checkpoint()) return -1;
+  return resp.latest_checkpoint().epoch();
+}
+
 bool LocalCluster::WaitUntil(const std::function<bool()>& done, std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   while (!done()) {
@@ -141,7 +151,19 @@ nlohmann::json TinySweep(const std::string& name, int epochs, int train_size,
         {"checkpoint", {{"every_epochs", 1}}}}},
       {"seeds", seeds},
       {"max_attempts", 3}};
-  if (!grid.empty()) spec["grid"] = grid;
+  if (grid.empty()) {
+    spec["list"] = nlohmann::json::array({nlohmann::json::object()});  // just the base
+  } else {
+    spec["grid"] = grid;
+  }
+  return spec;
+}
+
+nlohmann::json SlowSweep(const std::string& name, int epochs, const nlohmann::json& grid,
+                         const std::vector<int>& seeds) {
+  nlohmann::json spec = TinySweep(name, epochs, 2048, grid, seeds);
+  spec["base"]["data"]["synthetic"]["image_size"] = 32;
+  spec["base"]["model"]["width"] = 16;
   return spec;
 }
 

@@ -48,6 +48,8 @@ class LocalCluster {
   std::map<std::string, std::vector<v1::MetricPoint>> Metrics(int64_t job_id);
   std::vector<v1::Event> Events(int64_t job_id);
   grpc::Status Cancel(int64_t job_id);
+  // Epoch of the job's newest stored checkpoint; -1 when it has none.
+  int64_t CheckpointEpoch(int64_t job_id);
   v1::JobService::Stub& stub() { return *stub_; }
 
   // Polls `done` every 50 ms until it holds or `timeout` passes.
@@ -64,9 +66,14 @@ class LocalCluster {
   std::unique_ptr<v1::JobService::Stub> stub_;
 };
 
-// A sweep over tiny ResNet-LC models on synthetic data: quick on 2 cores.
+// A sweep over tiny ResNet-LC models on synthetic data: quick on 2 cores
+// (16x16 images, width 8: thousands of images per second).
 nlohmann::json TinySweep(const std::string& name, int epochs, int train_size,
                          const nlohmann::json& grid, const std::vector<int>& seeds);
+// The same with 32x32 images and width 16: a few seconds per epoch of 2,048
+// images, long enough to kill, drain or cancel a job mid-run.
+nlohmann::json SlowSweep(const std::string& name, int epochs, const nlohmann::json& grid,
+                         const std::vector<int>& seeds);
 
 // Runs lcsweep-train on one job config; returns its result document.
 nlohmann::json RunStandalone(const std::string& config_json, const std::string& dir);

@@ -68,18 +68,12 @@ TEST(WorkerIntegration, SixJobsOverTwoWorkersAllSucceedWithTheirMetrics) {
 
 TEST(WorkerIntegration, KilledWorkersJobResumesElsewhereWithTheUninterruptedResult) {
   LocalCluster cluster(ClusterOptions{/*lease_seconds=*/3, {}});
-  const nlohmann::json spec = TinySweep("kill", 6, 768, {}, {3});
+  const nlohmann::json spec = SlowSweep("kill", 5, {}, {3});
   const int64_t job_id = SubmitOne(cluster, spec);
   ChildProcess& a = cluster.StartWorker("a");
   // Wait for a stored checkpoint (epoch >= 2) while the job still runs.
-  ASSERT_TRUE(LocalCluster::WaitUntil([&] {
-    v1::GetJobRequest req;
-    req.set_job_id(job_id);
-    v1::GetJobResponse r;
-    grpc::ClientContext ctx;
-    cluster.stub().GetJob(&ctx, req, &r);
-    return r.has_latest_checkpoint() && r.latest_checkpoint().epoch() >= 2;
-  }, seconds(120))) << a.Stderr();
+  ASSERT_TRUE(LocalCluster::WaitUntil([&] { return cluster.CheckpointEpoch(job_id) >= 2; },
+                                      seconds(180))) << a.Stderr();
   a.Signal(SIGKILL);
   a.Wait(seconds(10));
   const auto killed_at = Clock::now();
@@ -96,8 +90,8 @@ TEST(WorkerIntegration, KilledWorkersJobResumesElsewhereWithTheUninterruptedResu
   const v1::Job job = cluster.GetJob(job_id);
   ASSERT_EQ(job.state(), v1::JOB_STATE_SUCCEEDED) << job.error();
   const nlohmann::json resumed = nlohmann::json::parse(job.result_json());
-  EXPECT_GE(resumed.value("resumed_from", nlohmann::json::object()).value("epoch", 0), 2)
-      << resumed.value("resumed_from", nlohmann::json()).dump();
+  EXPECT_TRUE(resumed.contains("resumed_from") && resumed["resumed_from"].is_string())
+      << "the second attempt must resume from the uploaded checkpoint";
   const nlohmann::json fresh = RunStandalone(job.config_json(), cluster.dir());
   ASSERT_FALSE(fresh.empty());
   // Bitwise: same thread count, CPU, deterministic loader and filters.
@@ -108,17 +102,17 @@ TEST(WorkerIntegration, KilledWorkersJobResumesElsewhereWithTheUninterruptedResu
   const auto epochs = EpochsOf(cluster.Metrics(job_id).at("test.accuracy"), 2);
   std::set<int64_t> unique(epochs.begin(), epochs.end());
   EXPECT_EQ(unique.size(), epochs.size()) << "an epoch was reported twice by the final attempt";
-  EXPECT_EQ(*unique.rbegin(), 5);
+  ASSERT_FALSE(unique.empty());
+  EXPECT_GE(*unique.begin(), 2) << "the final attempt re-ran epochs it had a checkpoint for";
+  EXPECT_EQ(*unique.rbegin(), 4);
 }
 
 TEST(WorkerIntegration, SigtermDrainsReleasesAtOnceAndKeepsTheAttempt) {
   LocalCluster cluster(ClusterOptions{/*lease_seconds=*/30, {}});
-  const int64_t job_id = SubmitOne(cluster, TinySweep("drain", 6, 768, {}, {4}));
+  const int64_t job_id = SubmitOne(cluster, SlowSweep("drain", 4, {}, {4}));
   ChildProcess& a = cluster.StartWorker("a");
-  ASSERT_TRUE(LocalCluster::WaitUntil([&] {
-    v1::Job j = cluster.GetJob(job_id);
-    return j.state() == v1::JOB_STATE_RUNNING && j.progress().step() >= 4;
-  }, seconds(120)));
+  ASSERT_TRUE(LocalCluster::WaitUntil([&] { return cluster.CheckpointEpoch(job_id) >= 1; },
+                                      seconds(180))) << a.Stderr();
   a.Signal(SIGTERM);
   const auto signalled = Clock::now();
   auto code = a.Wait(seconds(60));
@@ -142,16 +136,16 @@ TEST(WorkerIntegration, SigtermDrainsReleasesAtOnceAndKeepsTheAttempt) {
 TEST(WorkerIntegration, CoordinatorKillAndRestartLosesNothing) {
   LocalCluster cluster(ClusterOptions{/*lease_seconds=*/10, {}});
   v1::SubmitSweepResponse resp;
-  ASSERT_TRUE(cluster.Submit(TinySweep("restart", 4, 512, {{"model.conv.lc_rate", {1, 2}}}, {0}), &resp).ok());
+  ASSERT_TRUE(cluster.Submit(SlowSweep("restart", 3, {{"model.conv.lc_rate", {1, 2}}}, {0}), &resp).ok());
   const int64_t sweep = resp.sweep_id();
   cluster.StartWorker("a");
   cluster.StartWorker("b");
   ASSERT_TRUE(LocalCluster::WaitUntil([&] {
     for (const auto& j : cluster.Jobs(sweep)) {
-      if (j.state() == v1::JOB_STATE_RUNNING && j.progress().step() >= 2) return true;
+      if (j.state() == v1::JOB_STATE_RUNNING && cluster.CheckpointEpoch(j.id()) >= 1) return true;
     }
     return false;
-  }, seconds(120)));
+  }, seconds(180)));
   cluster.KillCoordinator(SIGKILL);
   std::this_thread::sleep_for(milliseconds(1500));
   cluster.StartCoordinator();
@@ -168,18 +162,20 @@ TEST(WorkerIntegration, CoordinatorKillAndRestartLosesNothing) {
     ASSERT_TRUE(metrics.count("test.accuracy"));
     std::set<int64_t> epochs;
     for (const auto& p : metrics.at("test.accuracy")) epochs.insert(p.epoch());
-    EXPECT_EQ(epochs, (std::set<int64_t>{0, 1, 2, 3})) << "job " << j.id();
+    EXPECT_EQ(epochs, (std::set<int64_t>{0, 1, 2})) << "job " << j.id();
   }
 }
 
 TEST(WorkerIntegration, CancelReachesTheWorkerWithinOneHeartbeat) {
   LocalCluster cluster(ClusterOptions{/*lease_seconds=*/4, {}});  // heartbeat every 1 s
-  const int64_t job_id = SubmitOne(cluster, TinySweep("cancel", 30, 1024, {}, {5}));
+  const int64_t job_id = SubmitOne(cluster, SlowSweep("cancel", 20, {}, {5}));
   ChildProcess& a = cluster.StartWorker("a");
   ASSERT_TRUE(LocalCluster::WaitUntil([&] { return cluster.GetJob(job_id).state() == v1::JOB_STATE_RUNNING; }, seconds(60)));
   ASSERT_TRUE(cluster.Cancel(job_id).ok());
   const auto cancelled = Clock::now();
-  const std::string marker = "event=job_end job=" + std::to_string(job_id) + " end=cancelled";
+  // The worker learns it from the next heartbeat, or from the refusal of its
+  // next metric report, whichever comes first.
+  const std::string marker = "event=job_end job=" + std::to_string(job_id) + " end=";
   ASSERT_TRUE(a.WaitForOutput(marker, seconds(10))) << a.Stderr();
   const double seconds_to_stop = std::chrono::duration<double>(Clock::now() - cancelled).count();
   std::cout << "[measure] cancel -> worker stopped: " << seconds_to_stop << " s\n";
