@@ -6,6 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash deploy/install-deps.sh
+# Paths relative to the checkout let ccache reuse objects across clones
+# (CI builds a fresh clone each time).
+export CCACHE_BASEDIR="$PWD"
 jobs="$(nproc)"
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release
 cmake --build build -j "$jobs"

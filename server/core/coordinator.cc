@@ -746,9 +746,16 @@ StatusOr<std::optional<Lease>> Coordinator::LeaseJob(const LeaseRequest& request
                                            " (" + worker.name + ")",
                                        request.worker_id));
       batch.jobs.push_back(job);
+      // The new attempt resumes after its checkpoint's step (or starts over
+      // without one) and measures every later step again: the points stored
+      // for those steps leave the live series, in the same transaction.
+      // Points up to the checkpoint's step stay live: the worker stores its
+      // metrics before it uploads a checkpoint (worker/agent/job_session.h).
+      batch.superseded_metrics.push_back({job.id, ResumeStep(job.id), /*attempt=*/0});
     }
     LCSWEEP_RETURN_IF_ERROR(CommitAndApply(batch, &notices));
     if (best != nullptr) {
+      lease_resume_steps_[batch.jobs[0].id].push_back(batch.superseded_metrics[0].after_step);
       const JobRecord& job = jobs_.at(batch.jobs[0].id);
       Lease l;
       l.job = job;
@@ -812,10 +819,15 @@ Status Coordinator::ReportMetrics(const std::string& token, std::vector<MetricPo
                                 std::to_string(options_.max_metric_points_per_report) +
                                 "); split it into smaller batches");
   int64_t job_id = 0;
+  int attempt = 0;
+  size_t leases_before = 0;
   {
     std::lock_guard<std::mutex> lock(mu_);
     LCSWEEP_ASSIGN_OR_RETURN(JobRecord job, LiveLease(token));
     job_id = job.id;
+    attempt = job.attempt;
+    auto lit = lease_resume_steps_.find(job.id);
+    if (lit != lease_resume_steps_.end()) leases_before = lit->second.size();
     const int64_t now = clock_->NowMs();
     for (size_t i = 0; i < points.size(); ++i) {
       MetricPoint& p = points[i];
@@ -832,6 +844,7 @@ Status Coordinator::ReportMetrics(const std::string& token, std::vector<MetricPo
   std::vector<ChangeNotice> notices;
   {
     std::lock_guard<std::mutex> lock(mu_);
+    SupersedeLateReport(job_id, attempt, leases_before);
     auto it = jobs_.find(job_id);
     // Last values for the live view (persisted with the next heartbeat).
     if (it != jobs_.end() && it->second.lease_token == token) {
@@ -849,6 +862,34 @@ Status Coordinator::ReportMetrics(const std::string& token, std::vector<MetricPo
   }
   Notify(notices);
   return OkStatus();
+}
+
+int64_t Coordinator::ResumeStep(int64_t job_id) const {
+  auto it = checkpoints_.find(job_id);
+  if (it == checkpoints_.end() || it->second.empty()) return -1;
+  return it->second.back().step;
+}
+
+void Coordinator::SupersedeLateReport(int64_t job_id, int attempt, size_t leases_before) {
+  auto it = lease_resume_steps_.find(job_id);
+  if (it == lease_resume_steps_.end() || it->second.size() <= leases_before) return;
+  // The job was leased again (its lease expired or failed) between the token
+  // check and the commit of these points, so that lease's supersede did not
+  // see them. Supersede them as it would have: the first lease after the
+  // check resumed after step it->second[leases_before]. Only when the attempt
+  // changed: a release keeps the attempt, and a worker releases only after
+  // its reports were acknowledged, so no report of its can be this late.
+  const auto jit = jobs_.find(job_id);
+  if (jit == jobs_.end() || jit->second.attempt == attempt) return;
+  WriteBatch fix;
+  fix.superseded_metrics.push_back({job_id, it->second[leases_before], attempt});
+  Status status = store_->Commit(fix);
+  if (status.ok()) {
+    Log()->warn("event=late_metric_report_superseded {} {}", Kv("job", job_id), Kv("attempt", attempt));
+  } else {
+    Log()->error("event=late_metric_report_not_superseded {} {} {}", Kv("job", job_id),
+                 Kv("attempt", attempt), Kv("status", status.ToString()));
+  }
 }
 
 StatusOr<JobRecord> Coordinator::ValidateLease(const std::string& token) const {

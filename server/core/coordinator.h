@@ -24,6 +24,13 @@
 // all concurrent reporters in one transaction; ReportMetrics returns only
 // after its points are committed, so an acknowledged report is durable.
 //
+// Metric lineage: a job's points are appended per attempt; when LeaseJob hands
+// the job out again, resuming from its newest checkpoint at step s (or from
+// scratch, s = -1), every stored point of the job with step > s is marked
+// superseded in the lease's transaction (the new attempt measures those steps
+// again). Nothing is deleted; ListMetrics returns the live points unless asked
+// for all, so a job's series holds each step (and each epoch) once.
+//
 // Lifecycle decisions (DESIGN.md leaves these open; tests pin them down):
 //  - attempt numbers start at 1. FailJob(retryable) and an expired lease are
 //    lost attempts: attempt + 1 and back to queued while attempt <
@@ -134,7 +141,8 @@ class Coordinator {
   // Audit trail, ascending id, filtered (NOT_FOUND for an unknown job or
   // sweep; limit clamped to 1..5000, 0 = 500).
   StatusOr<std::vector<Event>> ListEvents(const ListEventsRequest& request) const;
-  // Metric points of one job (NOT_FOUND if unknown).
+  // Metric points of one job (NOT_FOUND if unknown): its live series, or
+  // every stored point with request.include_superseded.
   StatusOr<std::vector<MetricPoint>> ListMetrics(const ListMetricsRequest& request) const;
   // Workers with their current jobs, ascending id. Without include_dead only
   // those seen within the last lease_ttl_ms.
@@ -234,6 +242,12 @@ class Coordinator {
   Status CommitAndApply(const WriteBatch& batch, std::vector<ChangeNotice>* notices);
   void ApplyJob(const JobRecord& job, std::vector<ChangeNotice>* notices);
   int64_t RunningInSweeps(const JobRecord& job) const;
+  // Step of the job's newest checkpoint (where a new lease resumes), or -1.
+  int64_t ResumeStep(int64_t job_id) const;
+  // After a metric commit: if the job was leased to a new attempt while the
+  // points of `attempt` were being committed, supersedes them as that lease
+  // would have (see ReportMetrics).
+  void SupersedeLateReport(int64_t job_id, int attempt, size_t leases_before);
   bool Matches(const JobRecord& job, const LeaseRequest& request) const;
   SweepSummary Summarize(const SweepRecord& sweep) const;
   std::string NewToken();
@@ -264,6 +278,9 @@ class Coordinator {
   std::map<int64_t, int64_t> running_per_sweep_;
   std::map<int64_t, WorkerRecord> workers_;
   std::map<int64_t, std::vector<CheckpointMeta>> checkpoints_;  // job -> ascending id
+  // job -> the resume step of each lease of it since this process started
+  // (only to catch metric reports that race with a re-lease).
+  std::map<int64_t, std::vector<int64_t>> lease_resume_steps_;
 
   std::mutex listeners_mu_;
   int next_listener_id_ = 1;

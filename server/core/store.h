@@ -6,7 +6,8 @@
 // their sweep links, workers, checkpoint metadata) once with Load(), keeps it
 // in memory, and writes every change through Commit() before it changes its
 // memory or acknowledges a call. Metrics and events are append-only and only
-// read back by queries.
+// read back by queries; the one change to a stored metric point is marking it
+// superseded (SupersedeMetrics), never deleting it.
 //
 // Contract of Commit: all of a WriteBatch is applied in one transaction, or
 // nothing is (a failed commit leaves the store exactly as before). Errors:
@@ -40,6 +41,17 @@ struct StoreSnapshot {
   int64_t max_event_id = 0;               // largest event id stored (0 = none)
 };
 
+// Marks the stored metric points of one job with step > after_step as
+// superseded (MetricPoint::superseded); nothing is deleted. Written when a
+// lease hands the job out again: the new attempt resumes after the
+// checkpoint at after_step (-1: no checkpoint, it starts over) and re-measures
+// every later step.
+struct SupersedeMetrics {
+  int64_t job_id = 0;
+  int64_t after_step = -1;
+  int attempt = 0;                        // only points of this attempt; 0 = any attempt
+};
+
 // One atomic change. Upserts replace the whole row with the same id.
 struct WriteBatch {
   std::vector<SweepRecord> sweeps;        // upsert by id
@@ -49,12 +61,15 @@ struct WriteBatch {
   std::vector<CheckpointMeta> checkpoints;  // upsert by id
   std::vector<int64_t> deleted_checkpoints;  // checkpoint ids to delete
   std::vector<Event> events;              // append; id > 0 is kept, id 0 gets the next free id
+  // Applied to the points stored before this batch, then `metrics` are
+  // appended (live).
+  std::vector<SupersedeMetrics> superseded_metrics;
   std::vector<MetricPoint> metrics;       // append
 
   bool empty() const {
     return sweeps.empty() && jobs.empty() && sweep_jobs.empty() && workers.empty() &&
            checkpoints.empty() && deleted_checkpoints.empty() && events.empty() &&
-           metrics.empty();
+           superseded_metrics.empty() && metrics.empty();
   }
 };
 
@@ -68,7 +83,8 @@ class Store {
   // Applies `batch` atomically (see the contract above).
   virtual Status Commit(const WriteBatch& batch) = 0;
 
-  // Metric points of one job, in insertion order, at most `limit`.
+  // Metric points of one job, in insertion order, at most `limit`; only live
+  // ones unless request.include_superseded (then each carries its flag).
   virtual StatusOr<std::vector<MetricPoint>> ListMetrics(const ListMetricsRequest& request) = 0;
 
   // Audit events matching the filters, ascending id, at most `limit`

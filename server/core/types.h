@@ -129,6 +129,12 @@ struct MetricPoint {
   std::string name;
   double value = 0;
   int64_t time_ms = 0;
+  // Set by the store on reads: a later lease of the job resumed from a
+  // checkpoint before this point's step (or started over), so the point was
+  // re-measured by a later attempt. Superseded points are kept (an
+  // acknowledged metric is never lost) but left out of the job's live series.
+  // Ignored on writes: new points are always live.
+  bool superseded = false;
 };
 
 // One audit-trail entry: every state change of a job writes one.
@@ -310,6 +316,10 @@ struct ListMetricsRequest {
   std::vector<std::string> names;    // empty = all names
   int attempt = 0;                   // 0 = all attempts
   int limit = 1'000'000;             // at most this many points
+  // false: only live points, i.e. the job's series with each step once (the
+  // points a resumed attempt re-measured are left out); true: every stored
+  // point, superseded ones flagged (MetricPoint::superseded).
+  bool include_superseded = false;
 };
 
 struct ListEventsRequest {

@@ -181,6 +181,7 @@ void ToProto(const MetricPoint& p, v1::MetricPoint* out) {
   out->set_epoch(p.epoch);
   out->set_time_ms(p.time_ms);
   out->set_attempt(p.attempt);
+  out->set_superseded(p.superseded);
 }
 
 MetricPoint FromProto(const v1::MetricPoint& p, int64_t job_id) {

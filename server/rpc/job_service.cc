@@ -430,6 +430,7 @@ grpc::Status JobServiceImpl::GetMetrics(grpc::ServerContext* context,
   req.job_id = request->job_id();
   req.names.assign(request->names().begin(), request->names().end());
   req.attempt = request->attempt();
+  req.include_superseded = request->include_superseded();
   StatusOr<std::vector<MetricPoint>> points = env_->coordinator->ListMetrics(req);
   if (!points.ok()) return ToGrpcStatus(points.status());
   ToSeries(request->job_id(), *points, response);

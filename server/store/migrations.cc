@@ -104,6 +104,14 @@ CREATE TABLE checkpoints (
 );
 CREATE INDEX checkpoints_by_job ON checkpoints(job_id, id);
 )sql",
+      // 2: metric lineage. A point is superseded (1) once a later lease of its
+      // job resumed from a checkpoint before its step, so a later attempt
+      // measured that step again; superseded points are kept, and left out of
+      // the live series (server/core/store.h, SupersedeMetrics). Existing
+      // points start live.
+      R"sql(
+ALTER TABLE metrics ADD COLUMN superseded INTEGER NOT NULL DEFAULT 0;
+)sql",
   };
   return *migrations;
 }

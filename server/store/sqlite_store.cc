@@ -573,6 +573,21 @@ Status SqliteStore::CommitLocked(const WriteBatch& batch) {
       LCSWEEP_RETURN_IF_ERROR(step(s, "cannot write event"));
     }
   }
+  if (!batch.superseded_metrics.empty()) {
+    // Before the batch's own points are appended: those are live. The
+    // metrics_by_job index narrows the update to the job's rows.
+    LCSWEEP_ASSIGN_OR_RETURN(
+        sqlite3_stmt * s,
+        Prepare("UPDATE metrics SET superseded = 1 WHERE job_id = ?1 AND step > ?2 "
+                "AND superseded = 0 AND (?3 = 0 OR attempt = ?3)"));
+    for (const SupersedeMetrics& m : batch.superseded_metrics) {
+      StmtScope scope(s);
+      Bind(s, 1, m.job_id);
+      Bind(s, 2, m.after_step);
+      Bind(s, 3, m.attempt);
+      LCSWEEP_RETURN_IF_ERROR(step(s, "cannot mark metric points superseded"));
+    }
+  }
   if (!batch.metrics.empty()) {
     LCSWEEP_ASSIGN_OR_RETURN(sqlite3_stmt * s, Prepare(kInsertMetric));
     for (const MetricPoint& p : batch.metrics) {
@@ -596,7 +611,9 @@ Status SqliteStore::CommitLocked(const WriteBatch& batch) {
 StatusOr<std::vector<MetricPoint>> SqliteStore::ListMetrics(const ListMetricsRequest& request) {
   std::lock_guard<std::mutex> lock(mu_);
   std::string sql =
-      "SELECT job_id, attempt, step, epoch, name, value, time_ms FROM metrics WHERE job_id = ?1";
+      "SELECT job_id, attempt, step, epoch, name, value, time_ms, superseded FROM metrics "
+      "WHERE job_id = ?1";
+  if (!request.include_superseded) sql += " AND superseded = 0";
   if (request.attempt > 0) sql += " AND attempt = ?2";
   if (!request.names.empty()) {
     sql += " AND name IN (";
@@ -623,6 +640,7 @@ StatusOr<std::vector<MetricPoint>> SqliteStore::ListMetrics(const ListMetricsReq
     p.name = Text(s, 4);
     p.value = Real(s, 5);
     p.time_ms = Int(s, 6);
+    p.superseded = Int(s, 7) != 0;
     out.push_back(std::move(p));
   }
   if (rc != SQLITE_DONE) return Error(rc, "cannot read metrics");

@@ -3,8 +3,12 @@
 // without training: the test itself acts as a worker through WorkerService
 // (Register, LeaseJob, ReportMetrics, CompleteJob) with result documents it
 // constructs, and checks the CLI's numbers against its own computation.
+#include <poll.h>
+#include <pty.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <filesystem>
@@ -530,6 +534,78 @@ TEST_F(CliTest, WatchExitsWhenTheSweepIsDoneWithTheRightCode) {
   CliResult w = Cli({"watch", std::to_string(second)});
   EXPECT_EQ(w.code, 1) << w.out << w.err;
   EXPECT_THAT(w.out, HasSubstr("1 job did not succeed"));
+}
+
+// On a terminal, watch draws a live block (ANSI redraws) with a progress bar
+// from the job's reported progress.
+TEST_F(CliTest, WatchOnATerminalDrawsLiveProgressBars) {
+  int64_t sweep = Submit(TestSweep("tty", {4}, {0}));
+  int64_t worker = RegisterWorker();
+  v1::Lease lease;
+  ASSERT_TRUE(Lease(worker, &lease));
+  int master = -1;
+  winsize ws{};
+  ws.ws_col = 200;
+  ws.ws_row = 50;
+  pid_t pid = forkpty(&master, nullptr, nullptr, &ws);
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    std::string bin = LCSWEEP_CLI_BIN, addr = Address(), s = std::to_string(sweep);
+    execl(bin.c_str(), bin.c_str(), "--coordinator", addr.c_str(), "--token", kAdminToken, "watch", s.c_str(),
+          "--refresh", "0", static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  std::string screen;
+  auto read_until = [&](const std::string& text, std::chrono::seconds timeout) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (screen.find(text) == std::string::npos && std::chrono::steady_clock::now() < deadline) {
+      pollfd p{master, POLLIN, 0};
+      if (poll(&p, 1, 100) > 0) {
+        char buf[4096];
+        ssize_t n = read(master, buf, sizeof(buf));
+        if (n <= 0) break;
+        screen.append(buf, n);
+      }
+    }
+    return screen.find(text) != std::string::npos;
+  };
+  ASSERT_TRUE(read_until("1 running", std::chrono::seconds(20))) << screen;
+  v1::HeartbeatRequest hb;
+  hb.set_lease_token(lease.lease_token());
+  hb.mutable_progress()->set_epoch(0);
+  hb.mutable_progress()->set_step(50);
+  (*hb.mutable_progress()->mutable_metrics())["total_steps"] = 100;
+  (*hb.mutable_progress()->mutable_metrics())["epochs"] = 1;
+  v1::HeartbeatResponse hresp;
+  grpc::ClientContext hctx;
+  ASSERT_TRUE(worker_stub_->Heartbeat(WorkerContext(&hctx), hb, &hresp).ok());
+  v1::ReportMetricsRequest m;
+  m.set_lease_token(lease.lease_token());
+  for (auto [name, value] : {std::pair<const char*, double>{"train.step_loss", 0.75},
+                             {"train.images_per_second", 640}}) {
+    auto* p = m.add_points();
+    p->set_name(name);
+    p->set_value(value);
+    p->set_step(50);
+  }
+  v1::ReportMetricsResponse mresp;
+  grpc::ClientContext mctx;
+  ASSERT_TRUE(worker_stub_->ReportMetrics(WorkerContext(&mctx), m, &mresp).ok());
+  EXPECT_TRUE(read_until("50%", std::chrono::seconds(20))) << screen;
+  EXPECT_TRUE(read_until("loss 0.7500", std::chrono::seconds(5))) << screen;
+  EXPECT_THAT(screen, HasSubstr("\x1b[J"));  // the live block is redrawn in place
+  EXPECT_THAT(screen, HasSubstr("step 50/100"));
+  v1::CompleteJobRequest c;
+  c.set_lease_token(lease.lease_token());
+  c.set_result_json(R"({"final": {"test_accuracy": 0.5}})");
+  v1::CompleteJobResponse cresp;
+  grpc::ClientContext cctx;
+  ASSERT_TRUE(worker_stub_->CompleteJob(WorkerContext(&cctx), c, &cresp).ok());
+  EXPECT_TRUE(read_until("all 1 job succeeded", std::chrono::seconds(20))) << screen;
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << screen;
+  close(master);
 }
 
 TEST_F(CliTest, ConnectionErrorsAreClearAndHaveTheirExitCodes) {

@@ -54,8 +54,18 @@ class MemoryStore final : public Store {
       if (e.id == 0) e.id = events_.empty() ? 1 : events_.back().id + 1;
       events_.push_back(e);
     }
+    for (const SupersedeMetrics& m : batch.superseded_metrics) {
+      for (MetricPoint& p : metrics_) {
+        if (p.job_id == m.job_id && p.step > m.after_step &&
+            (m.attempt == 0 || p.attempt == m.attempt))
+          p.superseded = true;
+      }
+    }
     if (!batch.metrics.empty()) ++metric_commits_;
-    metrics_.insert(metrics_.end(), batch.metrics.begin(), batch.metrics.end());
+    for (MetricPoint p : batch.metrics) {
+      p.superseded = false;  // new points are live (Store contract)
+      metrics_.push_back(std::move(p));
+    }
     return OkStatus();
   }
 
@@ -65,6 +75,7 @@ class MemoryStore final : public Store {
     for (const auto& p : metrics_) {
       if (p.job_id != r.job_id) continue;
       if (r.attempt > 0 && p.attempt != r.attempt) continue;
+      if (!r.include_superseded && p.superseded) continue;
       if (!r.names.empty() && std::find(r.names.begin(), r.names.end(), p.name) == r.names.end())
         continue;
       if (static_cast<int>(out.size()) >= r.limit) break;

@@ -820,3 +820,57 @@ TEST(RpcServerTest, TlsWhenCertificateAndKeyAreConfigured) {
 
 }  // namespace
 }  // namespace lcsweep::testing
+
+namespace lcsweep::testing {
+namespace {
+
+// Metric lineage over the wire: a job leased again without a checkpoint
+// starts over, so the first lease's points leave the live series (GetMetrics
+// by default) but stay stored (include_superseded, flagged).
+TEST(RpcServerTest, ReLeaseSupersedesPointsTheNewAttemptReportsAgain) {
+  TempDir dir;
+  Stack stack(dir.path());
+  Submit(stack, SweepSpec("lineage", 1, 1));
+  auto w = stack.workers();
+  int64_t a = Register(w.get(), "a");
+  std::optional<v1::Lease> first = Lease(w.get(), a);
+  ASSERT_TRUE(first);
+  ASSERT_TRUE(Report(w.get(), first->lease_token(), 6).ok());
+  {
+    v1::ReleaseJobRequest req;
+    req.set_lease_token(first->lease_token());
+    v1::ReleaseJobResponse resp;
+    auto ctx = Ctx();
+    ASSERT_TRUE(w->ReleaseJob(ctx.get(), req, &resp).ok());
+  }
+  std::optional<v1::Lease> second = Lease(w.get(), a);
+  ASSERT_TRUE(second);
+  ASSERT_FALSE(second->has_resume_from()) << "no checkpoint was uploaded";
+  ASSERT_TRUE(Report(w.get(), second->lease_token(), 3).ok());
+
+  auto get = [&](bool all) {
+    v1::GetMetricsRequest mr;
+    mr.set_job_id(first->job().id());
+    mr.set_include_superseded(all);
+    v1::GetMetricsResponse metrics;
+    auto ctx = Ctx();
+    EXPECT_TRUE(stack.jobs()->GetMetrics(ctx.get(), mr, &metrics).ok());
+    return metrics;
+  };
+  v1::GetMetricsResponse live = get(false);
+  ASSERT_EQ(live.series_size(), 1);
+  ASSERT_EQ(live.series(0).points_size(), 3);
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(live.series(0).points(i).step(), i);
+    EXPECT_FALSE(live.series(0).points(i).superseded());
+  }
+  v1::GetMetricsResponse all = get(true);
+  ASSERT_EQ(all.series_size(), 1);
+  ASSERT_EQ(all.series(0).points_size(), 9);
+  int superseded = 0;
+  for (const auto& p : all.series(0).points()) superseded += p.superseded() ? 1 : 0;
+  EXPECT_EQ(superseded, 6) << "every point of the first lease, none of the second";
+}
+
+}  // namespace
+}  // namespace lcsweep::testing

@@ -729,3 +729,128 @@ TEST_F(CoordinatorTest, ResultsForExplicitJobs) {
 
 }  // namespace
 }  // namespace lcsweep
+
+namespace lcsweep {
+namespace {
+
+// Metric lineage (coordinator.h): one point per epoch at the epoch's last
+// step, as the worker reports test.accuracy.
+std::vector<MetricPoint> EpochPoints(int first_epoch, int last_epoch, double offset) {
+  std::vector<MetricPoint> v;
+  for (int e = first_epoch; e <= last_epoch; ++e) {
+    MetricPoint p;
+    p.name = "test.accuracy";
+    p.epoch = e;
+    p.step = (e + 1) * 10;
+    p.value = e + offset;
+    v.push_back(p);
+  }
+  return v;
+}
+
+std::vector<MetricPoint> ListPoints(Coordinator* coord, int64_t job_id, bool all) {
+  ListMetricsRequest r;
+  r.job_id = job_id;
+  r.include_superseded = all;
+  auto points = coord->ListMetrics(r);
+  EXPECT_TRUE(points.ok()) << points.status().ToString();
+  return points.ok() ? *points : std::vector<MetricPoint>{};
+}
+
+TEST_F(CoordinatorTest, AKilledAttemptsPointsAfterTheResumeCheckpointAreSuperseded) {
+  Submit(GridSpec("s", {1}));
+  int64_t w1 = Worker("w1"), w2 = Worker("w2");
+  auto first = LeaseFor(w1);
+  ASSERT_TRUE(first.has_value());
+  const int64_t job = first->job.id;
+  // Epochs 0 and 1 done, their points stored, then the checkpoint at step 20
+  // (metrics before checkpoints, as the worker does) ...
+  ASSERT_TRUE(coord_->ReportMetrics(first->token, EpochPoints(0, 1, 0.1)).ok());
+  CheckpointMeta meta;
+  meta.epoch = 2;
+  meta.step = 20;
+  meta.path = "/ckpt/2";
+  ASSERT_TRUE(coord_->RecordCheckpoint(first->token, meta).ok());
+  // ... then epochs 2 and 3 reported, and the worker dies before the next
+  // checkpoint (kill -9): its lease expires.
+  ASSERT_TRUE(coord_->ReportMetrics(first->token, EpochPoints(2, 3, 0.1)).ok());
+  clock_.Advance(kTtl + 1);
+  ASSERT_TRUE(coord_->ReapExpiredLeases().ok());
+  ASSERT_EQ(Job(job).attempt, 2);
+  EXPECT_EQ(ListPoints(coord_.get(), job, false).size(), 4u) << "queued: nothing superseded yet";
+
+  auto second = LeaseFor(w2);
+  ASSERT_TRUE(second.has_value());
+  ASSERT_TRUE(second->checkpoint.has_value());
+  EXPECT_EQ(second->checkpoint->step, 20);
+  // The live series keeps the epochs up to the checkpoint only.
+  std::vector<MetricPoint> live = ListPoints(coord_.get(), job, false);
+  ASSERT_EQ(live.size(), 2u);
+  EXPECT_EQ(live[0].epoch, 0);
+  EXPECT_EQ(live[1].epoch, 1);
+  for (const auto& p : live) EXPECT_FALSE(p.superseded);
+  // Nothing was deleted.
+  std::vector<MetricPoint> all = ListPoints(coord_.get(), job, true);
+  ASSERT_EQ(all.size(), 4u);
+  EXPECT_FALSE(all[0].superseded);
+  EXPECT_FALSE(all[1].superseded);
+  EXPECT_TRUE(all[2].superseded);
+  EXPECT_TRUE(all[3].superseded);
+  EXPECT_EQ(all[2].attempt, 1);
+
+  // The resumed attempt reports epochs 2 and 3 again: each epoch once.
+  ASSERT_TRUE(coord_->ReportMetrics(second->token, EpochPoints(2, 3, 0.2)).ok());
+  live = ListPoints(coord_.get(), job, false);
+  ASSERT_EQ(live.size(), 4u);
+  for (int e = 0; e < 4; ++e) {
+    EXPECT_EQ(live[e].epoch, e);
+    EXPECT_EQ(live[e].attempt, e < 2 ? 1 : 2);
+    EXPECT_DOUBLE_EQ(live[e].value, e + (e < 2 ? 0.1 : 0.2));
+  }
+  EXPECT_EQ(ListPoints(coord_.get(), job, true).size(), 6u);
+  // The attempt filter still works on the live view.
+  ListMetricsRequest r;
+  r.job_id = job;
+  r.attempt = 1;
+  EXPECT_EQ(coord_->ListMetrics(r)->size(), 2u);
+  r.include_superseded = true;
+  EXPECT_EQ(coord_->ListMetrics(r)->size(), 4u);
+}
+
+TEST_F(CoordinatorTest, ALeaseWithoutACheckpointSupersedesEveryEarlierPoint) {
+  Submit(GridSpec("s", {1}));
+  int64_t w = Worker("w");
+  auto first = LeaseFor(w);
+  ASSERT_TRUE(first.has_value());
+  ASSERT_TRUE(coord_->ReportMetrics(first->token, EpochPoints(0, 2, 0.1)).ok());
+  ASSERT_TRUE(coord_->FailJob(first->token, "out of memory", /*retryable=*/true).ok());
+  auto second = LeaseFor(w);
+  ASSERT_TRUE(second.has_value());
+  EXPECT_FALSE(second->checkpoint.has_value());
+  EXPECT_TRUE(ListPoints(coord_.get(), first->job.id, false).empty());
+  EXPECT_EQ(ListPoints(coord_.get(), first->job.id, true).size(), 3u);
+}
+
+TEST_F(CoordinatorTest, ADrainAtACheckpointSupersedesNothing) {
+  // A drain checkpoints at the current step after the metrics before it were
+  // stored: the next lease resumes there and every stored point stays live.
+  Submit(GridSpec("s", {1}));
+  int64_t w = Worker("w");
+  auto first = LeaseFor(w);
+  ASSERT_TRUE(first.has_value());
+  ASSERT_TRUE(coord_->ReportMetrics(first->token, EpochPoints(0, 1, 0.1)).ok());
+  CheckpointMeta meta;
+  meta.epoch = 2;
+  meta.step = 20;
+  meta.path = "/ckpt/drain";
+  ASSERT_TRUE(coord_->RecordCheckpoint(first->token, meta).ok());
+  ASSERT_TRUE(coord_->ReleaseJob(first->token, "worker drain").ok());
+  auto second = LeaseFor(w);
+  ASSERT_TRUE(second.has_value());
+  EXPECT_EQ(second->job.attempt, 1);
+  EXPECT_EQ(ListPoints(coord_.get(), first->job.id, false).size(), 2u);
+  for (const auto& p : ListPoints(coord_.get(), first->job.id, true)) EXPECT_FALSE(p.superseded);
+}
+
+}  // namespace
+}  // namespace lcsweep

@@ -297,6 +297,61 @@ TEST(SqliteStoreTest, AWriteLockHeldByAnotherProcessGivesUnavailableAfterTheTime
   EXPECT_EQ(store->ListMetrics(q)->size(), 5u) << "the failed commit left nothing behind";
 }
 
+// A database written by a coordinator before metric lineage (schema 1) is
+// upgraded in place: its points are kept and start live.
+TEST(SqliteStoreTest, UpgradesASchemaOneFileAndKeepsItsMetricsLive) {
+  TempDir dir;
+  const std::string path = dir.File("old.db");
+  {
+    RawDb raw(path);
+    ASSERT_EQ(raw.Exec("PRAGMA journal_mode=WAL"), SQLITE_OK);
+    ASSERT_EQ(raw.Exec("CREATE TABLE schema_version (version INTEGER PRIMARY KEY, "
+                       "applied_ms INTEGER NOT NULL DEFAULT 0)"),
+              SQLITE_OK);
+    ASSERT_EQ(raw.Exec(SchemaMigrations()[0]), SQLITE_OK);
+    ASSERT_EQ(raw.Exec("INSERT INTO schema_version (version) VALUES (1)"), SQLITE_OK);
+    ASSERT_EQ(raw.Exec("INSERT INTO metrics (job_id, attempt, step, epoch, name, value, time_ms) "
+                       "VALUES (7, 1, 10, 0, 'test.accuracy', 0.25, 1000), "
+                       "(7, 1, 20, 1, 'test.accuracy', 0.5, 2000)"),
+              SQLITE_OK);
+  }
+  auto opened = SqliteStore::Open(path);
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  SqliteStore& store = **opened;
+  EXPECT_EQ(*store.SchemaVersion(), SqliteStore::LatestSchemaVersion());
+  ASSERT_GE(SqliteStore::LatestSchemaVersion(), 2);
+  ListMetricsRequest live;
+  live.job_id = 7;
+  auto points = store.ListMetrics(live);
+  ASSERT_TRUE(points.ok()) << points.status().ToString();
+  ASSERT_EQ(points->size(), 2u);
+  EXPECT_EQ((*points)[1].value, 0.5);
+  EXPECT_FALSE((*points)[1].superseded);
+
+  // The new column works on the upgraded file: supersede after step 10 (only
+  // attempt 1), in the same batch as a new point of attempt 2 at step 20,
+  // which stays live.
+  WriteBatch batch;
+  batch.superseded_metrics.push_back({7, 10, 1});
+  batch.metrics.push_back({7, 2, 20, 1, "test.accuracy", 0.75, 3000});
+  ASSERT_TRUE(store.Commit(batch).ok());
+  points = store.ListMetrics(live);
+  ASSERT_TRUE(points.ok());
+  ASSERT_EQ(points->size(), 2u);
+  EXPECT_EQ((*points)[0].step, 10);
+  EXPECT_EQ((*points)[1].attempt, 2);
+  EXPECT_EQ((*points)[1].value, 0.75);
+  ListMetricsRequest all = live;
+  all.include_superseded = true;
+  points = store.ListMetrics(all);
+  ASSERT_TRUE(points.ok());
+  ASSERT_EQ(points->size(), 3u);
+  EXPECT_FALSE((*points)[0].superseded);
+  EXPECT_TRUE((*points)[1].superseded);
+  EXPECT_EQ((*points)[1].value, 0.5);
+  EXPECT_FALSE((*points)[2].superseded);
+}
+
 TEST(SqliteStoreTest, MigrationsAreOrderedNonEmptyStrings) {
   const auto& m = SchemaMigrations();
   ASSERT_FALSE(m.empty());
