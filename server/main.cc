@@ -204,6 +204,10 @@ int Run(const Flags& f) {
   log->info("event=signal {}", Kv("signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"));
 #ifdef LCSWEEP_HAVE_HTTP
   if (http) http->Stop();
+  // The dashboard's JSON API deregisters its Coordinator listener when
+  // destroyed: it must go before the coordinator (was a use-after-free abort
+  // at exit, "double free or corruption").
+  http.reset();
 #endif
   (*server)->Shutdown(std::chrono::seconds(f.shutdown_grace_seconds));
   (*coordinator)->Shutdown();
