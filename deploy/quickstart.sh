@@ -76,13 +76,17 @@ coordinator_pid=""
 worker_pid=""
 
 stop() {
-  local pid="$1" name="$2" grace="$3"
+  local pid="$1" name="$2" grace="$3" status=0
   [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 0
   echo "stopping $name (pid $pid)"
   kill -TERM "$pid" 2>/dev/null || true
-  for _ in $(seq $((grace * 10))); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
-  echo "$name did not stop within ${grace}s; killing it" >&2
-  kill -KILL "$pid" 2>/dev/null || true
+  for _ in $(seq $((grace * 10))); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  if kill -0 "$pid" 2>/dev/null; then
+    echo "$name did not stop within ${grace}s; killing it" >&2
+    kill -KILL "$pid" 2>/dev/null || true
+  fi
+  wait "$pid" 2>/dev/null || status=$?
+  [ "$status" = 0 ] || echo "warning: $name exited with status $status (log in $state)" >&2
 }
 
 finished=0

@@ -78,7 +78,7 @@ class CliTest : public ::testing::Test {
     coordinator_ = std::make_unique<ChildProcess>(
         std::vector<std::string>{LCSWEEP_COORDINATOR_BIN, "--listen", Address(), "--db", dir_ + "/lcsweep.db",
                                  "--artifacts", dir_ + "/artifacts", "--tokens-file", dir_ + "/tokens",
-                                 "--http-listen", "", "--shutdown-grace-seconds", "1"},
+                                 "--http-listen", "127.0.0.1:0", "--shutdown-grace-seconds", "1"},
         dir_ + "/coordinator");
     ASSERT_TRUE(coordinator_->WaitForOutput("listening on", std::chrono::seconds(30)))
         << coordinator_->Stderr();
@@ -87,8 +87,9 @@ class CliTest : public ::testing::Test {
   }
 
   void TearDown() override {
+    // A clean stop (exit 0), dashboard included, as deploy/quickstart.sh expects.
     coordinator_->Signal(SIGTERM);
-    coordinator_->Wait(std::chrono::seconds(20));
+    EXPECT_EQ(coordinator_->Wait(std::chrono::seconds(20)), std::optional<int>(0)) << coordinator_->Stderr();
     if (!HasFailure()) fs::remove_all(dir_);
     else std::cerr << "logs kept in " << dir_ << "\n";
   }
