@@ -11,8 +11,14 @@
 // and its result must equal, bitwise, that of an uninterrupted lcsweep-train
 // run of the same config (both with --threads 1 on the CPU).
 //
+// The live step-level series (train.step_loss, every log_every_steps steps)
+// must also hold every logged step exactly once: a killed attempt's steps
+// after its last checkpoint are re-run by the next one, so this is where the
+// coordinator's metric lineage (superseded points) is exercised most.
+//
 // The seed is printed; LCSWEEP_CHAOS_SEED=N replays a schedule (the order and
 // kind of faults; their exact moments still depend on the machine's speed).
+// LCSWEEP_CHAOS_LOG_DIR=D copies the coordinator's and workers' logs to D.
 #include <gtest/gtest.h>
 #include <signal.h>
 
@@ -39,6 +45,8 @@ using Clock = std::chrono::steady_clock;
 
 constexpr int kWorkers = 3;
 constexpr int kEpochs = 5;
+constexpr int kTrainSize = 2048;   // 32 steps of 64 images per epoch
+constexpr int kLogEverySteps = 2;  // TinySweep's train.log_every_steps
 constexpr int kJobs = 12;
 
 uint64_t ChaosSeed() {
@@ -127,7 +135,8 @@ TEST(Chaos, TwelveJobSweepSurvivesKilledWorkersAndCoordinatorRestarts) {
   // Lease 3 s: a SIGKILLed worker's job is requeued within ~3-4 s.
   LocalCluster cluster(ClusterOptions{/*lease_seconds=*/3, {}});
   nlohmann::json spec =
-      TinySweep("chaos", kEpochs, 1536, {{"model.conv.lc_rate", {1, 2, 4}}}, {11, 12, 13, 14});
+      TinySweep("chaos", kEpochs, kTrainSize, {{"model.conv.lc_rate", {1, 2, 4}}}, {11, 12, 13, 14});
+  ASSERT_EQ(spec["base"]["train"]["log_every_steps"], kLogEverySteps);
   // Each SIGKILL costs the job it hits an attempt; several may hit one job.
   spec["max_attempts"] = 20;
   v1::SubmitSweepResponse submitted;
@@ -249,7 +258,8 @@ TEST(Chaos, TwelveJobSweepSurvivesKilledWorkersAndCoordinatorRestarts) {
   // Every job succeeded exactly once, with a result.
   const std::vector<v1::Job> jobs = cluster.Jobs(sweep);
   ASSERT_EQ(static_cast<int>(jobs.size()), kJobs);
-  int resumed_jobs = 0, total_leases = 0, total_superseded = 0, max_attempt = 0;
+  int resumed_jobs = 0, total_leases = 0, max_attempt = 0;
+  std::map<std::string, int> total_superseded;
   std::map<std::string, int> reasons;
   for (const auto& job : jobs) {
     ASSERT_EQ(job.state(), v1::JOB_STATE_SUCCEEDED) << "job " << job.id() << ": " << job.error();
@@ -267,7 +277,21 @@ TEST(Chaos, TwelveJobSweepSurvivesKilledWorkersAndCoordinatorRestarts) {
     max_attempt = std::max(max_attempt, job.attempt());
     const nlohmann::json result = nlohmann::json::parse(job.result_json());
     resumed_jobs += result.contains("resumed_from") && result["resumed_from"].is_string();
-    for (const auto& p : AllPoints(cluster, job.id(), "test.accuracy")) total_superseded += p.superseded();
+    for (const char* name : {"test.accuracy", "train.step_loss"}) {
+      for (const auto& p : AllPoints(cluster, job.id(), name)) total_superseded[name] += p.superseded();
+    }
+    // The live step series: every logged step once, whichever attempt ran it.
+    const int64_t steps = result.at("steps").get<int64_t>();
+    EXPECT_EQ(steps, kEpochs * (kTrainSize / 64));
+    std::map<int64_t, int> seen;
+    for (const auto& p : cluster.Metrics(job.id())["train.step_loss"]) ++seen[p.step()];
+    for (int64_t step = kLogEverySteps; step <= steps; step += kLogEverySteps) {
+      auto it = seen.find(step);
+      EXPECT_TRUE(it != seen.end() && it->second == 1)
+          << "job " << job.id() << " train.step_loss step " << step << " appears "
+          << (it == seen.end() ? 0 : it->second) << " times in the live series";
+    }
+    EXPECT_EQ(seen.size(), static_cast<size_t>(steps / kLogEverySteps)) << "job " << job.id();
   }
 
   // Each job's live per-epoch series has every epoch once, and equals an
@@ -321,10 +345,23 @@ TEST(Chaos, TwelveJobSweepSurvivesKilledWorkersAndCoordinatorRestarts) {
             << " holding a job), coordinator restarts " << obs.coordinator_restarts << "\n"
             << "[chaos] leases " << total_leases << " for " << kJobs << " jobs, highest attempt "
             << max_attempt << ", results resumed from a checkpoint " << resumed_jobs
-            << ", superseded test.accuracy points " << total_superseded << "\n";
+            << "; superseded points: test.accuracy " << total_superseded["test.accuracy"]
+            << ", train.step_loss " << total_superseded["train.step_loss"] << "\n";
   for (const auto& [reason, n] : reasons) std::cout << "[chaos] requeued: " << reason << " x" << n << "\n";
   if (::testing::Test::HasFailure()) {
     for (const auto& line : obs.log) std::cerr << "[chaos] " << line << "\n";
+  }
+  if (const char* keep = std::getenv("LCSWEEP_CHAOS_LOG_DIR"); keep != nullptr && *keep != '\0') {
+    std::error_code ec;
+    std::filesystem::create_directories(keep, ec);
+    for (const auto& entry : std::filesystem::directory_iterator(cluster.dir(), ec)) {
+      const std::string name = entry.path().filename().string();
+      if (entry.is_regular_file() && (name.rfind("coordinator", 0) == 0 || name.rfind("worker", 0) == 0)) {
+        std::filesystem::copy_file(entry.path(), std::filesystem::path(keep) / name,
+                                   std::filesystem::copy_options::overwrite_existing, ec);
+      }
+    }
+    std::cout << "[chaos] logs copied to " << keep << "\n";
   }
 }
 
