@@ -43,13 +43,42 @@ ABI="$("$PY" -c 'import torch; print(int(torch._C._GLIBCXX_USE_CXX11_ABI))')"
 GEN=()
 command -v ninja >/dev/null && GEN=(-G Ninja)
 
+# Header-only deps vendored by tests/gpu/vendor_headers.sh, when present.
+if [ -z "${DEPS_PREFIX:-}" ] && [ -d "$ROOT/gpu-deps" ]; then DEPS_PREFIX="$ROOT/gpu-deps"; fi
+
+# Without CMake (or when its configure fails), compile lcsweep-train directly:
+# it is common/ + worker/{nn,data,train,eval} + train_main.cc against LibTorch.
+build_direct() {
+  local torch_root inc
+  torch_root="$("$PY" -c 'import torch,os; print(os.path.dirname(torch.__file__))')"
+  inc="${DEPS_PREFIX:-/usr}/include"
+  local objdir="$BUILD/direct"; mkdir -p "$objdir"
+  local flags=(-O2 -std=c++17 -fPIC -D_GLIBCXX_USE_CXX11_ABI="$ABI" -DSPDLOG_HEADER_ONLY
+               -DSPDLOG_FMT_EXTERNAL -DFMT_HEADER_ONLY -DLCSWEEP_GIT_COMMIT=\"gpu-check\"
+               -DLCSWEEP_VERSION=\"0.1.0\" -I"$ROOT" -isystem "$inc"
+               -isystem "$torch_root/include" -isystem "$torch_root/include/torch/csrc/api/include")
+  if [ -f /usr/include/zlib.h ]; then flags+=(-DLCSWEEP_HAVE_ZLIB=1); LIBZ=(-lz); else LIBZ=(); fi
+  local srcs=(common/*.cc worker/nn/*.cc worker/data/*.cc worker/train/*.cc worker/eval/*.cc worker/train_main.cc)
+  # shellcheck disable=SC2016  # $(...) expands in the inner sh, per file
+  (cd "$ROOT" && printf '%s\n' "${srcs[@]}" | xargs -P "$(nproc)" -I{} sh -c \
+    'g++ '"$(printf '%q ' "${flags[@]}")"' -c {} -o '"$objdir"'/$(echo {} | tr / _).o')
+  mkdir -p "$BUILD/worker"
+  g++ -o "$BUILD/worker/lcsweep-train" "$objdir"/*.o -L"$torch_root/lib" -Wl,-rpath,"$torch_root/lib" \
+    -Wl,--no-as-needed -ltorch_cuda -lc10_cuda -Wl,--as-needed -ltorch -ltorch_cpu -lc10 \
+    "${LIBZ[@]}" -lpthread
+}
+
 echo "== build lcsweep-train against $TORCH_PREFIX (CXX11 ABI=$ABI)"
 # The whole project must use LibTorch's C++ ABI (older pip wheels use the old one).
-cmake -S "$ROOT" -B "$BUILD" "${GEN[@]}" -DCMAKE_BUILD_TYPE=Release \
+if command -v cmake >/dev/null && cmake -S "$ROOT" -B "$BUILD" "${GEN[@]}" -DCMAKE_BUILD_TYPE=Release \
   -DCMAKE_PREFIX_PATH="$TORCH_PREFIX${DEPS_PREFIX:+;$DEPS_PREFIX}" \
   -DCMAKE_CXX_FLAGS="-D_GLIBCXX_USE_CXX11_ABI=$ABI" \
-  -DLCSWEEP_BUILD_SERVICE=OFF -DLCSWEEP_BUILD_TESTS=OFF -DLCSWEEP_BUILD_BENCH=OFF
-cmake --build "$BUILD" --target lcsweep-train -j"$(nproc)"
+  -DLCSWEEP_BUILD_SERVICE=OFF -DLCSWEEP_BUILD_TESTS=OFF -DLCSWEEP_BUILD_BENCH=OFF; then
+  cmake --build "$BUILD" --target lcsweep-train -j"$(nproc)"
+else
+  echo "(no usable cmake: compiling directly with g++)"
+  build_direct
+fi
 BIN="$BUILD/worker/lcsweep-train"
 
 job() {  # job NAME CONV_JSON TRAIN_EXTRA_JSON
