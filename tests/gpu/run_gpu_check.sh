@@ -73,7 +73,8 @@ echo "== build lcsweep-train against $TORCH_PREFIX (CXX11 ABI=$ABI)"
 if command -v cmake >/dev/null && cmake -S "$ROOT" -B "$BUILD" "${GEN[@]}" -DCMAKE_BUILD_TYPE=Release \
   -DCMAKE_PREFIX_PATH="$TORCH_PREFIX${DEPS_PREFIX:+;$DEPS_PREFIX}" \
   -DCMAKE_CXX_FLAGS="-D_GLIBCXX_USE_CXX11_ABI=$ABI" \
-  -DLCSWEEP_BUILD_SERVICE=OFF -DLCSWEEP_BUILD_TESTS=OFF -DLCSWEEP_BUILD_BENCH=OFF; then
+  -DLCSWEEP_BUILD_SERVICE=OFF -DLCSWEEP_BUILD_TESTS=OFF -DLCSWEEP_BUILD_BENCH=OFF \
+  -DLCSWEEP_WERROR=OFF; then
   cmake --build "$BUILD" --target lcsweep-train -j"$(nproc)"
 else
   echo "(no usable cmake: compiling directly with g++)"

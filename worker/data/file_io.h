@@ -4,6 +4,8 @@
 
 #include <string>
 
+#include <cstdint>
+
 #include "common/status.h"
 
 namespace lcsweep::data {

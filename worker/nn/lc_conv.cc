@@ -144,7 +144,7 @@ torch::Tensor LcConv2dImpl::SharedSlice2d() const {
   const int64_t kk = options_.kernel_size * options_.kernel_size;
   // Row r of T flattened to [rows, c_in_max*k*k] starts with the c_in*k*k
   // values of channels 0..c_in-1: a strided 2-D view, no copy.
-  return shared_tensor_.view({shared_tensor_.size(0), -1})
+  return shared_tensor_.reshape({shared_tensor_.size(0), -1})
       .slice(0, 0, expanded())
       .slice(1, 0, options_.in_channels * kk);
 }
@@ -172,13 +172,13 @@ torch::Tensor LcConv2dImpl::ComposedWeight() const {
   if (mode_ != Mode::kLc) return SpatialWeight();
   const int64_t k = options_.kernel_size;
   const int64_t cin = options_.in_channels, cout = options_.out_channels;
-  torch::Tensor p = lc_->weight.view({cout, expanded()});
+  torch::Tensor p = lc_->weight.reshape({cout, expanded()});
   torch::Tensor w;
   if (shared_) {
     // Scale the small product rather than the large slice.
     w = torch::mm(p, SharedSlice2d()) * shared_scale();
   } else {
-    w = torch::mm(p, spatial_->weight.view({expanded(), cin * k * k}));
+    w = torch::mm(p, spatial_->weight.reshape({expanded(), cin * k * k}));
   }
   return w.view({cout, cin, k, k});
 }
