@@ -42,7 +42,7 @@ class JsonApi;
 struct HttpOptions {
   std::string listen = "127.0.0.1:8080";     // HOST:PORT
   // Folder with index.html, js/, vendor/. "" = the first that exists of
-  // $LCSWEEP_WEB_ROOT, <build>/web (this build tree) and <prefix>/share/lcsweep/web.
+  // $LCSWEEP_WEB_ROOT, <build>/web-root (this build tree) and <prefix>/share/lcsweep/web.
   std::string web_root;
   std::map<std::string, std::string> tokens;  // bearer token -> role (admin, client, worker, read-only)
   int threads = 32;                           // request threads; each open live stream holds one
