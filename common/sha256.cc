@@ -89,10 +89,8 @@ std::array<uint8_t, 32> Sha256::Finish() {
   return out;
 }
 
-std::string Sha256Hex(std::string_view data) {
-  Sha256 s;
-  s.Update(data);
-  auto d = s.Finish();
+std::string Sha256::FinishHex() {
+  const auto d = Finish();
   static const char kHex[] = "0123456789abcdef";
   std::string out(64, '0');
   for (size_t i = 0; i < d.size(); ++i) {
@@ -100,6 +98,12 @@ std::string Sha256Hex(std::string_view data) {
     out[2 * i + 1] = kHex[d[i] & 15];
   }
   return out;
+}
+
+std::string Sha256Hex(std::string_view data) {
+  Sha256 s;
+  s.Update(data);
+  return s.FinishHex();
 }
 
 }  // namespace lcsweep

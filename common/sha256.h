@@ -19,6 +19,8 @@ class Sha256 {
   void Update(std::string_view s) { Update(s.data(), s.size()); }
   // Finishes the hash; the object must not be updated afterwards.
   std::array<uint8_t, 32> Finish();
+  // Finish() as 64 lower-case hex digits (the form stored and sent on the wire).
+  std::string FinishHex();
 
  private:
   void Block(const uint8_t* p);

@@ -70,14 +70,7 @@ StatusOr<std::string> SpatialFiltersDigest(const nn::ModelSpec& spec) {
     for (int64_t d : t.sizes()) h.Update(&d, sizeof(d));
     h.Update(t.data_ptr<float>(), static_cast<size_t>(t.numel()) * sizeof(float));
   }
-  const auto digest = h.Finish();
-  static const char* kHex = "0123456789abcdef";
-  std::string out;
-  for (uint8_t b : digest) {
-    out.push_back(kHex[b >> 4]);
-    out.push_back(kHex[b & 15]);
-  }
-  return out;
+  return h.FinishHex();
 }
 
 int Describe(const std::string& path) {

@@ -104,12 +104,7 @@ StatusOr<std::string> CheckpointFiles::Upload::Commit() {
                          " bytes but size_bytes declared " + std::to_string(expected_size_) +
                          "; nothing stored");
   }
-  static const char* kHex = "0123456789abcdef";
-  std::string actual;
-  for (uint8_t b : hash_.Finish()) {
-    actual += kHex[b >> 4];
-    actual += kHex[b & 15];
-  }
+  const std::string actual = hash_.FinishHex();
   if (actual != expected_sha256_) {
     return DataLossError("checkpoint SHA-256 mismatch: declared " + expected_sha256_ +
                          ", received bytes hash to " + actual + "; nothing stored");

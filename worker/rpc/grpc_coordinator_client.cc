@@ -12,16 +12,6 @@
 namespace lcsweep::agent {
 namespace {
 
-std::string Hex(const std::array<uint8_t, 32>& digest) {
-  static const char* kDigits = "0123456789abcdef";
-  std::string out;
-  for (uint8_t b : digest) {
-    out.push_back(kDigits[b >> 4]);
-    out.push_back(kDigits[b & 15]);
-  }
-  return out;
-}
-
 class GrpcCoordinatorClient : public CoordinatorClient {
  public:
   explicit GrpcCoordinatorClient(const GrpcClientOptions& options) : options_(options) {
@@ -147,7 +137,7 @@ class GrpcCoordinatorClient : public CoordinatorClient {
     meta->set_epoch(epoch);
     meta->set_step(step);
     meta->set_size_bytes(static_cast<int64_t>(bytes.size()));
-    meta->set_sha256(Hex(hash.Finish()));
+    meta->set_sha256(hash.FinishHex());
     v1::UploadCheckpointResponse resp;
     auto ctx = Context(std::chrono::seconds(120));
     auto writer = stub_->UploadCheckpoint(ctx.get(), &resp);
@@ -183,7 +173,7 @@ class GrpcCoordinatorClient : public CoordinatorClient {
     LCSWEEP_RETURN_IF_ERROR(FromGrpcStatus(reader->Finish()));
     Sha256 hash;
     hash.Update(bytes);
-    if (static_cast<int64_t>(bytes.size()) != expected_size || Hex(hash.Finish()) != expected_sha) {
+    if (static_cast<int64_t>(bytes.size()) != expected_size || hash.FinishHex() != expected_sha) {
       return DataLossError("downloaded checkpoint of job " + std::to_string(job_id) +
                            " does not match its size/SHA-256");
     }
