@@ -31,31 +31,30 @@
 // again). Nothing is deleted; ListMetrics returns the live points unless asked
 // for all, so a job's series holds each step (and each epoch) once.
 //
-// Lifecycle decisions (DESIGN.md leaves these open; tests pin them down):
-//  - attempt numbers start at 1. FailJob(retryable) and an expired lease are
-//    lost attempts: attempt + 1 and back to queued while attempt <
-//    max_attempts, else failed. FailJob(retryable=false) fails at once.
-//    ReleaseJob (drain) requeues with the attempt unchanged.
+// The lifecycle rules (states, triggers, the failure and loss budgets) are
+// the table in server/core/job_lifecycle.h; which queued job a worker gets is
+// server/core/lease_queue.h; what a submission writes (dedupe) is
+// server/core/submit_plan.h. This class locks, plans, commits and notifies.
+// Decisions of the facade itself:
 //  - Cancelling a running job moves it to cancelled at once and keeps its
 //    lease token: the next Heartbeat with that token returns
 //    cancel_requested=true; every other call with it gets FAILED_PRECONDITION.
-//    Cancelling a finished job is a no-op that returns it unchanged.
-//  - RetryJob (failed or cancelled -> queued) starts a fresh attempt
-//    (attempt + 1) with a fresh budget: max_attempts = attempt - 1 + the
-//    largest max_attempts of the job's sweeps.
-//  - Dedupe (SubmitSweep): an expanded job whose config hash equals the newest
-//    job with that hash is not created again but linked to the new sweep:
-//    queued/running -> kReused; succeeded -> kReusedResult (result returned);
-//    failed/cancelled -> kRequeued (as RetryJob). With force=true a finished
-//    job (succeeded/failed/cancelled) gets a new job with the same hash
-//    (kForced), the old one keeps its history; queued/running ones are reused.
-//    A reused queued job's priority is raised to the new sweep's if higher.
-//  - Lease order: among the queued jobs the worker can run (device, GPU
-//    memory), the highest priority wins; within it, fair share: the job whose
-//    sweeps have the fewest running jobs (a job in several sweeps counts the
-//    least loaded one); ties FIFO by job id (submission order).
+//    Cancelling a cancelled job returns it unchanged; a succeeded or failed
+//    one is FAILED_PRECONDITION.
+//  - RetryJob and resubmission give a fresh budget of the largest
+//    max_attempts of the job's sweeps (resubmission: the new sweep's).
+//  - SubmitSweep with a request_id seen before returns that sweep again
+//    (replayed) when the spec is the same, FAILED_PRECONDITION otherwise.
+//    Submissions are serialised among themselves and planned outside the
+//    state mutex, so leases and heartbeats flow while a large one plans.
+//  - Page sizes and limits out of range are clamped, never refused.
 //  - Stale, unknown or superseded tokens get FAILED_PRECONDITION on every
 //    worker call; the worker must abandon the job.
+//  - Metric reports are stored exactly once per (job, lease, seq): a worker
+//    that resends a report whose reply it lost gets OK and nothing is added.
+//    Non-finite values (NaN, +-Inf) are stored faithfully (a diverged run is
+//    a result); one report's failure never fails another's (the batcher
+//    retries a failed group commit one report at a time).
 #pragma once
 
 #include <chrono>
@@ -74,6 +73,8 @@
 #include "common/field_errors.h"
 #include "common/status.h"
 #include "server/core/clock.h"
+#include "server/core/job_lifecycle.h"
+#include "server/core/lease_queue.h"
 #include "server/core/store.h"
 #include "server/core/types.h"
 
@@ -85,6 +86,9 @@ struct CoordinatorOptions {
   int keep_checkpoints = 2;                // newest checkpoints kept per job; older ones pruned
   int64_t max_metric_points_per_report = 100'000;  // larger reports: INVALID_ARGUMENT
   int64_t max_sweep_jobs = 100'000;        // larger expansions: INVALID_ARGUMENT
+  // Lost leases (expired or released) a job may suffer in one budget window
+  // before it fails for them; failures of the job itself use max_attempts.
+  int max_lost_leases = 20;
 };
 
 class MetricBatcher;  // group commit of metric points (coordinator.cc)
@@ -123,8 +127,8 @@ class Coordinator {
   // bad page token or page size; NOT_FOUND for an unknown sweep.
   StatusOr<ListJobsResult> ListJobs(const ListJobsRequest& request) const;
   StatusOr<JobRecord> GetJob(int64_t job_id) const;
-  // queued/running -> cancelled (see above); finished jobs: no-op, OK.
-  // Returns the job after the change.
+  // queued/running -> cancelled (see above); cancelled: unchanged;
+  // succeeded/failed: FAILED_PRECONDITION. Returns the job after the change.
   StatusOr<JobRecord> CancelJob(int64_t job_id, const std::string& reason);
   // Cancels the sweep's queued and running jobs, except jobs that also belong
   // to another sweep that is not cancelled. Marks the sweep cancelled.
@@ -141,8 +145,14 @@ class Coordinator {
   // Audit trail, ascending id, filtered (NOT_FOUND for an unknown job or
   // sweep; limit clamped to 1..5000, 0 = 500).
   StatusOr<std::vector<Event>> ListEvents(const ListEventsRequest& request) const;
-  // Metric points of one job (NOT_FOUND if unknown): its live series, or
-  // every stored point with request.include_superseded.
+  // One page of a job's metric points (NOT_FOUND if unknown): its live
+  // series (each (name, step) once: the newest report of it), or every
+  // stored point with request.include_superseded; ordered by (step, name,
+  // arrival), filtered by names and step range, page_size clamped.
+  // INVALID_ARGUMENT for a malformed page token.
+  StatusOr<ListMetricsResult> ListMetricsPage(const ListMetricsRequest& request) const;
+  // Every page of the same, up to request.limit points (for in-process
+  // callers such as the dashboard; RPCs page).
   StatusOr<std::vector<MetricPoint>> ListMetrics(const ListMetricsRequest& request) const;
   // Workers with their current jobs, ascending id. Without include_dead only
   // those seen within the last lease_ttl_ms.
@@ -169,11 +179,14 @@ class Coordinator {
   // Appends metric points (job_id and attempt are taken from the lease;
   // time_ms 0 means now). Returns OK only after they are committed (durable,
   // tested with kill -9); on error none of them is stored and the worker may
-  // resend. Also updates the job's progress.metrics with the last value of
+  // resend. `seq` numbers the worker's reports within its lease (from 1; 0:
+  // no deduplication): a report with a (lease, seq) already stored returns OK
+  // and stores nothing. Also updates the job's progress.metrics with the last value of
   // each name (in memory; persisted with the next heartbeat). The token is
   // checked before the commit, so a report racing with the job's completion
   // is still stored under its attempt.
-  Status ReportMetrics(const std::string& token, std::vector<MetricPoint> points);
+  Status ReportMetrics(const std::string& token, std::vector<MetricPoint> points,
+                       int64_t seq = 0);
   // Checks that `token` is a live lease and returns its job: the rpc layer
   // calls it before it accepts a checkpoint upload or serves a download.
   StatusOr<JobRecord> ValidateLease(const std::string& token) const;
@@ -230,26 +243,33 @@ class Coordinator {
   Coordinator(Store* store, Clock* clock, CoordinatorOptions options);
   Status LoadFromStore();
 
+  // FAILED_PRECONDITION for a token whose lease has moved on.
+  static Status StaleToken();
   // All helpers below require mu_ held.
   const JobRecord* FindJob(int64_t job_id) const;
   // The running job whose live lease is `token`, or FAILED_PRECONDITION.
   StatusOr<JobRecord> LiveLease(const std::string& token) const;
-  // A new audit event for `job` (after its change); takes the next event id.
-  Event MakeEvent(const JobRecord& job, const std::string& from_state,
-                  const std::string& reason, int64_t worker_id);
+  // The audit entry of a transition (takes the next event id).
+  Event MakeEvent(const Transition& t);
+  // Adds `t` (its job and its audit entry) to `batch`.
+  void AddTransition(const Transition& t, WriteBatch* batch);
+  // Transit(job, trigger), committed and applied; the job after it.
+  StatusOr<JobRecord> TransitAndCommit(const JobRecord& job, const Trigger& trigger,
+                                       std::vector<ChangeNotice>* notices);
   // Commits `batch`; only when that succeeded applies it to memory and
   // appends the change notices. Memory is untouched on error.
   Status CommitAndApply(const WriteBatch& batch, std::vector<ChangeNotice>* notices);
   void ApplyJob(const JobRecord& job, std::vector<ChangeNotice>* notices);
-  int64_t RunningInSweeps(const JobRecord& job) const;
   // Step of the job's newest checkpoint (where a new lease resumes), or -1.
   int64_t ResumeStep(int64_t job_id) const;
   // After a metric commit: if the job was leased to a new attempt while the
   // points of `attempt` were being committed, supersedes them as that lease
   // would have (see ReportMetrics).
   void SupersedeLateReport(int64_t job_id, int attempt, size_t leases_before);
-  bool Matches(const JobRecord& job, const LeaseRequest& request) const;
   SweepSummary Summarize(const SweepRecord& sweep) const;
+  // The result of a submission replayed by request_id (see SubmitSweep).
+  SubmitSweepResult Replay(const SweepRecord& sweep) const;
+  Trigger MakeTrigger(Trigger::Kind kind) const;
   std::string NewToken();
   // Without mu_: wakes waiters and calls the listeners.
   void Notify(const std::vector<ChangeNotice>& notices);
@@ -258,6 +278,9 @@ class Coordinator {
   Clock* const clock_;
   const CoordinatorOptions options_;
 
+  // Serialises submissions (only they create sweeps and jobs), so a plan
+  // made outside mu_ keeps its ids and its dedupe lookups stay complete.
+  std::mutex submit_mu_;
   mutable std::mutex mu_;
   mutable std::condition_variable changed_;
   bool shutdown_ = false;
@@ -266,16 +289,14 @@ class Coordinator {
   int64_t next_job_id_ = 1;
   int64_t next_worker_id_ = 1;
   int64_t next_checkpoint_id_ = 1;
+  int64_t next_event_id_ = 1;
   std::map<int64_t, SweepRecord> sweeps_;
   std::map<int64_t, JobRecord> jobs_;
-  int64_t next_event_id_ = 1;
   std::map<int64_t, std::set<int64_t>> sweep_jobs_;          // sweep -> its job ids
   std::unordered_map<std::string, int64_t> newest_by_hash_;  // config hash -> newest job id
   std::unordered_map<std::string, int64_t> job_by_token_;    // lease token -> job id
-  std::set<std::pair<int, int64_t>> queued_;                 // (-priority, job id)
-  // The same per sweep (a job in several sweeps is in each of their queues).
-  std::map<int64_t, std::set<std::pair<int, int64_t>>> queued_by_sweep_;
-  std::map<int64_t, int64_t> running_per_sweep_;
+  std::unordered_map<std::string, int64_t> sweep_by_request_;  // request_id -> sweep id
+  LeaseQueue queue_;
   std::map<int64_t, WorkerRecord> workers_;
   std::map<int64_t, std::vector<CheckpointMeta>> checkpoints_;  // job -> ascending id
   // job -> the resume step of each lease of it since this process started

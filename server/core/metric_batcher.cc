@@ -1,17 +1,16 @@
-// Group commit of metric points (see metric_batcher.h).
+// Group commit of metric reports (see metric_batcher.h).
 #include "server/core/metric_batcher.h"
 
 #include <utility>
 
 namespace lcsweep {
 
-Status MetricBatcher::Append(std::vector<MetricPoint> points) {
-  if (points.empty()) return OkStatus();
+Status MetricBatcher::Append(MetricReport report) {
+  if (report.points.empty()) return OkStatus();
+  Status status;  // written by whichever thread commits this report
   std::unique_lock<std::mutex> lock(mu_);
   const uint64_t generation = pending_generation_;
-  pending_.insert(pending_.end(), std::make_move_iterator(points.begin()),
-                  std::make_move_iterator(points.end()));
-  ++outcomes_[generation].waiters;
+  pending_.push_back({std::move(report), &status});
   // Generations are committed in order by one leader at a time, so while ours
   // is not completed and nobody is flushing, ours is still the pending one.
   while (completed_generation_ < generation) {
@@ -20,22 +19,40 @@ Status MetricBatcher::Append(std::vector<MetricPoint> points) {
       continue;
     }
     flushing_ = true;
-    WriteBatch batch;
-    batch.metrics.swap(pending_);
+    std::vector<Pending> group;
+    group.swap(pending_);
     const uint64_t flushed = pending_generation_++;
     lock.unlock();
-    Status status = store_->Commit(batch);
+    Flush(&group);
     lock.lock();
-    ++transactions_;
-    outcomes_[flushed].status = status;
     completed_generation_ = flushed;
     flushing_ = false;
     done_.notify_all();
   }
-  auto it = outcomes_.find(generation);
-  Status status = it->second.status;
-  if (--it->second.waiters == 0) outcomes_.erase(it);
   return status;
+}
+
+void MetricBatcher::Flush(std::vector<Pending>* group) {
+  WriteBatch batch;
+  for (const Pending& p : *group) batch.metric_reports.push_back(p.report);
+  Status status = store_->Commit(batch);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++transactions_;
+  }
+  if (status.ok() || group->size() == 1) {
+    for (Pending& p : *group) *p.status = status;
+    return;
+  }
+  // Somebody's report broke the shared transaction (or the disk is full):
+  // each report alone, so the others are not lost with it.
+  for (Pending& p : *group) {
+    WriteBatch alone;
+    alone.metric_reports.push_back(std::move(p.report));
+    *p.status = store_->Commit(alone);
+    std::lock_guard<std::mutex> lock(mu_);
+    ++transactions_;
+  }
 }
 
 int64_t MetricBatcher::transactions() const {

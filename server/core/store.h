@@ -64,12 +64,16 @@ struct WriteBatch {
   // Applied to the points stored before this batch, then `metrics` are
   // appended (live).
   std::vector<SupersedeMetrics> superseded_metrics;
-  std::vector<MetricPoint> metrics;       // append
+  std::vector<MetricPoint> metrics;       // append (no deduplication)
+  // Appended after `metrics`, each report's points only if its (job_id,
+  // lease, seq) was not stored before (seq 0: always). A duplicate is not
+  // an error: the commit succeeds and stores nothing for it.
+  std::vector<MetricReport> metric_reports;
 
   bool empty() const {
     return sweeps.empty() && jobs.empty() && sweep_jobs.empty() && workers.empty() &&
            checkpoints.empty() && deleted_checkpoints.empty() && events.empty() &&
-           superseded_metrics.empty() && metrics.empty();
+           superseded_metrics.empty() && metrics.empty() && metric_reports.empty();
   }
 };
 
@@ -83,9 +87,14 @@ class Store {
   // Applies `batch` atomically (see the contract above).
   virtual Status Commit(const WriteBatch& batch) = 0;
 
-  // Metric points of one job, in insertion order, at most `limit`; only live
-  // ones unless request.include_superseded (then each carries its flag).
-  virtual StatusOr<std::vector<MetricPoint>> ListMetrics(const ListMetricsRequest& request) = 0;
+  // One page of a job's metric points (request.page_size points at most,
+  // already clamped by the caller), ordered by (step, name, insertion),
+  // filtered by names, attempt and [min_step, max_step]. Only live points
+  // unless request.include_superseded (then each carries its flag); live
+  // points are deduplicated per (name, step): the last inserted wins. Values
+  // round-trip exactly, NaN and +-Inf included. INVALID_ARGUMENT for a page
+  // token this store did not write.
+  virtual StatusOr<ListMetricsResult> ListMetrics(const ListMetricsRequest& request) = 0;
 
   // Audit events matching the filters, ascending id, at most `limit`
   // (no clamping here; the coordinator validates the request).

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstdint>
+#include <climits>
 #include <map>
 #include <optional>
 #include <string>
@@ -44,6 +45,9 @@ struct SweepRecord {
   std::string spec_json;     // the sweep spec as submitted (after priority override)
   int64_t created_ms = 0;
   int64_t cancelled_ms = 0;  // set by CancelSweep; 0 = not cancelled
+  // The client's idempotency key of the submission ("" = none): a retry with
+  // the same key returns this sweep instead of creating another.
+  std::string request_id;
 };
 
 // What a job needs from a worker; from the job config's "resources".
@@ -76,8 +80,17 @@ struct JobRecord {
   // A failure with retryable=true or an expired lease moves to attempt + 1
   // while attempt < max_attempts; a release (drain) keeps it.
   int attempt = 1;
-  // Last attempt number allowed (absolute; RetryJob raises it).
+  // Last attempt number the job may fail in (absolute; RetryJob raises it,
+  // and so does every lost lease: see server/core/job_lifecycle.h).
   int max_attempts = 3;
+  // The two budgets of the current window (reset by RetryJob / resubmit):
+  // failed attempts (errors the job raised) and losses of its worker
+  // (expired or released leases).
+  int failures = 0;
+  int losses = 0;
+  // Leases handed out for this job so far; the current lease is number
+  // `leases`. Metric reports are deduplicated per (job, lease, sequence).
+  int64_t leases = 0;
   // Lease (valid while running; the token also stays on a job cancelled while
   // running so its worker is told on the next heartbeat).
   std::string lease_token;     // fencing token, unguessable, fresh per lease
@@ -135,6 +148,16 @@ struct MetricPoint {
   // acknowledged metric is never lost) but left out of the job's live series.
   // Ignored on writes: new points are always live.
   bool superseded = false;
+};
+
+// One ReportMetrics call as the store writes it: the points are stored once
+// per (job_id, lease, seq) however often the report is committed (a worker
+// resends a report whose reply it did not get). seq 0: no deduplication.
+struct MetricReport {
+  int64_t job_id = 0;
+  int64_t lease = 0;     // JobRecord::leases of the lease that sent it
+  int64_t seq = 0;       // the worker's report number within that lease, from 1
+  std::vector<MetricPoint> points;
 };
 
 // One audit-trail entry: every state change of a job writes one.
@@ -199,6 +222,8 @@ struct SubmitSweepRequest {
   bool force = false;                 // re-run jobs that already finished
   std::optional<int> priority;        // overrides the spec's priority
   bool dry_run = false;               // parse + expand + dedupe lookup only; nothing stored, ids 0
+  // Idempotency key chosen by the client ("" = none; see SweepRecord).
+  std::string request_id;
 };
 
 // What happened to one expanded job of a submission.
@@ -230,6 +255,10 @@ struct SubmitSweepResult {
   int64_t jobs_reused = 0;            // kReused + kReusedResult + kRequeued
   std::vector<SubmittedJob> jobs;     // one per expanded job, in expansion order
   bool dry_run = false;
+  // True when request_id named an earlier submission: the sweep is that one,
+  // `jobs` lists its jobs as they are now (ascending id; outcomes kCreated for
+  // jobs first created by it, kReused for the others), the counts are its own.
+  bool replayed = false;
 };
 
 struct SweepSummary {
@@ -315,11 +344,23 @@ struct ListMetricsRequest {
   int64_t job_id = 0;
   std::vector<std::string> names;    // empty = all names
   int attempt = 0;                   // 0 = all attempts
-  int limit = 1'000'000;             // at most this many points
+  int64_t min_step = INT64_MIN;      // only points with min_step <= step <= max_step
+  int64_t max_step = INT64_MAX;
+  // Coordinator::ListMetrics (every page, in process): at most this many points.
+  int limit = 1'000'000;
+  // Coordinator::ListMetricsPage and Store::ListMetrics: points per page,
+  // ordered by (step, name, arrival); clamped to [1, 10000] (0 = 1000).
+  int page_size = 0;
+  std::string page_token;            // "" = first page; else next_page_token
   // false: only live points, i.e. the job's series with each step once (the
   // points a resumed attempt re-measured are left out); true: every stored
   // point, superseded ones flagged (MetricPoint::superseded).
   bool include_superseded = false;
+};
+
+struct ListMetricsResult {
+  std::vector<MetricPoint> points;   // ascending (step, name, arrival)
+  std::string next_page_token;       // "" = no more pages
 };
 
 struct ListEventsRequest {

@@ -72,6 +72,8 @@ void ToProto(const JobRecord& job, v1::Job* out) {
   out->set_priority(job.priority);
   out->set_attempt(job.attempt);
   out->set_max_attempts(job.max_attempts);
+  out->set_failures(job.failures);
+  out->set_losses(job.losses);
   out->set_worker_id(job.lease_owner);
   out->set_lease_expires_at_ms(job.state == JobState::kRunning ? job.lease_expiry_ms : 0);
   out->set_created_at_ms(job.created_ms);

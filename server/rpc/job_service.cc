@@ -18,6 +18,9 @@ constexpr int kMaxPageSize = 1000;
 constexpr std::chrono::milliseconds kWatchTick(500);
 // Stored points per WatchResponse when a watch starts (~40 bytes each).
 constexpr size_t kWatchMetricBatch = 10'000;
+// SubmitSweep lists at most this many jobs (~200 bytes each): a 100,000-job
+// sweep must answer a client with gRPC's default 4 MiB receive limit.
+constexpr size_t kMaxSubmitReplyJobs = 2'000;
 
 #define LCSWEEP_CHECK_ACCESS(context, access)                           \
   do {                                                                  \
@@ -59,6 +62,7 @@ grpc::Status JobServiceImpl::SubmitSweep(grpc::ServerContext* context,
   req.force = request->force();
   req.dry_run = request->dry_run();
   if (request->has_priority()) req.priority = request->priority();
+  req.request_id = request->request_id();
   std::vector<FieldError> field_errors;
   StatusOr<SubmitSweepResult> result = env_->coordinator->SubmitSweep(req, &field_errors);
   if (!result.ok()) {
@@ -72,11 +76,16 @@ grpc::Status JobServiceImpl::SubmitSweep(grpc::ServerContext* context,
     if (details.field_errors().empty()) details = FieldErrorsFromMessage(result.status().message());
     return ToGrpcStatus(result.status(), details.SerializeAsString());
   }
+  if (!result->dry_run) AfterCommit(*env_, "SubmitSweep");
   response->set_sweep_id(result->sweep_id);
   response->set_created(result->jobs_created);
   response->set_reused(result->jobs_reused);
   response->set_dry_run(result->dry_run);
-  for (const SubmittedJob& job : result->jobs) {
+  response->set_replayed(result->replayed);
+  const size_t listed = std::min(result->jobs.size(), kMaxSubmitReplyJobs);
+  response->set_jobs_omitted(static_cast<int64_t>(result->jobs.size() - listed));
+  for (size_t i = 0; i < listed; ++i) {
+    const SubmittedJob& job = result->jobs[i];
     v1::SubmittedJob* out = response->add_jobs();
     out->set_job_id(job.job_id);
     out->set_config_hash(job.hash);
@@ -147,6 +156,7 @@ grpc::Status JobServiceImpl::GetJob(grpc::ServerContext* context,
   StatusOr<JobRecord> j = env_->coordinator->GetJob(request->job_id());
   if (!j.ok()) return ToGrpcStatus(j.status());
   rpc::ToProto(*j, response->mutable_job());
+  response->mutable_job()->set_max_losses(env_->coordinator->options().max_lost_leases);
   StatusOr<std::optional<CheckpointMeta>> ck =
       env_->coordinator->LatestCheckpointOfJob(request->job_id());
   if (ck.ok() && ck->has_value()) rpc::ToProto(**ck, response->mutable_latest_checkpoint());
@@ -431,9 +441,14 @@ grpc::Status JobServiceImpl::GetMetrics(grpc::ServerContext* context,
   req.names.assign(request->names().begin(), request->names().end());
   req.attempt = request->attempt();
   req.include_superseded = request->include_superseded();
-  StatusOr<std::vector<MetricPoint>> points = env_->coordinator->ListMetrics(req);
-  if (!points.ok()) return ToGrpcStatus(points.status());
-  ToSeries(request->job_id(), *points, response);
+  if (request->has_min_step()) req.min_step = request->min_step();
+  if (request->has_max_step()) req.max_step = request->max_step();
+  req.page_size = request->page_size();
+  req.page_token = request->page_token();
+  StatusOr<ListMetricsResult> page = env_->coordinator->ListMetricsPage(req);
+  if (!page.ok()) return ToGrpcStatus(page.status());
+  ToSeries(request->job_id(), page->points, response);
+  response->set_next_page_token(page->next_page_token);
   return grpc::Status::OK;
 }
 

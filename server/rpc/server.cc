@@ -36,6 +36,7 @@ StatusOr<std::unique_ptr<RpcServer>> RpcServer::Start(Coordinator* coordinator, 
   s->env_.signal = &s->signal_;
   s->env_.max_checkpoint_bytes = s->options_.max_checkpoint_bytes;
   s->env_.max_lease_wait_seconds = s->options_.max_lease_wait_seconds;
+  s->env_.after_commit = s->options_.after_commit;
   s->job_service_ = std::make_unique<JobServiceImpl>(&s->env_);
   s->worker_service_ = std::make_unique<WorkerServiceImpl>(&s->env_);
 

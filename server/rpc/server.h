@@ -42,6 +42,7 @@ struct RpcServerOptions {
   int64_t reap_interval_ms = 1000;         // 0 = no reaper thread
   int max_lease_wait_seconds = 60;
   bool enable_reflection = true;
+  std::function<void(const char* method)> after_commit;  // see ServiceEnv (tests only)
 };
 
 class RpcServer {

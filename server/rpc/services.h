@@ -15,6 +15,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 
@@ -54,7 +55,18 @@ struct ServiceEnv {
   QueueSignal* signal = nullptr;
   int64_t max_checkpoint_bytes = int64_t{8} << 30;  // declared sizes above: INVALID_ARGUMENT
   int max_lease_wait_seconds = 60;
+  // Fault injection for tests (null in production): called by the handlers
+  // that change state, after the Coordinator committed the change and before
+  // the reply is sent, with the method name ("SubmitSweep", "ReportMetrics",
+  // "CompleteJob", ...). A hook that sleeps past the client's deadline makes
+  // "committed, reply lost"; one that calls _exit makes a crash point.
+  std::function<void(const char* method)> after_commit;
 };
+
+// Calls env.after_commit(method) when set.
+inline void AfterCommit(const ServiceEnv& env, const char* method) {
+  if (env.after_commit) env.after_commit(method);
+}
 
 // Returns OK or UNAUTHENTICATED / PERMISSION_DENIED for the call.
 grpc::Status CheckAccess(const ServiceEnv& env, grpc::ServerContext* context, Access access);

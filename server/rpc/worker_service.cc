@@ -127,8 +127,10 @@ grpc::Status WorkerServiceImpl::ReportMetrics(grpc::ServerContext* context,
     points.push_back(FromProto(p, /*job_id=*/0));  // job and attempt come from the lease
   }
   const int64_t n = static_cast<int64_t>(points.size());
-  Status st = env_->coordinator->ReportMetrics(request->lease_token(), std::move(points));
+  Status st =
+      env_->coordinator->ReportMetrics(request->lease_token(), std::move(points), request->seq());
   if (!st.ok()) return ToGrpcStatus(st);
+  AfterCommit(*env_, "ReportMetrics");
   response->set_accepted(n);
   return grpc::Status::OK;
 }

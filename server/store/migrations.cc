@@ -112,6 +112,30 @@ CREATE INDEX checkpoints_by_job ON checkpoints(job_id, id);
       R"sql(
 ALTER TABLE metrics ADD COLUMN superseded INTEGER NOT NULL DEFAULT 0;
 )sql",
+      // 3: exactly-once metrics, the two budgets, idempotent submissions.
+      //  - metric_reports: one row per stored report (job, lease, seq), so a
+      //    report resent after a lost reply is recognised and skipped.
+      //  - metrics.is_nan: SQLite stores NaN as NULL, which the NOT NULL
+      //    value column refuses; a NaN is stored as value 0 with is_nan 1.
+      //    (+-Inf are REAL values SQLite keeps as they are.)
+      //  - metrics_by_step: the paged, step-ordered reads of GetMetrics.
+      //  - jobs.failures / losses / leases: see JobRecord.
+      //  - sweeps.request_id: the client's idempotency key ('' = none).
+      R"sql(
+CREATE TABLE metric_reports (
+  job_id  INTEGER NOT NULL,
+  lease   INTEGER NOT NULL,
+  seq     INTEGER NOT NULL,
+  PRIMARY KEY (job_id, lease, seq)
+) WITHOUT ROWID;
+ALTER TABLE metrics ADD COLUMN is_nan INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX metrics_by_step ON metrics(job_id, step, name, id);
+ALTER TABLE jobs ADD COLUMN failures INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE jobs ADD COLUMN losses INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE jobs ADD COLUMN leases INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE sweeps ADD COLUMN request_id TEXT NOT NULL DEFAULT '';
+CREATE UNIQUE INDEX sweeps_by_request ON sweeps(request_id) WHERE request_id != '';
+)sql",
   };
   return *migrations;
 }

@@ -6,6 +6,10 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cmath>
+#include <limits>
+#include <optional>
+#include <stdexcept>
 #include <cstring>
 #include <utility>
 
@@ -61,30 +65,33 @@ nlohmann::json ParseOr(const std::string& text, nlohmann::json fallback) {
 
 constexpr const char* kUpsertSweep = R"sql(
 INSERT INTO sweeps (id, name, description, priority, max_attempts, tags_json, spec_json,
-                    created_ms, cancelled_ms)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+                    created_ms, cancelled_ms, request_id)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
 ON CONFLICT(id) DO UPDATE SET name=excluded.name, description=excluded.description,
   priority=excluded.priority, max_attempts=excluded.max_attempts, tags_json=excluded.tags_json,
-  spec_json=excluded.spec_json, created_ms=excluded.created_ms, cancelled_ms=excluded.cancelled_ms
+  spec_json=excluded.spec_json, created_ms=excluded.created_ms, cancelled_ms=excluded.cancelled_ms,
+  request_id=excluded.request_id
 )sql";
 
 constexpr const char* kJobColumns =
     "id, config_json, hash, group_hash, axes_json, state, priority, attempt, max_attempts, "
     "lease_token, lease_owner, lease_expiry_ms, device, min_gpu_memory_gb, created_ms, "
     "queued_ms, started_ms, finished_ms, updated_ms, error, retryable, result_json, "
-    "progress_epoch, progress_step, progress_metrics_json, progress_updated_ms";
+    "progress_epoch, progress_step, progress_metrics_json, progress_updated_ms, failures, losses, "
+    "leases";
 
 const std::string& UpsertJobSql() {
   static const std::string* sql = [] {
     std::string s = std::string("INSERT INTO jobs (") + kJobColumns + ") VALUES (";
-    for (int i = 1; i <= 26; ++i) s += (i > 1 ? ", ?" : "?") + std::to_string(i);
+    for (int i = 1; i <= 29; ++i) s += (i > 1 ? ", ?" : "?") + std::to_string(i);
     s += ") ON CONFLICT(id) DO UPDATE SET ";
     const char* cols[] = {"config_json", "hash", "group_hash", "axes_json", "state", "priority",
                           "attempt", "max_attempts", "lease_token", "lease_owner",
                           "lease_expiry_ms", "device", "min_gpu_memory_gb", "created_ms",
                           "queued_ms", "started_ms", "finished_ms", "updated_ms", "error",
                           "retryable", "result_json", "progress_epoch", "progress_step",
-                          "progress_metrics_json", "progress_updated_ms"};
+                          "progress_metrics_json", "progress_updated_ms", "failures",
+                          "losses", "leases"};
     bool first = true;
     for (const char* c : cols) {
       s += std::string(first ? "" : ", ") + c + "=excluded." + c;
@@ -118,8 +125,8 @@ constexpr const char* kInsertEvent =
     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
 
 constexpr const char* kInsertMetric =
-    "INSERT INTO metrics (job_id, attempt, step, epoch, name, value, time_ms) "
-    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+    "INSERT INTO metrics (job_id, attempt, step, epoch, name, value, time_ms, is_nan) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
 
 }  // namespace
 
@@ -280,8 +287,8 @@ StatusOr<StoreSnapshot> SqliteStore::Load() {
     {
       LCSWEEP_ASSIGN_OR_RETURN(sqlite3_stmt * s,
                                Prepare("SELECT id, name, description, priority, max_attempts, "
-                                       "tags_json, spec_json, created_ms, cancelled_ms FROM "
-                                       "sweeps ORDER BY id"));
+                                       "tags_json, spec_json, created_ms, cancelled_ms, "
+                                       "request_id FROM sweeps ORDER BY id"));
       StmtScope scope(s);
       int rc;
       while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -297,6 +304,7 @@ StatusOr<StoreSnapshot> SqliteStore::Load() {
         r.spec_json = Text(s, 6);
         r.created_ms = Int(s, 7);
         r.cancelled_ms = Int(s, 8);
+        r.request_id = Text(s, 9);
         snap.sweeps.push_back(std::move(r));
       }
       if (rc != SQLITE_DONE) return Error(rc, "cannot read sweeps");
@@ -342,6 +350,9 @@ StatusOr<StoreSnapshot> SqliteStore::Load() {
         for (auto it = pm.begin(); it != pm.end(); ++it)
           if (it->is_number()) j.progress.metrics[it.key()] = it->get<double>();
         j.progress.updated_ms = Int(s, 25);
+        j.failures = static_cast<int>(Int(s, 26));
+        j.losses = static_cast<int>(Int(s, 27));
+        j.leases = Int(s, 28);
         job_index[j.id] = snap.jobs.size();
         snap.jobs.push_back(std::move(j));
       }
@@ -467,6 +478,7 @@ Status SqliteStore::CommitLocked(const WriteBatch& batch) {
       Bind(s, 7, r.spec_json);
       Bind(s, 8, r.created_ms);
       Bind(s, 9, r.cancelled_ms);
+      Bind(s, 10, r.request_id);
       LCSWEEP_RETURN_IF_ERROR(step(s, "cannot write sweep"));
     }
   }
@@ -500,6 +512,9 @@ Status SqliteStore::CommitLocked(const WriteBatch& batch) {
       Bind(s, 24, j.progress.step);
       Bind(s, 25, nlohmann::json(j.progress.metrics).dump());
       Bind(s, 26, j.progress.updated_ms);
+      Bind(s, 27, j.failures);
+      Bind(s, 28, j.losses);
+      Bind(s, 29, j.leases);
       LCSWEEP_RETURN_IF_ERROR(step(s, "cannot write job"));
     }
   }
@@ -588,18 +603,38 @@ Status SqliteStore::CommitLocked(const WriteBatch& batch) {
       LCSWEEP_RETURN_IF_ERROR(step(s, "cannot mark metric points superseded"));
     }
   }
-  if (!batch.metrics.empty()) {
-    LCSWEEP_ASSIGN_OR_RETURN(sqlite3_stmt * s, Prepare(kInsertMetric));
-    for (const MetricPoint& p : batch.metrics) {
-      StmtScope scope(s);
-      Bind(s, 1, p.job_id);
-      Bind(s, 2, p.attempt);
-      Bind(s, 3, p.step);
-      Bind(s, 4, p.epoch);
-      Bind(s, 5, p.name);
-      Bind(s, 6, p.value);
-      Bind(s, 7, p.time_ms);
-      LCSWEEP_RETURN_IF_ERROR(step(s, "cannot write metric point"));
+  if (!batch.metrics.empty() || !batch.metric_reports.empty()) {
+    LCSWEEP_ASSIGN_OR_RETURN(sqlite3_stmt * insert, Prepare(kInsertMetric));
+    auto write_points = [&](const std::vector<MetricPoint>& points) -> Status {
+      for (const MetricPoint& p : points) {
+        StmtScope scope(insert);
+        const bool nan = std::isnan(p.value);
+        Bind(insert, 1, p.job_id);
+        Bind(insert, 2, p.attempt);
+        Bind(insert, 3, p.step);
+        Bind(insert, 4, p.epoch);
+        Bind(insert, 5, p.name);
+        Bind(insert, 6, nan ? 0.0 : p.value);
+        Bind(insert, 7, p.time_ms);
+        Bind(insert, 8, nan);
+        LCSWEEP_RETURN_IF_ERROR(step(insert, "cannot write metric point"));
+      }
+      return OkStatus();
+    };
+    LCSWEEP_RETURN_IF_ERROR(write_points(batch.metrics));
+    LCSWEEP_ASSIGN_OR_RETURN(
+        sqlite3_stmt * seen,
+        Prepare("INSERT OR IGNORE INTO metric_reports (job_id, lease, seq) VALUES (?1, ?2, ?3)"));
+    for (const MetricReport& r : batch.metric_reports) {
+      if (r.seq != 0) {
+        StmtScope scope(seen);
+        Bind(seen, 1, r.job_id);
+        Bind(seen, 2, r.lease);
+        Bind(seen, 3, r.seq);
+        LCSWEEP_RETURN_IF_ERROR(step(seen, "cannot record metric report"));
+        if (sqlite3_changes(db_) == 0) continue;  // stored before: a resend
+      }
+      LCSWEEP_RETURN_IF_ERROR(write_points(r.points));
     }
   }
   return OkStatus();
@@ -608,42 +643,103 @@ Status SqliteStore::CommitLocked(const WriteBatch& batch) {
 // ---------------------------------------------------------------------------
 // Queries
 
-StatusOr<std::vector<MetricPoint>> SqliteStore::ListMetrics(const ListMetricsRequest& request) {
-  std::lock_guard<std::mutex> lock(mu_);
-  std::string sql =
-      "SELECT job_id, attempt, step, epoch, name, value, time_ms, superseded FROM metrics "
-      "WHERE job_id = ?1";
-  if (!request.include_superseded) sql += " AND superseded = 0";
-  if (request.attempt > 0) sql += " AND attempt = ?2";
-  if (!request.names.empty()) {
-    sql += " AND name IN (";
-    for (size_t i = 0; i < request.names.size(); ++i)
-      sql += (i ? ", ?" : "?") + std::to_string(4 + i);
-    sql += ")";
+namespace {
+
+// Metric page tokens: "step:id:name" of the last point of the previous page
+// (the order is (step, name, id); the name goes last since it may hold ':').
+std::string MetricPageToken(const MetricPoint& p, int64_t id) {
+  return std::to_string(p.step) + ":" + std::to_string(id) + ":" + p.name;
+}
+
+struct MetricCursor {
+  int64_t step = 0;
+  int64_t id = 0;
+  std::string name;
+};
+
+StatusOr<std::optional<MetricCursor>> ParseMetricPageToken(const std::string& token) {
+  if (token.empty()) return std::optional<MetricCursor>();
+  const size_t a = token.find(':');
+  const size_t b = a == std::string::npos ? a : token.find(':', a + 1);
+  MetricCursor c;
+  try {
+    if (b == std::string::npos) throw std::invalid_argument("shape");
+    size_t used = 0;
+    c.step = std::stoll(token.substr(0, a), &used);
+    if (used != a) throw std::invalid_argument("step");
+    c.id = std::stoll(token.substr(a + 1, b - a - 1), &used);
+    if (used != b - a - 1) throw std::invalid_argument("id");
+    c.name = token.substr(b + 1);
+  } catch (const std::exception&) {
+    return InvalidArgumentError("invalid metrics page_token: pass the next_page_token of the "
+                                "previous page unchanged");
   }
-  sql += " ORDER BY id LIMIT ?3";
+  return std::optional<MetricCursor>(c);
+}
+
+}  // namespace
+
+StatusOr<ListMetricsResult> SqliteStore::ListMetrics(const ListMetricsRequest& request) {
+  LCSWEEP_ASSIGN_OR_RETURN(std::optional<MetricCursor> cursor,
+                           ParseMetricPageToken(request.page_token));
+  std::lock_guard<std::mutex> lock(mu_);
+  // ?1 job, ?2 attempt, ?3 limit, ?4 min step, ?5 max step, ?6..?8 cursor,
+  // ?9.. names. The live series keeps the newest point of each (name, step).
+  std::string where = "job_id = ?1 AND step BETWEEN ?4 AND ?5";
+  if (request.attempt > 0) where += " AND attempt = ?2";
+  if (!request.names.empty()) {
+    where += " AND name IN (";
+    for (size_t i = 0; i < request.names.size(); ++i)
+      where += (i ? ", ?" : "?") + std::to_string(9 + i);
+    where += ")";
+  }
+  std::string sql =
+      "SELECT job_id, attempt, step, epoch, name, value, time_ms, superseded, is_nan, id "
+      "FROM metrics WHERE " + where;
+  // metrics_by_step makes the NOT EXISTS one index probe per row.
+  if (!request.include_superseded)
+    sql += " AND superseded = 0 AND NOT EXISTS (SELECT 1 FROM metrics AS later WHERE "
+           "later.job_id = metrics.job_id AND later.step = metrics.step AND "
+           "later.name = metrics.name AND later.superseded = 0 AND later.id > metrics.id)";
+  if (cursor.has_value())
+    sql += " AND (step > ?6 OR (step = ?6 AND (name > ?8 OR (name = ?8 AND id > ?7))))";
+  sql += " ORDER BY step, name, id LIMIT ?3";
   LCSWEEP_ASSIGN_OR_RETURN(sqlite3_stmt * s, Prepare(sql));
   StmtScope scope(s);
+  const int page_size = std::max(1, request.page_size);
   Bind(s, 1, request.job_id);
   if (request.attempt > 0) Bind(s, 2, request.attempt);
-  Bind(s, 3, request.limit);
+  Bind(s, 3, page_size + 1);  // one more tells whether another page follows
+  Bind(s, 4, request.min_step);
+  Bind(s, 5, request.max_step);
+  if (cursor.has_value()) {
+    Bind(s, 6, cursor->step);
+    Bind(s, 7, cursor->id);
+    Bind(s, 8, cursor->name);
+  }
   for (size_t i = 0; i < request.names.size(); ++i)
-    Bind(s, static_cast<int>(4 + i), request.names[i]);
-  std::vector<MetricPoint> out;
+    Bind(s, static_cast<int>(9 + i), request.names[i]);
+  ListMetricsResult out;
+  int64_t last_id = 0;
   int rc;
   while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    if (static_cast<int>(out.points.size()) == page_size) {
+      out.next_page_token = MetricPageToken(out.points.back(), last_id);
+      break;
+    }
     MetricPoint p;
     p.job_id = Int(s, 0);
     p.attempt = static_cast<int>(Int(s, 1));
     p.step = Int(s, 2);
     p.epoch = Int(s, 3);
     p.name = Text(s, 4);
-    p.value = Real(s, 5);
+    p.value = Int(s, 8) != 0 ? std::numeric_limits<double>::quiet_NaN() : Real(s, 5);
     p.time_ms = Int(s, 6);
     p.superseded = Int(s, 7) != 0;
-    out.push_back(std::move(p));
+    last_id = Int(s, 9);
+    out.points.push_back(std::move(p));
   }
-  if (rc != SQLITE_DONE) return Error(rc, "cannot read metrics");
+  if (rc != SQLITE_DONE && rc != SQLITE_ROW) return Error(rc, "cannot read metrics");
   return out;
 }
 

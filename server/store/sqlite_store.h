@@ -57,7 +57,7 @@ class SqliteStore final : public Store {
 
   StatusOr<StoreSnapshot> Load() override;
   Status Commit(const WriteBatch& batch) override;
-  StatusOr<std::vector<MetricPoint>> ListMetrics(const ListMetricsRequest& request) override;
+  StatusOr<ListMetricsResult> ListMetrics(const ListMetricsRequest& request) override;
   StatusOr<std::vector<Event>> ListEvents(const ListEventsRequest& request) override;
 
   // The schema version recorded in the file, and the newest this binary knows.

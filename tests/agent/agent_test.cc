@@ -101,6 +101,36 @@ TEST(AgentTest, OutageDelaysButNeverLosesOrDuplicatesMetrics) {
   EXPECT_THAT(client.calls().back(), HasSubstr("complete 2"));
 }
 
+// A report the coordinator stored but whose reply was lost is resent exactly
+// as it was (same seq, same points), while later points go in later reports;
+// the fake stores per seq like the coordinator, so nothing is stored twice.
+TEST(AgentTest, AReportWhoseReplyWasLostIsResentWithItsSeqAndPoints) {
+  FakeCoordinatorClient client;
+  client.leases.push_back(Grant(2));
+  client.lost_replies = 3;
+  ScriptedRunner runner([](const JobContext&, JobObserver* o) { return TrainSteps(o, 8, 5); });
+  StopSignal stop;
+  Agent agent(&client, &runner, &stop, Options(true));
+  ASSERT_TRUE(agent.Run().ok());
+  const auto sent = client.sent();
+  ASSERT_GE(sent.size(), 4u);
+  // The first three calls were stored and then "failed": each was resent
+  // with the same seq and the same points.
+  EXPECT_EQ(sent[0].seq, 1);
+  for (int i = 1; i <= 3; ++i) {
+    EXPECT_EQ(sent[i].seq, sent[0].seq) << "resend " << i;
+    ASSERT_EQ(sent[i].points.size(), sent[0].points.size()) << "resend " << i;
+    for (size_t k = 0; k < sent[0].points.size(); ++k)
+      EXPECT_EQ(sent[i].points[k].step, sent[0].points[k].step);
+  }
+  // Seqs only move on after an acknowledgement, one at a time.
+  for (size_t i = 1; i < sent.size(); ++i)
+    EXPECT_TRUE(sent[i].seq == sent[i - 1].seq || sent[i].seq == sent[i - 1].seq + 1) << i;
+  const auto stored = client.stored();
+  ASSERT_EQ(stored.size(), 8u);
+  for (int i = 0; i < 8; ++i) EXPECT_EQ(stored[i].step, i + 1) << "points out of order or repeated";
+}
+
 TEST(AgentTest, CancelFromHeartbeatStopsTheJobWithoutCompleting) {
   FakeCoordinatorClient client;
   client.leases.push_back(Grant(3));

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <deque>
 #include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -18,7 +19,8 @@ class FakeCoordinatorClient : public CoordinatorClient {
   // Knobs (set before the agent runs, or under no race with it).
   std::deque<LeaseGrant> leases;                // handed out one per Lease call
   Status register_error;                        // returned by Register when not OK
-  std::atomic<int> unavailable_reports{0};      // next N ReportMetrics fail UNAVAILABLE
+  std::atomic<int> unavailable_reports{0};      // next N ReportMetrics fail UNAVAILABLE (not stored)
+  std::atomic<int> lost_replies{0};             // next N ReportMetrics store, then fail DEADLINE_EXCEEDED
   std::atomic<bool> cancel_on_heartbeat{false};
   std::atomic<bool> stale_token{false};         // every lease call gets FAILED_PRECONDITION
 
@@ -42,15 +44,27 @@ class FakeCoordinatorClient : public CoordinatorClient {
     last_progress_ = p;
     return cancel_on_heartbeat.load();
   }
-  Status ReportMetrics(int64_t, const std::string&, const std::vector<MetricSample>& points) override {
+  // Stores like the coordinator: once per seq. Every call, failed or not,
+  // is kept in sent_ so a test can check what a resend carried.
+  Status ReportMetrics(int64_t, const std::string&, int64_t seq,
+                       const std::vector<MetricSample>& points) override {
     if (stale_token) return FailedPreconditionError("stale token");
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      sent_.push_back({seq, points});
+    }
     if (unavailable_reports > 0) {
       --unavailable_reports;
       return UnavailableError("coordinator restarting");
     }
     std::lock_guard<std::mutex> lock(mu_);
-    for (const auto& p : points) stored_.push_back(p);
+    if (seq == 0 || stored_seqs_.insert(seq).second)
+      for (const auto& p : points) stored_.push_back(p);
     calls_.push_back("report " + std::to_string(points.size()));
+    if (lost_replies > 0) {  // stored, but the reply never arrives
+      --lost_replies;
+      return DeadlineExceededError("deadline exceeded (reply lost)");
+    }
     return OkStatus();
   }
   Status UploadCheckpoint(int64_t, const std::string&, int64_t epoch, int64_t step,
@@ -88,6 +102,14 @@ class FakeCoordinatorClient : public CoordinatorClient {
     std::lock_guard<std::mutex> lock(mu_);
     return stored_;
   }
+  struct SentReport {
+    int64_t seq = 0;
+    std::vector<MetricSample> points;
+  };
+  std::vector<SentReport> sent() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return sent_;
+  }
   int heartbeats() {
     std::lock_guard<std::mutex> lock(mu_);
     return heartbeats_;
@@ -106,6 +128,8 @@ class FakeCoordinatorClient : public CoordinatorClient {
   std::mutex mu_;
   std::vector<std::string> calls_;
   std::vector<MetricSample> stored_;
+  std::set<int64_t> stored_seqs_;
+  std::vector<SentReport> sent_;
   ProgressReport last_progress_;
   int heartbeats_ = 0;
 };

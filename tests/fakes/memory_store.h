@@ -9,6 +9,9 @@
 #include <algorithm>
 #include <map>
 #include <mutex>
+#include <set>
+#include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -42,6 +45,9 @@ class MemoryStore final : public Store {
       --fail_commits_;
       return fail_status_;
     }
+    for (const MetricReport& r : batch.metric_reports)
+      if (refused_job_ != 0 && r.job_id == refused_job_)
+        return InternalError("a constraint refused a point of job " + std::to_string(r.job_id));
     ++commits_;
     for (const auto& s : batch.sweeps) sweeps_[s.id] = s;
     for (const auto& j : batch.jobs) jobs_[j.id] = j;
@@ -61,26 +67,55 @@ class MemoryStore final : public Store {
           p.superseded = true;
       }
     }
-    if (!batch.metrics.empty()) ++metric_commits_;
-    for (MetricPoint p : batch.metrics) {
-      p.superseded = false;  // new points are live (Store contract)
-      metrics_.push_back(std::move(p));
+    if (!batch.metrics.empty() || !batch.metric_reports.empty()) ++metric_commits_;
+    auto append = [&](const std::vector<MetricPoint>& points) {
+      for (MetricPoint p : points) {
+        p.superseded = false;  // new points are live (Store contract)
+        metrics_.push_back(std::move(p));
+      }
+    };
+    append(batch.metrics);
+    for (const MetricReport& r : batch.metric_reports) {
+      if (r.seq != 0 && !reports_.insert({r.job_id, r.lease, r.seq}).second) continue;
+      append(r.points);
     }
     return OkStatus();
   }
 
-  StatusOr<std::vector<MetricPoint>> ListMetrics(const ListMetricsRequest& r) override {
+  // Same order, dedupe and paging as SqliteStore, by brute force; the page
+  // token is the index of the next point in that order.
+  StatusOr<ListMetricsResult> ListMetrics(const ListMetricsRequest& r) override {
     std::lock_guard<std::mutex> lock(mu_);
-    std::vector<MetricPoint> out;
-    for (const auto& p : metrics_) {
-      if (p.job_id != r.job_id) continue;
+    std::vector<size_t> order;
+    for (size_t i = 0; i < metrics_.size(); ++i) {
+      const MetricPoint& p = metrics_[i];
+      if (p.job_id != r.job_id || p.step < r.min_step || p.step > r.max_step) continue;
       if (r.attempt > 0 && p.attempt != r.attempt) continue;
-      if (!r.include_superseded && p.superseded) continue;
       if (!r.names.empty() && std::find(r.names.begin(), r.names.end(), p.name) == r.names.end())
         continue;
-      if (static_cast<int>(out.size()) >= r.limit) break;
-      out.push_back(p);
+      if (!r.include_superseded) {
+        if (p.superseded) continue;
+        bool later = false;
+        for (size_t k = i + 1; k < metrics_.size(); ++k) {
+          const MetricPoint& q = metrics_[k];
+          later = later || (q.job_id == p.job_id && q.step == p.step && q.name == p.name &&
+                            !q.superseded);
+        }
+        if (later) continue;
+      }
+      order.push_back(i);
     }
+    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+      const MetricPoint& x = metrics_[a];
+      const MetricPoint& y = metrics_[b];
+      return x.step != y.step ? x.step < y.step : x.name < y.name;
+    });
+    size_t start = r.page_token.empty() ? 0 : std::stoul(r.page_token);
+    const size_t page = static_cast<size_t>(std::max(1, r.page_size));
+    ListMetricsResult out;
+    for (size_t k = start; k < order.size() && out.points.size() < page; ++k)
+      out.points.push_back(metrics_[order[k]]);
+    if (start + page < order.size()) out.next_page_token = std::to_string(start + page);
     return out;
   }
 
@@ -106,6 +141,12 @@ class MemoryStore final : public Store {
     fail_commits_ = n;
     fail_status_ = std::move(status);
   }
+  // Every commit holding a metric report of `job_id` fails (as a store
+  // constraint would), whatever else it holds.
+  void RefuseMetricsOfJob(int64_t job_id) {
+    std::lock_guard<std::mutex> lock(mu_);
+    refused_job_ = job_id;
+  }
   int64_t commits() const { std::lock_guard<std::mutex> l(mu_); return commits_; }
   int64_t metric_commits() const { std::lock_guard<std::mutex> l(mu_); return metric_commits_; }
   size_t metric_count() const { std::lock_guard<std::mutex> l(mu_); return metrics_.size(); }
@@ -120,7 +161,9 @@ class MemoryStore final : public Store {
   std::map<int64_t, CheckpointMeta> checkpoints_;
   std::vector<Event> events_;
   std::vector<MetricPoint> metrics_;
+  std::set<std::tuple<int64_t, int64_t, int64_t>> reports_;  // (job, lease, seq) stored
   int fail_commits_ = 0;
+  int64_t refused_job_ = 0;
   Status fail_status_;
   int64_t commits_ = 0;
   int64_t metric_commits_ = 0;

@@ -59,6 +59,7 @@ struct StackOptions {
   int64_t reap_interval_ms = 0;
   std::string tls_cert_file;  // PEM; TLS when set (with tls_key_file)
   std::string tls_key_file;
+  std::function<void(const char* method)> after_commit;  // fault hook (ServiceEnv)
 };
 
 // SqliteStore + Coordinator + RpcServer. Tear-down order mirrors main.cc.
@@ -82,6 +83,7 @@ class Stack {
     ro.reap_interval_ms = opts.reap_interval_ms;
     ro.tls_cert_file = opts.tls_cert_file;
     ro.tls_key_file = opts.tls_key_file;
+    ro.after_commit = opts.after_commit;
     if (opts.auth) {
       auto tokens = rpc::TokenTable::Parse(TokensFileText());
       EXPECT_TRUE(tokens.ok()) << tokens.status().ToString();

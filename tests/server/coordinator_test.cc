@@ -276,18 +276,58 @@ TEST_F(CoordinatorTest, RetryableFailuresEndInFailedAfterMaxAttempts) {
   EXPECT_TRUE(j.retryable);
 }
 
-TEST_F(CoordinatorTest, ExpiredLeasesAlsoUseUpAttempts) {
+// A lost worker is not the job's fault: expiries spend the loss budget
+// (max_lost_leases), not max_attempts, and a later real failure still has its
+// whole failure budget.
+TEST_F(CoordinatorTest, ExpiredLeasesSpendTheLossBudgetNotTheFailureBudget) {
   Submit(GridSpec("s", {1}, {0}, 0, /*max_attempts=*/2));
   int64_t w = Worker("w");
-  for (int i = 0; i < 2; ++i) {
+  for (int i = 0; i < 3; ++i) {
     ASSERT_TRUE(LeaseFor(w).has_value());
     clock_.Advance(kTtl + 1);
     ASSERT_TRUE(coord_->ReapExpiredLeases().ok());
   }
   auto jobs = coord_->ListJobs({});
   ASSERT_TRUE(jobs.ok());
+  JobRecord j = jobs->jobs[0];
+  EXPECT_EQ(j.state, JobState::kQueued) << "three losses with max_attempts 2 must not fail it";
+  EXPECT_EQ(j.losses, 3);
+  EXPECT_EQ(j.failures, 0);
+  EXPECT_EQ(j.attempt, 4);
+  EXPECT_EQ(j.max_attempts, 5);  // 2 + one per loss
+  auto events = Events(j.id);
+  EXPECT_THAT(events.back().reason, HasSubstr("loss 3 of 20"));
+  // Two real failures still end it (its failure budget is whole).
+  for (int i = 0; i < 2; ++i) {
+    auto lease = LeaseFor(w);
+    ASSERT_TRUE(lease.has_value());
+    auto after = coord_->FailJob(lease->token, "nan loss", /*retryable=*/true);
+    ASSERT_TRUE(after.ok());
+    EXPECT_EQ(after->state, i == 0 ? JobState::kQueued : JobState::kFailed);
+  }
+  EXPECT_EQ(Job(j.id).failures, 2);
+}
+
+TEST_F(CoordinatorTest, ExpiredLeasesFailTheJobOnlyAfterMaxLostLeases) {
+  CoordinatorOptions options = coord_->options();
+  options.max_lost_leases = 3;
+  coord_.reset();
+  auto c = Coordinator::Create(&store_, &clock_, options);
+  ASSERT_TRUE(c.ok());
+  coord_ = std::move(c).value();
+  Submit(GridSpec("s", {1}, {0}, 0, /*max_attempts=*/1));
+  int64_t w = Worker("w");
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(LeaseFor(w).has_value()) << "loss " << i;
+    clock_.Advance(kTtl + 1);
+    ASSERT_TRUE(coord_->ReapExpiredLeases().ok());
+  }
+  auto jobs = coord_->ListJobs({});
+  ASSERT_TRUE(jobs.ok());
   EXPECT_EQ(jobs->jobs[0].state, JobState::kFailed);
+  EXPECT_EQ(jobs->jobs[0].losses, 3);
   EXPECT_THAT(jobs->jobs[0].error, HasSubstr("expired"));
+  EXPECT_THAT(jobs->jobs[0].error, HasSubstr("no losses left"));
 }
 
 TEST_F(CoordinatorTest, NonRetryableFailureFailsAtOnce) {
@@ -532,9 +572,14 @@ TEST_F(CoordinatorTest, ListJobsFiltersAndPaginates) {
   ListJobsRequest bad;
   bad.page_token = "xyz";
   EXPECT_EQ(coord_->ListJobs(bad).status().code(), StatusCode::kInvalidArgument);
+  // Out-of-range page sizes are clamped (the proto's contract), not refused.
   bad.page_token = "";
   bad.page_size = 5000;
-  EXPECT_EQ(coord_->ListJobs(bad).status().code(), StatusCode::kInvalidArgument);
+  auto clamped = coord_->ListJobs(bad);
+  ASSERT_TRUE(clamped.ok()) << clamped.status().ToString();
+  EXPECT_EQ(clamped->jobs.size(), expected.size());
+  bad.page_size = -3;
+  ASSERT_TRUE(coord_->ListJobs(bad).ok());
 }
 
 TEST_F(CoordinatorTest, CheckpointsArePrunedAndOfferedOnTheNextLease) {
@@ -708,9 +753,11 @@ TEST_F(CoordinatorTest, EventsFilterBySweepAndResumeAfterACursor) {
   EXPECT_EQ((*rest)[0].to_state, "running");
   r.sweep_id = 999;
   EXPECT_EQ(coord_->ListEvents(r).status().code(), StatusCode::kNotFound);
-  ListEventsRequest bad;
-  bad.limit = 100000;
-  EXPECT_EQ(coord_->ListEvents(bad).status().code(), StatusCode::kInvalidArgument);
+  ListEventsRequest big;
+  big.limit = 100000;  // clamped to the maximum, not refused
+  auto all = coord_->ListEvents(big);
+  ASSERT_TRUE(all.ok()) << all.status().ToString();
+  EXPECT_EQ(all->size(), 4u);  // three events of sweep a, one of sweep b
 }
 
 TEST_F(CoordinatorTest, ResultsForExplicitJobs) {

@@ -147,7 +147,7 @@ TEST(SqliteStoreTest, ASecondCoordinatorOnTheSameFileIsRefused) {
 TEST(SqliteStoreTest, CommitRoundTripsEveryRecord) {
   TempDir dir;
   const std::string path = dir.File("c.db");
-  SweepRecord sweep{1, "s", "desc", 5, 4, {"a", "b"}, R"({"name":"s"})", 100, 0};
+  SweepRecord sweep{1, "s", "desc", 5, 4, {"a", "b"}, R"({"name":"s"})", 100, 0, "req-1"};
   JobRecord job = SomeJob(1);
   WorkerRecord worker;
   worker.id = 7;
@@ -202,9 +202,9 @@ TEST(SqliteStoreTest, CommitRoundTripsEveryRecord) {
   EXPECT_EQ(snap->max_event_id, 1);
   ListMetricsRequest q;
   q.job_id = 1;
-  EXPECT_EQ(store->ListMetrics(q)->size(), 10u);
+  EXPECT_EQ(store->ListMetrics(q)->points.size(), 10u);
   q.names = {"nope"};
-  EXPECT_EQ(store->ListMetrics(q)->size(), 0u);
+  EXPECT_EQ(store->ListMetrics(q)->points.size(), 0u);
   ListEventsRequest e;
   e.sweep_id = 1;
   e.limit = 10;
@@ -232,7 +232,7 @@ TEST(SqliteStoreTest, AFullDiskRollsBackTheWholeBatchAndSaysSo) {
   auto store = SqliteStore::Open(path, options);
   ASSERT_TRUE(store.ok()) << store.status().ToString();
   WriteBatch setup;
-  setup.sweeps = {SweepRecord{1, "s", "", 0, 3, {}, "{}", 1, 0}};
+  setup.sweeps = {SweepRecord{1, "s", "", 0, 3, {}, "{}", 1, 0, ""}};
   setup.jobs = {SomeJob(1)};
   setup.sweep_jobs = {{1, 1}};
   ASSERT_TRUE((*store)->Commit(setup).ok());
@@ -258,7 +258,7 @@ TEST(SqliteStoreTest, AFullDiskRollsBackTheWholeBatchAndSaysSo) {
   // Nothing of the failed batch is there: not its metrics, not its job update.
   ListMetricsRequest q;
   q.job_id = 1;
-  EXPECT_EQ((*store)->ListMetrics(q)->size(), stored);
+  EXPECT_EQ((*store)->ListMetrics(q)->points.size(), stored);
   auto snap = (*store)->Load();
   ASSERT_TRUE(snap.ok());
   EXPECT_EQ(snap->jobs[0].progress.step, static_cast<int64_t>(stored / 500 - 1));
@@ -294,7 +294,7 @@ TEST(SqliteStoreTest, AWriteLockHeldByAnotherProcessGivesUnavailableAfterTheTime
   EXPECT_TRUE(store->Commit(b).ok());
   ListMetricsRequest q;
   q.job_id = 1;
-  EXPECT_EQ(store->ListMetrics(q)->size(), 5u) << "the failed commit left nothing behind";
+  EXPECT_EQ(store->ListMetrics(q)->points.size(), 5u) << "the failed commit left nothing behind";
 }
 
 // A database written by a coordinator before metric lineage (schema 1) is
@@ -324,9 +324,9 @@ TEST(SqliteStoreTest, UpgradesASchemaOneFileAndKeepsItsMetricsLive) {
   live.job_id = 7;
   auto points = store.ListMetrics(live);
   ASSERT_TRUE(points.ok()) << points.status().ToString();
-  ASSERT_EQ(points->size(), 2u);
-  EXPECT_EQ((*points)[1].value, 0.5);
-  EXPECT_FALSE((*points)[1].superseded);
+  ASSERT_EQ(points->points.size(), 2u);
+  EXPECT_EQ(points->points[1].value, 0.5);
+  EXPECT_FALSE(points->points[1].superseded);
 
   // The new column works on the upgraded file: supersede after step 10 (only
   // attempt 1), in the same batch as a new point of attempt 2 at step 20,
@@ -337,19 +337,19 @@ TEST(SqliteStoreTest, UpgradesASchemaOneFileAndKeepsItsMetricsLive) {
   ASSERT_TRUE(store.Commit(batch).ok());
   points = store.ListMetrics(live);
   ASSERT_TRUE(points.ok());
-  ASSERT_EQ(points->size(), 2u);
-  EXPECT_EQ((*points)[0].step, 10);
-  EXPECT_EQ((*points)[1].attempt, 2);
-  EXPECT_EQ((*points)[1].value, 0.75);
+  ASSERT_EQ(points->points.size(), 2u);
+  EXPECT_EQ(points->points[0].step, 10);
+  EXPECT_EQ(points->points[1].attempt, 2);
+  EXPECT_EQ(points->points[1].value, 0.75);
   ListMetricsRequest all = live;
   all.include_superseded = true;
   points = store.ListMetrics(all);
   ASSERT_TRUE(points.ok());
-  ASSERT_EQ(points->size(), 3u);
-  EXPECT_FALSE((*points)[0].superseded);
-  EXPECT_TRUE((*points)[1].superseded);
-  EXPECT_EQ((*points)[1].value, 0.5);
-  EXPECT_FALSE((*points)[2].superseded);
+  ASSERT_EQ(points->points.size(), 3u);
+  EXPECT_FALSE(points->points[0].superseded);
+  EXPECT_TRUE(points->points[1].superseded);
+  EXPECT_EQ(points->points[1].value, 0.5);
+  EXPECT_FALSE(points->points[2].superseded);
 }
 
 TEST(SqliteStoreTest, MigrationsAreOrderedNonEmptyStrings) {

@@ -93,8 +93,10 @@ class CoordinatorClient {
   // Returns true when the job was cancelled and must stop.
   virtual StatusOr<bool> Heartbeat(int64_t job_id, const std::string& token,
                                    const ProgressReport& progress) = 0;
-  // OK means every point is durably stored.
-  virtual Status ReportMetrics(int64_t job_id, const std::string& token,
+  // OK means every point is durably stored. `seq` numbers the reports of one
+  // lease from 1; a resend of a report (after an error or a lost reply) must
+  // carry the same seq and the same points, and is then stored only once.
+  virtual Status ReportMetrics(int64_t job_id, const std::string& token, int64_t seq,
                                const std::vector<MetricSample>& points) = 0;
   virtual Status UploadCheckpoint(int64_t job_id, const std::string& token, int64_t epoch,
                                   int64_t step, const std::string& file_path) = 0;

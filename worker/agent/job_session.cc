@@ -201,17 +201,19 @@ void JobSession::HeartbeatLoop() {
 Status JobSession::FlushMetrics() {
   std::lock_guard<std::mutex> flush_lock(flush_mu_);
   while (true) {
-    std::vector<MetricSample> batch;
-    {
+    if (inflight_.empty()) {
       std::lock_guard<std::mutex> lock(mu_);
       if (pending_.empty()) return OkStatus();
       const size_t n = std::min(pending_.size(), options_.max_points_per_report);
-      batch.assign(pending_.begin(), pending_.begin() + static_cast<std::ptrdiff_t>(n));
+      inflight_.assign(pending_.begin(), pending_.begin() + static_cast<std::ptrdiff_t>(n));
+      pending_.erase(pending_.begin(), pending_.begin() + static_cast<std::ptrdiff_t>(n));
+      inflight_seq_ = next_seq_++;
     }
-    Status status = client_->ReportMetrics(lease_.job_id, lease_.token, batch);
-    if (!status.ok()) return status;  // points stay pending until acknowledged
-    std::lock_guard<std::mutex> lock(mu_);
-    pending_.erase(pending_.begin(), pending_.begin() + static_cast<std::ptrdiff_t>(batch.size()));
+    // A failed report (even one whose reply was lost after the coordinator
+    // stored it) is resent as it was: same seq, same points.
+    Status status = client_->ReportMetrics(lease_.job_id, lease_.token, inflight_seq_, inflight_);
+    if (!status.ok()) return status;
+    inflight_.clear();
   }
 }
 

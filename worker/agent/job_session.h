@@ -81,6 +81,11 @@ class JobSession : private JobObserver {
   std::mutex mu_;  // guards pending_, progress_, flush ordering
   std::mutex flush_mu_;  // one flush at a time keeps points in order
   std::deque<MetricSample> pending_;
+  // The report being delivered (flush_mu_): resent unchanged, with its seq,
+  // until acknowledged, so the coordinator can store it exactly once.
+  std::vector<MetricSample> inflight_;
+  int64_t inflight_seq_ = 0;
+  int64_t next_seq_ = 1;
   ProgressReport progress_;
 
   std::mutex hb_mu_;

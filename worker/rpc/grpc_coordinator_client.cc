@@ -105,11 +105,12 @@ class GrpcCoordinatorClient : public CoordinatorClient {
     return resp.cancel_requested();
   }
 
-  Status ReportMetrics(int64_t job_id, const std::string& token,
+  Status ReportMetrics(int64_t job_id, const std::string& token, int64_t seq,
                        const std::vector<MetricSample>& points) override {
     v1::ReportMetricsRequest req;
     req.set_job_id(job_id);
     req.set_lease_token(token);
+    req.set_seq(seq);
     for (const auto& p : points) {
       v1::MetricPoint* mp = req.add_points();
       mp->set_name(p.name);
