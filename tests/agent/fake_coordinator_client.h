@@ -63,7 +63,7 @@ class FakeCoordinatorClient : public CoordinatorClient {
     calls_.push_back("report " + std::to_string(points.size()));
     if (lost_replies > 0) {  // stored, but the reply never arrives
       --lost_replies;
-      return DeadlineExceededError("deadline exceeded (reply lost)");
+      return Status(StatusCode::kDeadlineExceeded, "deadline exceeded (reply lost)");
     }
     return OkStatus();
   }
