@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/table.h"
+#include "common/ids.h"
 #include "common/sweep_spec.h"
 #include "proto/convert.h"
 #include "server/core/results.h"
@@ -208,9 +209,18 @@ int RunSubmit(const ConnectionFlags& flags, const SubmitArgs& args, Io io) {
   req.set_force(args.force);
   req.set_dry_run(args.dry_run);
   if (args.priority) req.set_priority(*args.priority);
+  // One key per invocation: a retry after a lost reply (deadline, restart)
+  // returns the sweep the first try created instead of a second one.
+  req.set_request_id(NewId("submit"));
   v1::SubmitSweepResponse resp;
-  auto ctx = c.Context();
-  grpc::Status st = c.jobs().SubmitSweep(ctx.get(), req, &resp);
+  grpc::Status st;
+  for (int attempt = 1; attempt <= 3; ++attempt) {
+    auto ctx = c.Context();
+    st = c.jobs().SubmitSweep(ctx.get(), req, &resp);
+    if (st.error_code() != grpc::StatusCode::UNAVAILABLE &&
+        st.error_code() != grpc::StatusCode::DEADLINE_EXCEEDED)
+      break;
+  }
   if (!st.ok()) {
     if (st.error_code() == grpc::StatusCode::INVALID_ARGUMENT) {
       v1::ErrorDetails details = ParseErrorDetails(st);
@@ -228,8 +238,10 @@ int RunSubmit(const ConnectionFlags& flags, const SubmitArgs& args, Io io) {
   }
 
   if (!args.dry_run) {
-    io.out << "submitted sweep " << resp.sweep_id() << " (" << sweep.name << "): " << resp.jobs_size()
-           << " jobs, " << resp.created() << " created, " << resp.reused() << " reused\n";
+    io.out << "submitted sweep " << resp.sweep_id() << " (" << sweep.name << "): "
+           << resp.created() + resp.reused() << " jobs, " << resp.created() << " created, "
+           << resp.reused() << " reused" << (resp.replayed() ? " (an earlier try had submitted it)" : "")
+           << "\n";
     std::map<v1::SubmitOutcome, int> by;
     for (const auto& j : resp.jobs()) by[j.outcome()]++;
     if (by[v1::SUBMIT_OUTCOME_REUSED_RESULT] || by[v1::SUBMIT_OUTCOME_REQUEUED] || by[v1::SUBMIT_OUTCOME_REUSED]) {
@@ -405,7 +417,8 @@ int RunShow(const ConnectionFlags& flags, int64_t job_id, bool json, Io io) {
          << "  sweeps:       " << sweeps << "\n"
          << "  axes:         " << AxesText(j.axes_json()) << "\n"
          << "  config hash:  " << j.config_hash() << "\n"
-         << "  attempt:      " << j.attempt() << " of " << j.max_attempts() << "\n"
+         << "  attempt:      " << j.attempt() << " (failures " << j.failures() << ", last attempt "
+         << j.max_attempts() << "; worker losses " << j.losses() << " of " << j.max_losses() << ")\n"
          << "  priority:     " << j.priority() << "\n"
          << "  worker:       " << (j.worker_id() ? std::to_string(j.worker_id()) : "-") << "\n"
          << "  created:      " << TimeText(j.created_at_ms()) << "\n"

@@ -16,7 +16,10 @@
 // finish in-flight calls (up to --shutdown-grace-seconds), flush metric
 // batches, close the database, exit 0.
 #include <signal.h>
+#include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <cstdio>
 #include <fstream>
 #include <functional>
@@ -60,7 +63,34 @@ struct Flags {
   int64_t keep_checkpoints = 2;
   int64_t shutdown_grace_seconds = 10;
   bool sync_full = false;
+  int64_t max_lost_leases = 20;
+  std::string fault_crash_after;  // tests only: "METHOD:N"
 };
+
+// --fault-crash-after METHOD:N: the process dies like kill -9 (_exit, no
+// flush, no destructors) right after the Nth committed METHOD call, before its
+// reply is sent. For the crash-point fault tests; never set in production.
+StatusOr<std::function<void(const char*)>> CrashHook(const std::string& spec) {
+  const size_t colon = spec.rfind(':');
+  int64_t n = 0;
+  try {
+    if (colon == std::string::npos || colon == 0) throw std::invalid_argument("shape");
+    n = std::stoll(spec.substr(colon + 1));
+  } catch (const std::exception&) {
+    return InvalidArgumentError("--fault-crash-after \"" + spec + "\": expected METHOD:N, e.g. "
+                                "ReportMetrics:3");
+  }
+  if (n < 1) return InvalidArgumentError("--fault-crash-after: N must be >= 1");
+  auto method = std::make_shared<std::string>(spec.substr(0, colon));
+  auto seen = std::make_shared<std::atomic<int64_t>>(0);
+  return std::function<void(const char*)>([method, seen, n](const char* m) {
+    if (*method == m && seen->fetch_add(1) + 1 == n) {
+      std::fprintf(stderr, "fault: crashing after committed %s #%lld\n", m,
+                   static_cast<long long>(n));
+      _exit(137);
+    }
+  });
+}
 
 bool IsLoopback(const std::string& listen) {
   std::string host = listen.substr(0, listen.rfind(':'));
@@ -134,6 +164,14 @@ int Run(const Flags& f) {
   ro.artifacts_dir = f.artifacts;
   ro.max_message_bytes = static_cast<int>(std::min<int64_t>(f.max_message_mb, 1024) << 20);
   ro.reap_interval_ms = f.reap_interval_seconds * 1000;
+  if (!f.fault_crash_after.empty()) {
+    StatusOr<std::function<void(const char*)>> hook = CrashHook(f.fault_crash_after);
+    if (!hook.ok()) {
+      std::cerr << "error: " << hook.status().message() << "\n";
+      return 2;
+    }
+    ro.after_commit = std::move(hook).value();
+  }
   if (!f.tokens_file.empty()) {
     StatusOr<rpc::TokenTable> tokens = rpc::TokenTable::Load(f.tokens_file);
     if (!tokens.ok()) {
@@ -162,6 +200,7 @@ int Run(const Flags& f) {
   co.lease_ttl_ms = f.lease_seconds * 1000;
   co.heartbeat_interval_ms = std::max<int64_t>(co.lease_ttl_ms / 4, 1);
   co.keep_checkpoints = static_cast<int>(f.keep_checkpoints);
+  co.max_lost_leases = static_cast<int>(std::clamp<int64_t>(f.max_lost_leases, 1, 1'000'000));
   StatusOr<std::unique_ptr<Coordinator>> coordinator =
       Coordinator::Create(store->get(), SystemClock::Get(), co);
   if (!coordinator.ok()) {
@@ -251,6 +290,13 @@ int main(int argc, char** argv) {
                  "how long in-flight calls may finish on SIGTERM")
       ->capture_default_str();
   app.add_flag("--sync-full", f.sync_full, "SQLite synchronous=FULL (survives power loss)");
+  app.add_option("--max-lost-leases", f.max_lost_leases,
+                 "worker losses (expired or released leases) a job may suffer before it fails; "
+                 "its own errors are bounded by the sweep's max_attempts")
+      ->capture_default_str();
+  app.add_option("--fault-crash-after", f.fault_crash_after,
+                 "fault tests only: exit like kill -9 after the Nth committed METHOD (METHOD:N)")
+      ->group("Fault injection (tests)");
   CLI11_PARSE(app, argc, argv);
   if (!f.config.empty()) {
     lcsweep::Status st = lcsweep::ApplyConfig(f.config, app);

@@ -201,6 +201,7 @@ TEST(SqliteStoreTest, CommitRoundTripsEveryRecord) {
   EXPECT_EQ(snap->checkpoints[0].path, "/a/b");
   EXPECT_EQ(snap->max_event_id, 1);
   ListMetricsRequest q;
+  q.page_size = 10000;
   q.job_id = 1;
   EXPECT_EQ(store->ListMetrics(q)->points.size(), 10u);
   q.names = {"nope"};
@@ -257,6 +258,7 @@ TEST(SqliteStoreTest, AFullDiskRollsBackTheWholeBatchAndSaysSo) {
   EXPECT_THAT(full.message(), HasSubstr("nothing was written"));
   // Nothing of the failed batch is there: not its metrics, not its job update.
   ListMetricsRequest q;
+  q.page_size = 10000;
   q.job_id = 1;
   EXPECT_EQ((*store)->ListMetrics(q)->points.size(), stored);
   auto snap = (*store)->Load();
@@ -293,6 +295,7 @@ TEST(SqliteStoreTest, AWriteLockHeldByAnotherProcessGivesUnavailableAfterTheTime
   ASSERT_EQ(other.Exec("ROLLBACK"), SQLITE_OK);
   EXPECT_TRUE(store->Commit(b).ok());
   ListMetricsRequest q;
+  q.page_size = 10000;
   q.job_id = 1;
   EXPECT_EQ(store->ListMetrics(q)->points.size(), 5u) << "the failed commit left nothing behind";
 }
@@ -321,6 +324,7 @@ TEST(SqliteStoreTest, UpgradesASchemaOneFileAndKeepsItsMetricsLive) {
   EXPECT_EQ(*store.SchemaVersion(), SqliteStore::LatestSchemaVersion());
   ASSERT_GE(SqliteStore::LatestSchemaVersion(), 2);
   ListMetricsRequest live;
+  live.page_size = 10000;
   live.job_id = 7;
   auto points = store.ListMetrics(live);
   ASSERT_TRUE(points.ok()) << points.status().ToString();
