@@ -26,6 +26,7 @@ packages=(
   libturbojpeg0-dev zlib1g-dev
   dataset-fashion-mnist
   python3 python3-yaml systemd shellcheck
+  clang
 )
 if [ "$want_browser" = 1 ]; then
   packages+=(chromium nodejs npm)

@@ -12,6 +12,8 @@ export CCACHE_BASEDIR="$PWD"
 jobs="$(nproc)"
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release
 cmake --build build -j "$jobs"
+# The lock annotations (common/thread_annotations.h), checked by clang.
+bash deploy/check-thread-safety.sh build
 # Tests share 2 cores with LibTorch's own threads; run them one at a time so
 # lease/heartbeat timings in the integration tests are not starved.
 ctest --test-dir build --output-on-failure --timeout 900 "$@"

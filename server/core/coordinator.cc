@@ -54,7 +54,7 @@ StatusOr<std::unique_ptr<Coordinator>> Coordinator::Create(Store* store, Clock* 
 
 Status Coordinator::LoadFromStore() {
   LCSWEEP_ASSIGN_OR_RETURN(StoreSnapshot snap, store_->Load());
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   for (SweepRecord& s : snap.sweeps) {
     next_sweep_id_ = std::max(next_sweep_id_, s.id + 1);
     sweep_jobs_[s.id];
@@ -229,8 +229,8 @@ std::string Coordinator::NewToken() {
 
 void Coordinator::Notify(const std::vector<ChangeNotice>& notices) {
   if (notices.empty()) return;
-  changed_.notify_all();
-  std::lock_guard<std::mutex> lock(listeners_mu_);
+  changed_.NotifyAll();
+  MutexLock lock(&listeners_mu_);
   for (const ChangeNotice& n : notices)
     for (auto& [id, listener] : listeners_) listener(n);
 }
@@ -239,48 +239,51 @@ void Coordinator::Notify(const std::vector<ChangeNotice>& notices) {
 // Watching
 
 uint64_t Coordinator::Version() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return version_;
 }
 
 uint64_t Coordinator::WaitForChange(uint64_t after_version, std::chrono::milliseconds timeout) const {
-  std::unique_lock<std::mutex> lock(mu_);
-  changed_.wait_for(lock, timeout, [&] { return shutdown_ || version_ > after_version; });
+  MutexLock lock(&mu_);
+  changed_.WaitFor(&lock, timeout, [&]() LCSWEEP_NO_THREAD_SAFETY_ANALYSIS {
+    return shutdown_ || version_ > after_version;  // under mu_: CondVar holds it for the check
+  });
   return version_;
 }
 
 bool Coordinator::IsShutDown() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return shutdown_;
 }
 
 StatusOr<JobRecord> Coordinator::WaitForJobChange(int64_t job_id, uint64_t after_version,
                                                   std::chrono::milliseconds timeout) const {
-  std::unique_lock<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   if (FindJob(job_id) == nullptr) return NotFoundError("no job with id " + std::to_string(job_id));
-  changed_.wait_for(lock, timeout,
-                    [&] { return shutdown_ || jobs_.at(job_id).version > after_version; });
+  changed_.WaitFor(&lock, timeout, [&]() LCSWEEP_NO_THREAD_SAFETY_ANALYSIS {
+    return shutdown_ || jobs_.at(job_id).version > after_version;  // under mu_, as above
+  });
   return jobs_.at(job_id);
 }
 
 int Coordinator::AddListener(std::function<void(const ChangeNotice&)> listener) {
-  std::lock_guard<std::mutex> lock(listeners_mu_);
+  MutexLock lock(&listeners_mu_);
   const int id = next_listener_id_++;
   listeners_[id] = std::move(listener);
   return id;
 }
 
 void Coordinator::RemoveListener(int id) {
-  std::lock_guard<std::mutex> lock(listeners_mu_);
+  MutexLock lock(&listeners_mu_);
   listeners_.erase(id);
 }
 
 void Coordinator::Shutdown() {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     shutdown_ = true;
   }
-  changed_.notify_all();
+  changed_.NotifyAll();
 }
 
 }  // namespace lcsweep

@@ -58,7 +58,6 @@
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -71,10 +70,13 @@
 #include <vector>
 
 #include "common/field_errors.h"
+#include "common/mutex.h"
 #include "common/status.h"
+#include "common/sweep_spec.h"
 #include "server/core/clock.h"
 #include "server/core/job_lifecycle.h"
 #include "server/core/lease_queue.h"
+#include "server/core/submit_plan.h"
 #include "server/core/store.h"
 #include "server/core/types.h"
 
@@ -89,6 +91,10 @@ struct CoordinatorOptions {
   // Lost leases (expired or released) a job may suffer in one budget window
   // before it fails for them; failures of the job itself use max_attempts.
   int max_lost_leases = 20;
+  // Plan submissions outside the state mutex (see SubmitSweep). false plans
+  // them under it, as a single critical section: only for the benchmark that
+  // measures what planning outside buys (tests/bench/server/submit_bench.cc).
+  bool plan_submissions_outside_lock = true;
 };
 
 class MetricBatcher;  // group commit of metric points (coordinator.cc)
@@ -245,34 +251,51 @@ class Coordinator {
 
   // FAILED_PRECONDITION for a token whose lease has moved on.
   static Status StaleToken();
-  // All helpers below require mu_ held.
-  const JobRecord* FindJob(int64_t job_id) const;
+
+  // Submission steps (see SubmitSweep): the earlier sweep of a replayed
+  // request_id (nullopt: none); the existing jobs the expansion names and
+  // the ids the plan may use; commit of a plan, planned again if stale.
+  struct SubmitIds {
+    int64_t sweep_id = 0;
+    int64_t first_job_id = 0;
+  };
+  std::optional<StatusOr<SubmitSweepResult>> ReplayLocked(const Sweep& sweep,
+                                                         const SubmitSweepRequest& request) const
+      LCSWEEP_REQUIRES(mu_);
+  DedupeIndex IndexLocked(const Sweep& sweep, SubmitIds* ids) const LCSWEEP_REQUIRES(mu_);
+  StatusOr<SubmitSweepResult> CommitPlanLocked(const Sweep& sweep, const SubmitSweepRequest& request,
+                                               SubmitPlan plan, std::vector<ChangeNotice>* notices)
+      LCSWEEP_REQUIRES(mu_);
+
+  const JobRecord* FindJob(int64_t job_id) const LCSWEEP_REQUIRES(mu_);
   // The running job whose live lease is `token`, or FAILED_PRECONDITION.
-  StatusOr<JobRecord> LiveLease(const std::string& token) const;
+  StatusOr<JobRecord> LiveLease(const std::string& token) const LCSWEEP_REQUIRES(mu_);
   // The audit entry of a transition (takes the next event id).
-  Event MakeEvent(const Transition& t);
+  Event MakeEvent(const Transition& t) LCSWEEP_REQUIRES(mu_);
   // Adds `t` (its job and its audit entry) to `batch`.
-  void AddTransition(const Transition& t, WriteBatch* batch);
+  void AddTransition(const Transition& t, WriteBatch* batch) LCSWEEP_REQUIRES(mu_);
   // Transit(job, trigger), committed and applied; the job after it.
   StatusOr<JobRecord> TransitAndCommit(const JobRecord& job, const Trigger& trigger,
-                                       std::vector<ChangeNotice>* notices);
+                                       std::vector<ChangeNotice>* notices) LCSWEEP_REQUIRES(mu_);
   // Commits `batch`; only when that succeeded applies it to memory and
   // appends the change notices. Memory is untouched on error.
-  Status CommitAndApply(const WriteBatch& batch, std::vector<ChangeNotice>* notices);
-  void ApplyJob(const JobRecord& job, std::vector<ChangeNotice>* notices);
+  Status CommitAndApply(const WriteBatch& batch, std::vector<ChangeNotice>* notices)
+      LCSWEEP_REQUIRES(mu_);
+  void ApplyJob(const JobRecord& job, std::vector<ChangeNotice>* notices) LCSWEEP_REQUIRES(mu_);
   // Step of the job's newest checkpoint (where a new lease resumes), or -1.
-  int64_t ResumeStep(int64_t job_id) const;
+  int64_t ResumeStep(int64_t job_id) const LCSWEEP_REQUIRES(mu_);
   // After a metric commit: if the job was leased to a new attempt while the
   // points of `attempt` were being committed, supersedes them as that lease
   // would have (see ReportMetrics).
-  void SupersedeLateReport(int64_t job_id, int attempt, size_t leases_before);
-  SweepSummary Summarize(const SweepRecord& sweep) const;
+  void SupersedeLateReport(int64_t job_id, int attempt, size_t leases_before)
+      LCSWEEP_REQUIRES(mu_);
+  SweepSummary Summarize(const SweepRecord& sweep) const LCSWEEP_REQUIRES(mu_);
   // The result of a submission replayed by request_id (see SubmitSweep).
-  SubmitSweepResult Replay(const SweepRecord& sweep) const;
+  SubmitSweepResult Replay(const SweepRecord& sweep) const LCSWEEP_REQUIRES(mu_);
   Trigger MakeTrigger(Trigger::Kind kind) const;
   std::string NewToken();
   // Without mu_: wakes waiters and calls the listeners.
-  void Notify(const std::vector<ChangeNotice>& notices);
+  void Notify(const std::vector<ChangeNotice>& notices) LCSWEEP_EXCLUDES(mu_);
 
   Store* const store_;
   Clock* const clock_;
@@ -280,32 +303,40 @@ class Coordinator {
 
   // Serialises submissions (only they create sweeps and jobs), so a plan
   // made outside mu_ keeps its ids and its dedupe lookups stay complete.
-  std::mutex submit_mu_;
-  mutable std::mutex mu_;
-  mutable std::condition_variable changed_;
-  bool shutdown_ = false;
-  uint64_t version_ = 0;
-  int64_t next_sweep_id_ = 1;
-  int64_t next_job_id_ = 1;
-  int64_t next_worker_id_ = 1;
-  int64_t next_checkpoint_id_ = 1;
-  int64_t next_event_id_ = 1;
-  std::map<int64_t, SweepRecord> sweeps_;
-  std::map<int64_t, JobRecord> jobs_;
-  std::map<int64_t, std::set<int64_t>> sweep_jobs_;          // sweep -> its job ids
-  std::unordered_map<std::string, int64_t> newest_by_hash_;  // config hash -> newest job id
-  std::unordered_map<std::string, int64_t> job_by_token_;    // lease token -> job id
-  std::unordered_map<std::string, int64_t> sweep_by_request_;  // request_id -> sweep id
-  LeaseQueue queue_;
-  std::map<int64_t, WorkerRecord> workers_;
-  std::map<int64_t, std::vector<CheckpointMeta>> checkpoints_;  // job -> ascending id
+  // Taken before mu_, never while holding it.
+  Mutex submit_mu_ LCSWEEP_ACQUIRED_BEFORE(mu_);
+  mutable Mutex mu_;
+  mutable CondVar changed_;
+  bool shutdown_ LCSWEEP_GUARDED_BY(mu_) = false;
+  uint64_t version_ LCSWEEP_GUARDED_BY(mu_) = 0;
+  int64_t next_sweep_id_ LCSWEEP_GUARDED_BY(mu_) = 1;
+  int64_t next_job_id_ LCSWEEP_GUARDED_BY(mu_) = 1;
+  int64_t next_worker_id_ LCSWEEP_GUARDED_BY(mu_) = 1;
+  int64_t next_checkpoint_id_ LCSWEEP_GUARDED_BY(mu_) = 1;
+  int64_t next_event_id_ LCSWEEP_GUARDED_BY(mu_) = 1;
+  std::map<int64_t, SweepRecord> sweeps_ LCSWEEP_GUARDED_BY(mu_);
+  std::map<int64_t, JobRecord> jobs_ LCSWEEP_GUARDED_BY(mu_);
+  // sweep -> its job ids
+  std::map<int64_t, std::set<int64_t>> sweep_jobs_ LCSWEEP_GUARDED_BY(mu_);
+  // config hash -> newest job id
+  std::unordered_map<std::string, int64_t> newest_by_hash_ LCSWEEP_GUARDED_BY(mu_);
+  // lease token -> job id
+  std::unordered_map<std::string, int64_t> job_by_token_ LCSWEEP_GUARDED_BY(mu_);
+  // request_id -> sweep id
+  std::unordered_map<std::string, int64_t> sweep_by_request_ LCSWEEP_GUARDED_BY(mu_);
+  LeaseQueue queue_ LCSWEEP_GUARDED_BY(mu_);
+  std::map<int64_t, WorkerRecord> workers_ LCSWEEP_GUARDED_BY(mu_);
+  // job -> its checkpoints, ascending id
+  std::map<int64_t, std::vector<CheckpointMeta>> checkpoints_ LCSWEEP_GUARDED_BY(mu_);
   // job -> the resume step of each lease of it since this process started
   // (only to catch metric reports that race with a re-lease).
-  std::map<int64_t, std::vector<int64_t>> lease_resume_steps_;
+  std::map<int64_t, std::vector<int64_t>> lease_resume_steps_ LCSWEEP_GUARDED_BY(mu_);
 
-  std::mutex listeners_mu_;
-  int next_listener_id_ = 1;
-  std::map<int, std::function<void(const ChangeNotice&)>> listeners_;
+  // Serialises listener calls; taken after mu_ was released (Notify).
+  Mutex listeners_mu_;
+  int next_listener_id_ LCSWEEP_GUARDED_BY(listeners_mu_) = 1;
+  std::map<int, std::function<void(const ChangeNotice&)>> listeners_
+      LCSWEEP_GUARDED_BY(listeners_mu_);
 
   std::unique_ptr<MetricBatcher> batcher_;
 };

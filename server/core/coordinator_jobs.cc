@@ -11,7 +11,6 @@
 #include "common/sweep_spec.h"
 #include "server/core/coordinator.h"
 #include "server/core/results.h"
-#include "server/core/submit_plan.h"
 
 namespace lcsweep {
 namespace {
@@ -67,69 +66,97 @@ StatusOr<SubmitSweepResult> Coordinator::SubmitSweep(const SubmitSweepRequest& r
     return FieldErrorsToStatus(parsed.errors, "invalid sweep spec:");
   }
   const Sweep& sweep = *parsed.sweep;
-
-  std::unique_lock<std::mutex> submit_lock(submit_mu_, std::defer_lock);
-  if (!request.dry_run) submit_lock.lock();
-  // Under mu_: the existing jobs the expansion's hashes name, and the ids the
-  // plan may use (stable while submit_mu_ is held).
-  int64_t sweep_id = 0;
-  int64_t first_job_id = 0;
-  auto index_locked = [&] {
-    DedupeIndex index;
-    for (const ExpandedJob& ej : sweep.jobs) {
-      auto newest = newest_by_hash_.find(ej.hash);
-      if (newest != newest_by_hash_.end()) index.emplace(ej.hash, jobs_.at(newest->second));
-    }
-    sweep_id = next_sweep_id_;
-    first_job_id = next_job_id_;
-    return index;
-  };
+  SubmitIds ids;
   DedupeIndex index;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (!request.request_id.empty() && !request.dry_run) {
-      auto seen = sweep_by_request_.find(request.request_id);
-      if (seen != sweep_by_request_.end()) {
-        const SweepRecord& earlier = sweeps_.at(seen->second);
-        // Planning renders the spec the same way; compare that rendering.
-        nlohmann::json spec = sweep.spec;
-        if (request.priority.has_value() && spec.is_object()) spec["priority"] = *request.priority;
-        if (spec.dump() != earlier.spec_json)
-          return FailedPreconditionError(
-              "request_id \"" + request.request_id + "\" was used for sweep " +
-              std::to_string(earlier.id) +
-              " with a different spec; use a new request_id for a new submission");
-        return Replay(earlier);
-      }
+  if (request.dry_run) {  // a plan never committed
+    {
+      MutexLock lock(&mu_);
+      index = IndexLocked(sweep, &ids);
     }
-    index = index_locked();
+    return PlanSubmit(sweep, request, index, ids.sweep_id, ids.first_job_id, clock_->NowMs()).result;
   }
-  SubmitPlan plan = PlanSubmit(sweep, request, index, sweep_id, first_job_id, clock_->NowMs());
-  if (request.dry_run) return plan.result;
 
+  MutexLock submitting(&submit_mu_);
   std::vector<ChangeNotice> notices;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    // A job the plan read may have moved on meanwhile (leased, heartbeat,
-    // finished): then plan again under the lock, from its current state.
-    const bool stale = std::any_of(plan.read.begin(), plan.read.end(), [&](const auto& r) {
-      return jobs_.at(r.first).version != r.second;
-    });
-    if (stale)
-      plan = PlanSubmit(sweep, request, index_locked(), sweep_id, first_job_id, clock_->NowMs());
-    WriteBatch batch;
-    batch.sweeps.push_back(plan.sweep);
-    for (Transition& t : plan.jobs) {
-      batch.sweep_jobs.push_back({plan.sweep.id, t.job.id});
-      AddTransition(t, &batch);
+  StatusOr<SubmitSweepResult> result = SubmitSweepResult{};
+  if (!options_.plan_submissions_outside_lock) {
+    // The benchmark's baseline: the whole submission in one critical section.
+    MutexLock lock(&mu_);
+    std::optional<StatusOr<SubmitSweepResult>> replay = ReplayLocked(sweep, request);
+    if (replay.has_value()) return *std::move(replay);
+    index = IndexLocked(sweep, &ids);
+    result = CommitPlanLocked(
+        sweep, request, PlanSubmit(sweep, request, index, ids.sweep_id, ids.first_job_id,
+                                   clock_->NowMs()),
+        &notices);
+  } else {
+    {
+      MutexLock lock(&mu_);
+      std::optional<StatusOr<SubmitSweepResult>> replay = ReplayLocked(sweep, request);
+      if (replay.has_value()) return *std::move(replay);
+      index = IndexLocked(sweep, &ids);
     }
-    LCSWEEP_RETURN_IF_ERROR(CommitAndApply(batch, &notices));
-    next_sweep_id_ = plan.sweep.id + 1;
-    next_job_id_ = first_job_id + plan.result.jobs_created;
-    Log()->info("event=sweep_submitted sweep={} {} created={} reused={}", plan.sweep.id,
-                Kv("name", plan.sweep.name), plan.result.jobs_created, plan.result.jobs_reused);
+    SubmitPlan plan = PlanSubmit(sweep, request, index, ids.sweep_id, ids.first_job_id,
+                                 clock_->NowMs());
+    MutexLock lock(&mu_);
+    result = CommitPlanLocked(sweep, request, std::move(plan), &notices);
   }
   Notify(notices);
+  return result;
+}
+
+std::optional<StatusOr<SubmitSweepResult>> Coordinator::ReplayLocked(
+    const Sweep& sweep, const SubmitSweepRequest& request) const {
+  if (request.request_id.empty()) return std::nullopt;
+  auto seen = sweep_by_request_.find(request.request_id);
+  if (seen == sweep_by_request_.end()) return std::nullopt;
+  const SweepRecord& earlier = sweeps_.at(seen->second);
+  // Planning renders the spec the same way; compare that rendering.
+  nlohmann::json spec = sweep.spec;
+  if (request.priority.has_value() && spec.is_object()) spec["priority"] = *request.priority;
+  if (spec.dump() != earlier.spec_json)
+    return StatusOr<SubmitSweepResult>(FailedPreconditionError(
+        "request_id \"" + request.request_id + "\" was used for sweep " +
+        std::to_string(earlier.id) +
+        " with a different spec; use a new request_id for a new submission"));
+  return StatusOr<SubmitSweepResult>(Replay(earlier));
+}
+
+DedupeIndex Coordinator::IndexLocked(const Sweep& sweep, SubmitIds* ids) const {
+  DedupeIndex index;
+  for (const ExpandedJob& ej : sweep.jobs) {
+    auto newest = newest_by_hash_.find(ej.hash);
+    if (newest != newest_by_hash_.end()) index.emplace(ej.hash, jobs_.at(newest->second));
+  }
+  ids->sweep_id = next_sweep_id_;
+  ids->first_job_id = next_job_id_;
+  return index;
+}
+
+StatusOr<SubmitSweepResult> Coordinator::CommitPlanLocked(const Sweep& sweep,
+                                                          const SubmitSweepRequest& request,
+                                                          SubmitPlan plan,
+                                                          std::vector<ChangeNotice>* notices) {
+  // A job the plan read may have moved on meanwhile (leased, heartbeat,
+  // finished): then plan again, under the lock, from its current state.
+  bool stale = false;
+  for (const auto& [id, version] : plan.read) stale = stale || jobs_.at(id).version != version;
+  if (stale) {
+    SubmitIds ids;
+    DedupeIndex index = IndexLocked(sweep, &ids);
+    plan = PlanSubmit(sweep, request, index, ids.sweep_id, ids.first_job_id, clock_->NowMs());
+  }
+  WriteBatch batch;
+  batch.sweeps.push_back(plan.sweep);
+  for (Transition& t : plan.jobs) {
+    batch.sweep_jobs.push_back({plan.sweep.id, t.job.id});
+    AddTransition(t, &batch);
+  }
+  LCSWEEP_RETURN_IF_ERROR(CommitAndApply(batch, notices));
+  next_sweep_id_ = plan.sweep.id + 1;
+  next_job_id_ += plan.result.jobs_created;
+  Log()->info("event=sweep_submitted sweep={} {} created={} reused={}", plan.sweep.id,
+              Kv("name", plan.sweep.name), plan.result.jobs_created, plan.result.jobs_reused);
   return std::move(plan.result);
 }
 
@@ -155,14 +182,14 @@ SubmitSweepResult Coordinator::Replay(const SweepRecord& sweep) const {
 // Reads
 
 StatusOr<SweepSummary> Coordinator::GetSweep(int64_t sweep_id) const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   auto it = sweeps_.find(sweep_id);
   if (it == sweeps_.end()) return NotFoundError("no sweep with id " + std::to_string(sweep_id));
   return Summarize(it->second);
 }
 
 std::vector<SweepSummary> Coordinator::ListSweeps() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   std::vector<SweepSummary> out;
   for (const auto& [id, sweep] : sweeps_) out.push_back(Summarize(sweep));
   return out;
@@ -171,7 +198,7 @@ std::vector<SweepSummary> Coordinator::ListSweeps() const {
 StatusOr<ListSweepsResult> Coordinator::ListSweeps(const ListSweepsRequest& request) const {
   const int page_size = Clamp(request.page_size, kDefaultPageSize, kMaxPageSize);
   LCSWEEP_ASSIGN_OR_RETURN(int64_t before, ParsePageToken(request.page_token));
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   ListSweepsResult result;
   for (auto it = sweeps_.rbegin(); it != sweeps_.rend(); ++it) {
     if (before > 0 && it->first >= before) continue;
@@ -191,7 +218,7 @@ StatusOr<ListSweepsResult> Coordinator::ListSweeps(const ListSweepsRequest& requ
 StatusOr<ListJobsResult> Coordinator::ListJobs(const ListJobsRequest& request) const {
   const int page_size = Clamp(request.page_size, kDefaultPageSize, kMaxPageSize);
   LCSWEEP_ASSIGN_OR_RETURN(int64_t after, ParsePageToken(request.page_token));
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   auto wanted = [&](const JobRecord& j) {
     if (request.state.has_value() && j.state != *request.state) return false;
     if (!request.states.empty() &&
@@ -223,7 +250,7 @@ StatusOr<ListJobsResult> Coordinator::ListJobs(const ListJobsRequest& request) c
 }
 
 StatusOr<JobRecord> Coordinator::GetJob(int64_t job_id) const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   const JobRecord* job = FindJob(job_id);
   if (job == nullptr) return NotFoundError("no job with id " + std::to_string(job_id));
   return *job;
@@ -235,7 +262,7 @@ StatusOr<JobRecord> Coordinator::GetJob(int64_t job_id) const {
 StatusOr<ResultsSummary> Coordinator::GetResults(int64_t sweep_id) const {
   std::vector<JobRecord> copies;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     auto it = sweep_jobs_.find(sweep_id);
     if (it == sweep_jobs_.end()) return NotFoundError("no sweep with id " + std::to_string(sweep_id));
     copies.reserve(it->second.size());
@@ -250,7 +277,7 @@ StatusOr<ResultsSummary> Coordinator::GetResultsForJobs(const std::vector<int64_
   ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
   std::vector<JobRecord> copies;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     for (int64_t id : ids) {
       const JobRecord* job = FindJob(id);
       if (job == nullptr) return NotFoundError("no job with id " + std::to_string(id));
@@ -264,7 +291,7 @@ StatusOr<std::vector<Event>> Coordinator::ListEvents(const ListEventsRequest& re
   ListEventsRequest req = request;
   req.limit = Clamp(req.limit, kDefaultEventLimit, kMaxEventLimit);
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     if (req.job_id != 0 && FindJob(req.job_id) == nullptr)
       return NotFoundError("no job with id " + std::to_string(req.job_id));
     if (req.sweep_id != 0 && sweeps_.count(req.sweep_id) == 0)
@@ -275,7 +302,7 @@ StatusOr<std::vector<Event>> Coordinator::ListEvents(const ListEventsRequest& re
 
 StatusOr<ListMetricsResult> Coordinator::ListMetricsPage(const ListMetricsRequest& request) const {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     if (FindJob(request.job_id) == nullptr)
       return NotFoundError("no job with id " + std::to_string(request.job_id));
   }
@@ -305,7 +332,7 @@ StatusOr<std::vector<MetricPoint>> Coordinator::ListMetrics(const ListMetricsReq
 }
 
 StatusOr<std::optional<CheckpointMeta>> Coordinator::LatestCheckpointOfJob(int64_t job_id) const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   if (FindJob(job_id) == nullptr) return NotFoundError("no job with id " + std::to_string(job_id));
   auto it = checkpoints_.find(job_id);
   if (it == checkpoints_.end() || it->second.empty()) return std::optional<CheckpointMeta>();
@@ -319,7 +346,7 @@ StatusOr<JobRecord> Coordinator::CancelJob(int64_t job_id, const std::string& re
   std::vector<ChangeNotice> notices;
   JobRecord out;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     const JobRecord* found = FindJob(job_id);
     if (found == nullptr) return NotFoundError("no job with id " + std::to_string(job_id));
     if (found->state == JobState::kCancelled) return *found;  // idempotent
@@ -339,7 +366,7 @@ StatusOr<CancelSweepResult> Coordinator::CancelSweep(int64_t sweep_id, const std
   std::vector<ChangeNotice> notices;
   CancelSweepResult result;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     auto sit = sweeps_.find(sweep_id);
     if (sit == sweeps_.end()) return NotFoundError("no sweep with id " + std::to_string(sweep_id));
     Trigger t = MakeTrigger(Trigger::Kind::kCancel);
@@ -355,10 +382,11 @@ StatusOr<CancelSweepResult> Coordinator::CancelSweep(int64_t sweep_id, const std
         ++result.already_finished;
         continue;
       }
-      const bool shared = std::any_of(job.sweep_ids.begin(), job.sweep_ids.end(), [&](int64_t o) {
+      bool shared = false;  // also in a sweep that is not cancelled
+      for (int64_t o : job.sweep_ids) {
         auto other = sweeps_.find(o);
-        return o != sweep_id && other != sweeps_.end() && other->second.cancelled_ms == 0;
-      });
+        shared = shared || (o != sweep_id && other != sweeps_.end() && other->second.cancelled_ms == 0);
+      }
       if (shared) {
         ++result.skipped_shared;
         continue;
@@ -377,7 +405,7 @@ StatusOr<JobRecord> Coordinator::RetryJob(int64_t job_id) {
   std::vector<ChangeNotice> notices;
   JobRecord out;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     const JobRecord* found = FindJob(job_id);
     if (found == nullptr) return NotFoundError("no job with id " + std::to_string(job_id));
     if (found->state != JobState::kFailed && found->state != JobState::kCancelled)

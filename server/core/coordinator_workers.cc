@@ -27,7 +27,7 @@ StatusOr<RegisterWorkerResult> Coordinator::RegisterWorker(const WorkerRecord& w
   std::vector<ChangeNotice> notices;
   RegisterWorkerResult result;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     const int64_t now = clock_->NowMs();
     WorkerRecord rec = worker;
     rec.current_jobs.clear();
@@ -57,7 +57,7 @@ StatusOr<RegisterWorkerResult> Coordinator::RegisterWorker(const WorkerRecord& w
 }
 
 std::vector<WorkerRecord> Coordinator::ListWorkers(bool include_dead) const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   const int64_t now = clock_->NowMs();
   std::map<int64_t, std::vector<int64_t>> current;
   for (const auto& [token, job_id] : job_by_token_) {
@@ -79,7 +79,7 @@ StatusOr<std::optional<Lease>> Coordinator::LeaseJob(const LeaseRequest& request
   std::vector<ChangeNotice> notices;
   std::optional<Lease> lease;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     auto wit = workers_.find(request.worker_id);
     if (wit == workers_.end())
       return NotFoundError("no worker with id " + std::to_string(request.worker_id) +
@@ -128,7 +128,7 @@ StatusOr<HeartbeatResult> Coordinator::Heartbeat(const HeartbeatRequest& request
   std::vector<ChangeNotice> notices;
   HeartbeatResult result;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     if (request.token.empty()) return InvalidArgumentError("lease token is empty");
     auto it = job_by_token_.find(request.token);
     if (it == job_by_token_.end()) return StaleToken();
@@ -178,7 +178,7 @@ Status Coordinator::ReportMetrics(const std::string& token, std::vector<MetricPo
   int attempt = 0;
   size_t leases_before = 0;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     LCSWEEP_ASSIGN_OR_RETURN(JobRecord job, LiveLease(token));
     attempt = job.attempt;
     auto lit = lease_resume_steps_.find(job.id);
@@ -203,7 +203,7 @@ Status Coordinator::ReportMetrics(const std::string& token, std::vector<MetricPo
   const int64_t job_id = report.job_id;
   std::vector<ChangeNotice> notices;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     SupersedeLateReport(job_id, attempt, leases_before);
     auto it = jobs_.find(job_id);
     // Last values for the live view (persisted with the next heartbeat).
@@ -247,7 +247,7 @@ void Coordinator::SupersedeLateReport(int64_t job_id, int attempt, size_t leases
 }
 
 StatusOr<JobRecord> Coordinator::ValidateLease(const std::string& token) const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return LiveLease(token);
 }
 
@@ -256,7 +256,7 @@ StatusOr<RecordCheckpointResult> Coordinator::RecordCheckpoint(const std::string
   std::vector<ChangeNotice> notices;
   RecordCheckpointResult result;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     LCSWEEP_ASSIGN_OR_RETURN(JobRecord job, LiveLease(token));
     if (meta.path.empty()) return InvalidArgumentError("checkpoint path is empty");
     meta.id = next_checkpoint_id_;
@@ -280,7 +280,7 @@ StatusOr<RecordCheckpointResult> Coordinator::RecordCheckpoint(const std::string
 }
 
 StatusOr<std::optional<CheckpointMeta>> Coordinator::LatestCheckpoint(const std::string& token) const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   LCSWEEP_ASSIGN_OR_RETURN(JobRecord job, LiveLease(token));
   auto it = checkpoints_.find(job.id);
   if (it == checkpoints_.end() || it->second.empty()) return std::optional<CheckpointMeta>();
@@ -295,7 +295,7 @@ Status Coordinator::CompleteJob(const std::string& token, const std::string& res
   t.text = parsed.dump();
   std::vector<ChangeNotice> notices;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     LCSWEEP_ASSIGN_OR_RETURN(JobRecord job, LiveLease(token));
     LCSWEEP_RETURN_IF_ERROR(TransitAndCommit(job, t, &notices).status());
   }
@@ -311,7 +311,7 @@ StatusOr<JobRecord> Coordinator::FailJob(const std::string& token, const std::st
   std::vector<ChangeNotice> notices;
   JobRecord out;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     LCSWEEP_ASSIGN_OR_RETURN(JobRecord job, LiveLease(token));
     LCSWEEP_ASSIGN_OR_RETURN(out, TransitAndCommit(job, t, &notices));
   }
@@ -324,7 +324,7 @@ Status Coordinator::ReleaseJob(const std::string& token, const std::string& reas
   t.text = reason;
   std::vector<ChangeNotice> notices;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     LCSWEEP_ASSIGN_OR_RETURN(JobRecord job, LiveLease(token));
     LCSWEEP_RETURN_IF_ERROR(TransitAndCommit(job, t, &notices).status());
   }
@@ -336,7 +336,7 @@ StatusOr<std::vector<int64_t>> Coordinator::ReapExpiredLeases() {
   std::vector<ChangeNotice> notices;
   std::vector<int64_t> affected;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     const Trigger t = MakeTrigger(Trigger::Kind::kExpire);
     WriteBatch batch;
     for (const auto& [token, job_id] : job_by_token_) {
