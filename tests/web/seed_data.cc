@@ -37,7 +37,7 @@ Shape ShapeOf(const std::string& config_json) {
   return s;
 }
 
-// Clean accuracy: frozen LC gains with E and overtakes learned LC (PAPER.md section 7).
+// Clean accuracy: frozen LC gains with E and overtakes learned LC (the published Table 1's shape).
 double CleanAccuracy(const Shape& s, std::mt19937_64& rng) {
   std::normal_distribution<double> noise(0, 0.0015);
   double acc;
@@ -128,7 +128,10 @@ std::string SyntheticResultJson(const std::string& config_json) {
                       {"stored_frozen_regenerated", total - frozen}}},
       {"macs_per_image", {{"train_unfolded", 40.8e6 * (s.mode == "lc" ? e : 1)}, {"train_folded", 40.8e6},
                           {"train", 40.8e6}, {"inference", 40.8e6}, {"fold_per_step", 1.2e6 * e}}}};
-  r["final"] = {{"train_loss", 0.5}, {"train_accuracy", 0.95}, {"test_loss", 0.4}, {"test_accuracy", clean},
+  // The full test set's accuracy differs from the evaluation's (first 1,000
+  // images), as on real runs, so a view that shows the wrong one is caught.
+  const double full = std::min(0.999, clean + 0.004 + 0.002 * u(rng));
+  r["final"] = {{"train_loss", 0.5}, {"train_accuracy", 0.95}, {"test_loss", 0.4}, {"test_accuracy", full},
                 {"test_top5", 0.99}, {"test_n", 10000}};
   r["throughput"] = {{"train_images_per_second", 1800.0 + 50 * u(rng)}};
   r["timings_s"] = {{"total", 1300 + 10 * u(rng)}, {"evaluation", 90 + u(rng)}};
