@@ -9,9 +9,10 @@ bool EndsWith(const std::string& s, const std::string& suffix) {
 }
 bool StartsWith(const std::string& s, const std::string& prefix) { return s.rfind(prefix, 0) == 0; }
 
-// The last path component, without an array label: "a.b[eps=1].accuracy" -> "accuracy".
+// The last path component, without an array label: "a.b[eps=1].accuracy" ->
+// "accuracy" ("/" separates too: other reporters name series "train/loss").
 std::string Leaf(const std::string& name) {
-  const size_t dot = name.rfind('.');
+  const size_t dot = name.find_last_of("./");
   std::string leaf = dot == std::string::npos ? name : name.substr(dot + 1);
   const size_t bracket = leaf.find('[');
   return bracket == std::string::npos ? leaf : leaf.substr(0, bracket);
@@ -37,7 +38,7 @@ struct SeriesName {
 };
 constexpr SeriesName kSeries[] = {
     {"train.step_loss", Unit::kLoss},        {"train.step_accuracy", Unit::kFraction},
-    {"train.lr", Unit::kOther},              {"train.images_per_second", Unit::kRate},
+    {"train.lr", Unit::kLearningRate},              {"train.images_per_second", Unit::kRate},
     {"train.loss", Unit::kLoss},             {"train.accuracy", Unit::kFraction},
     {"test.loss", Unit::kLoss},              {"test.accuracy", Unit::kFraction},
     {"test.top5", Unit::kFraction},          {"epoch.seconds", Unit::kSeconds},
@@ -53,6 +54,7 @@ const char* UnitName(Unit unit) {
     case Unit::kCount: return "count";
     case Unit::kSeconds: return "seconds";
     case Unit::kRate: return "rate";
+    case Unit::kLearningRate: return "lr";
     case Unit::kOther: return "other";
   }
   return "other";
@@ -60,7 +62,9 @@ const char* UnitName(Unit unit) {
 
 bool IsAccuracy(const std::string& name) {
   const std::string leaf = Leaf(name);
-  if (EndsWith(leaf, "accuracy") || leaf == "top5" || leaf == "test_top5") return true;
+  if (EndsWith(leaf, "accuracy") || leaf == "acc" || EndsWith(leaf, "_acc") || leaf == "top5" ||
+      leaf == "test_top5")
+    return true;
   if (name == kEvalCorruptionMean) return true;
   return IsCorruptionAccuracy(name);
 }
@@ -80,7 +84,7 @@ FigureFormat DescribeFigure(const std::string& name) {
     f.unit = Unit::kSeconds;
     f.digits = 1;
     f.higher_is_better = false;
-  } else if (EndsWith(leaf, "per_second")) {
+  } else if (EndsWith(leaf, "per_second") || EndsWith(leaf, "per_s")) {
     f.unit = Unit::kRate;
     f.digits = 0;
   } else if (leaf == "n" || EndsWith(leaf, "_n") || leaf == kSteps || StartsWith(name, std::string(kModelParameters) + ".") ||
@@ -119,6 +123,8 @@ Unit SeriesUnit(const std::string& metric_name) {
     if (metric_name == s.name) return s.unit;
   }
   // Series of other reporters: the figure rules by name.
+  const std::string leaf = Leaf(metric_name);
+  if (leaf == "lr" || leaf == "learning_rate") return Unit::kLearningRate;
   const Unit u = DescribeFigure(metric_name).unit;
   return u == Unit::kCount ? Unit::kOther : u;
 }

@@ -67,7 +67,7 @@ inline constexpr const char* kDefaultFigure = kFinalTestAccuracy;
 inline constexpr const char* kPublishedFigure = kFinalTestAccuracy;
 
 // How a figure is shown.
-enum class Unit { kFraction, kLoss, kCount, kSeconds, kRate, kOther };
+enum class Unit { kFraction, kLoss, kCount, kSeconds, kRate, kLearningRate, kOther };
 struct FigureFormat {
   Unit unit = Unit::kOther;
   bool percent = false;         // fractions shown as percent (x 100)
@@ -76,7 +76,7 @@ struct FigureFormat {
   std::string measured_on;      // e.g. "full test set", "first robustness_limit test images"; "" = n/a
 };
 
-// A unit's name in the schema JSON ("fraction", "loss", "count", "seconds", "rate", "other").
+// A unit's name in the schema JSON ("fraction", "loss", "count", "seconds", "rate", "lr", "other").
 const char* UnitName(Unit unit);
 
 // The format of figure `name` (any flattened name, known or not).

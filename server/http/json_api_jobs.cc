@@ -211,10 +211,14 @@ ApiResponse JsonApi::GetJob(int64_t id) {
   // Series to plot: what the worker reported, without the progress counters
   // (numbers, not curves: the head shows them).
   std::vector<std::string> names;
+  json units = json::object();
   for (const auto& [name, v] : job->progress.metrics) {
-    if (!analysis::IsProgressCounter(name)) names.push_back(name);
+    if (analysis::IsProgressCounter(name)) continue;
+    names.push_back(name);
+    units[name] = analysis::UnitName(analysis::SeriesUnit(name));
   }
   out["metric_names"] = names;
+  out["metric_units"] = units;  // one chart per unit (the job page)
   out["summary"] = ConfigSummary(out["config"]);
   index_.Read([&](const JobIndex::View& view) {
     if (const JobIndex::Row* row = view.Find(id)) {

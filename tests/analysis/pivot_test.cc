@@ -39,6 +39,9 @@ TEST(FiguresTest, DefaultIsTheFullTestSetAccuracyAndAccuraciesArePercent) {
   EXPECT_NE(DescribeFigure(kFinalTestAccuracy).measured_on, DescribeFigure(kEvalCleanAccuracy).measured_on);
   EXPECT_EQ(SeriesUnit("epoch.seconds"), Unit::kSeconds);
   EXPECT_EQ(SeriesUnit("train.step_loss"), Unit::kLoss);
+  EXPECT_EQ(SeriesUnit("train.lr"), Unit::kLearningRate);
+  EXPECT_EQ(SeriesUnit("train/acc"), Unit::kFraction);
+  EXPECT_EQ(SeriesUnit("train/images_per_s"), Unit::kRate);
   EXPECT_TRUE(IsProgressCounter("total_steps"));
   EXPECT_FALSE(IsProgressCounter("epoch.seconds"));
   EXPECT_EQ(SchemaJson()["default_figure"], kDefaultFigure);

@@ -172,6 +172,10 @@ std::vector<MetricPoint> SyntheticCurves(const std::string& config_json, int64_t
     p.name = "test/acc";
     p.value = 0.93 - 0.5 * std::exp(-0.6 * static_cast<double>(e + 1)) + 0.003 * noise(rng);
     out.push_back(p);
+    // Seconds per epoch: a unit of its own (the job page must not put it on the loss or accuracy axis).
+    p.name = "epoch.seconds";
+    p.value = 17.0 + 0.5 * noise(rng);
+    out.push_back(p);
   }
   // ReportMetrics wants points in order per name; sort by (name, step).
   std::stable_sort(out.begin(), out.end(), [](const MetricPoint& a, const MetricPoint& b) {
