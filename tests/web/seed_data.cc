@@ -118,7 +118,7 @@ std::string SyntheticResultJson(const std::string& config_json) {
   ev["timings_s"] = {{"clean", 2.0}, {"fgsm", 4.0}, {"pgd", 60.0}, {"corruptions", 30.0}, {"filter_stats", 0.5}};
   json r;
   r["evaluation"] = ev;
-  // Parameter counts of ResNet-20-16 (PAPER.md section 4), scaled for E.
+  // Parameter counts of ResNet-20-16, scaled for E.
   const double plain = 272474;
   const double e = static_cast<double>(s.rate);
   const double frozen = s.mode == "lc" && s.spatial == "frozen" ? 270000 * e : 0;
