@@ -19,7 +19,7 @@
 #include "common/ids.h"
 #include "common/sweep_spec.h"
 #include "proto/convert.h"
-#include "server/core/results.h"
+#include "analysis/flatten.h"
 
 namespace lcsweep::cli {
 
@@ -467,7 +467,7 @@ int RunShow(const ConnectionFlags& flags, int64_t job_id, bool json, Io io) {
   if (j.state() == v1::JOB_STATE_SUCCEEDED) {
     nlohmann::json r = nlohmann::json::parse(j.result_json(), nullptr, false);
     if (r.is_object()) {
-      std::map<std::string, double> figures = FlattenResult(r);
+      std::map<std::string, double> figures = analysis::FlattenResult(r);
       io.out << "  result figures (" << figures.size() << "):\n";
       Table t({"figure", "value"});
       t.SetRightAligned(1);
@@ -649,23 +649,13 @@ int RunResults(const ConnectionFlags& flags, int64_t sweep_id, const ResultsOpti
   auto ctx = c.Context();
   grpc::Status st = c.jobs().GetResults(ctx.get(), req, &resp);
   if (!st.ok()) return ReportError(c.Explain(st, "results of sweep " + std::to_string(sweep_id)), io);
-  std::map<int64_t, v1::JobSummary> summaries;
+  std::vector<v1::Job> jobs;  // their configs, for --vs-paper
   if (options.vs_paper) {
-    auto jobs = ListAllJobs(c, sweep_id, {});
-    if (!jobs.ok()) return ReportError(jobs.status(), io);
-    for (const auto& j : *jobs) summaries[j.id()] = j.summary();
+    auto listed = ListAllJobs(c, sweep_id, {});
+    if (!listed.ok()) return ReportError(listed.status(), io);
+    jobs = std::move(*listed);
   }
-  std::vector<GroupView> groups;
-  for (const auto& g : resp.groups()) {
-    GroupView v;
-    v.axes = nlohmann::json::parse(g.axes_json(), nullptr, false);
-    if (!v.axes.is_object()) v.axes = nlohmann::json::object();
-    v.axes.erase("seed");
-    for (const auto& [name, stat] : g.figures()) v.figures[name] = ResultCell{stat.mean(), stat.std(), stat.n()};
-    v.n_jobs = g.job_ids_size();
-    if (g.job_ids_size() && summaries.count(g.job_ids(0))) v.summary = summaries[g.job_ids(0)];
-    groups.push_back(std::move(v));
-  }
+  std::vector<GroupView> groups = GroupViewsOf(resp, jobs);
   StatusOr<std::string> text = RenderResults(groups, options);
   if (!text.ok()) return ReportError(Status(text.status().code(), "sweep " + std::to_string(sweep_id) + ": " +
                                                                   text.status().message()), io);
@@ -699,7 +689,7 @@ int RunExport(const ConnectionFlags& flags, const ExportArgs& args, Io io) {
     std::map<std::string, double> f;
     if (j.state() == v1::JOB_STATE_SUCCEEDED) {
       nlohmann::json r = nlohmann::json::parse(j.result_json(), nullptr, false);
-      if (r.is_object()) f = FlattenResult(r);
+      if (r.is_object()) f = analysis::FlattenResult(r);
     }
     for (const auto& [k, v] : f) figure_names.insert(k);
     figures.push_back(std::move(f));

@@ -1,24 +1,16 @@
-// Results aggregation over seeds: flattening a job's result JSON into named
-// numeric figures and mean / sample std / n per group (see ResultGroup in
-// server/core/types.h for the naming rules).
-// Thread-safety: pure functions.
+// AggregateResults: the coordinator's GetResults over analysis/'s seed
+// grouping (analysis/seed_groups.h holds the rules: grouping by config
+// minus seed, mean / sample std / n, the figure names). This file only
+// adapts JobRecord and ResultsSummary (server/core/types.h) to it; it goes
+// away once types.h names analysis's structs.
+// Thread-safety: pure function.
 #pragma once
 
-#include <map>
-#include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "server/core/types.h"
 
 namespace lcsweep {
-
-// Every numeric leaf of `result` under its flattened name.
-std::map<std::string, double> FlattenResult(const nlohmann::json& result);
-
-// mean, sample std (n - 1; 0 for n == 1) and n of `values` (n == 0: all zero).
-FigureStats ComputeStats(const std::vector<double>& values);
 
 // Groups `jobs` (any states) by group_hash in order of their first job id and
 // aggregates the figures of the succeeded ones. `pending` gets the number of

@@ -75,7 +75,7 @@ class HttpApiTest : public ::testing::Test {
     r.token_presented = !r.role.empty();
     return api_->Handle(r);
   }
-  // clean.accuracy of each succeeded job, keyed by (spatial, lc_rate), from the job documents.
+  // final.test_accuracy (the default figure) of each succeeded job, keyed by (spatial, lc_rate), from the job documents.
   std::map<std::pair<std::string, int64_t>, std::vector<double>> Independent(const std::vector<int64_t>& ids) {
     std::map<std::pair<std::string, int64_t>, std::vector<double>> out;
     for (int64_t id : ids) {
@@ -83,7 +83,7 @@ class HttpApiTest : public ::testing::Test {
       const json cfg = json::parse(job->config_json);
       const json res = json::parse(job->result_json);
       out[{cfg["model"]["conv"]["spatial"], cfg["model"]["conv"]["lc_rate"]}].push_back(
-          res["evaluation"]["clean"]["accuracy"]);
+          res["final"]["test_accuracy"]);
     }
     return out;
   }
@@ -98,7 +98,8 @@ TEST_F(HttpApiTest, AblationIsMeanAndStdErrorOverSeeds) {
   auto seeded = SeedIt(/*complete=*/18);
   auto r = Get("/api/v1/sweeps/" + std::to_string(seeded.sweep_id) + "/ablation");
   ASSERT_EQ(r.status, 200) << r.body.dump();
-  EXPECT_EQ(r.body["metric"], "evaluation.clean.accuracy");
+  // The full test set's accuracy, not the evaluation subset's (they differ in the seeded results).
+  EXPECT_EQ(r.body["metric"], "final.test_accuracy");
   EXPECT_TRUE(r.body["log_x"]);
   auto expected = Independent(seeded.succeeded);
   ASSERT_EQ(r.body["series"].size(), 2u);
@@ -150,10 +151,16 @@ TEST_F(HttpApiTest, PivotShowsPublishedNumbersWhereTheConfigMatches) {
   EXPECT_EQ(r.body["rows"], json::array({1, 8, 128}));
   EXPECT_EQ(r.body["cols"], json::array({"LC frozen", "LC learned"}));
   EXPECT_EQ(r.body["published_cells"], 2);  // E = 128 on CIFAR-10, frozen and learned
-  EXPECT_DOUBLE_EQ(r.body["cells"][2][0]["published"]["mean"].get<double>(), 91.89);
-  EXPECT_DOUBLE_EQ(r.body["cells"][2][1]["published"]["mean"].get<double>(), 91.39);
+  EXPECT_DOUBLE_EQ(r.body["cells"][2][0]["published"]["mean"].get<double>(), 0.9189);
+  EXPECT_DOUBLE_EQ(r.body["cells"][2][1]["published"]["mean"].get<double>(), 0.9139);
+  EXPECT_DOUBLE_EQ(r.body["cells"][2][0]["published"]["std"].get<double>(), 0.0010);
   EXPECT_FALSE(r.body["cells"][0][0].contains("published"));
-  // Not clean accuracy: no published numbers.
+  // The evaluation subset's accuracy does not compare with the full test set's published numbers.
+  auto subset = Get("/api/v1/sweeps/" + std::to_string(seeded.sweep_id) + "/results",
+                    {{"metric", "evaluation.clean.accuracy"}});
+  EXPECT_EQ(subset.body["published_cells"], 0);
+  EXPECT_NE(subset.body["published_note"], "");
+  // Not an accuracy: no published numbers.
   auto loss = Get("/api/v1/sweeps/" + std::to_string(seeded.sweep_id) + "/results", {{"metric", "evaluation.clean.loss"}});
   EXPECT_EQ(loss.body["published_cells"], 0);
 }
@@ -272,10 +279,14 @@ TEST_F(HttpApiTest, JobDetailCarriesConfigResultEventsAndPublishedNumber) {
     EXPECT_EQ(j.body["config"]["data"]["name"], "cifar10");
     const bool paper = j.body["summary"]["model.conv.lc_rate"] == 128;
     EXPECT_EQ(j.body.contains("published"), paper) << j.body["summary"].dump();
+    EXPECT_EQ(j.body["epochs_done"], j.body["config"]["train"]["epochs"]);
     auto ev = Get("/api/v1/jobs/" + std::to_string(id) + "/events");
     ASSERT_EQ(ev.status, 200);
     EXPECT_EQ(ev.body["events"].back()["to"], "succeeded");
   }
+  auto schema = Get("/api/v1/schema");
+  ASSERT_EQ(schema.status, 200);
+  EXPECT_EQ(schema.body["default_figure"], "final.test_accuracy");
   auto workers = Get("/api/v1/workers");
   ASSERT_EQ(workers.body["workers"].size(), 1u);
   EXPECT_TRUE(workers.body["workers"][0]["alive"]);

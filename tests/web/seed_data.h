@@ -49,7 +49,7 @@ struct SeedSummary {
 std::string SyntheticResultJson(const std::string& config_json);
 
 // Per-step training curves (train/loss, train/acc, train/lr, train/images_per_s)
-// with `steps` points each, plus `epochs` test/acc points.
+// with `steps` points each, plus `epochs` test/acc and epoch.seconds points.
 std::vector<MetricPoint> SyntheticCurves(const std::string& config_json, int64_t steps, int64_t epochs,
                                          int64_t first_step = 0);
 

@@ -5,6 +5,7 @@
 //   #/compare?jobs=1,2 compare (curves and figures side by side)
 import {api, getToken, live, setToken} from './api.js';
 import {destroyAll} from './charts.js';
+import {getSchema, setSchema} from './figures.js';
 import {el, errorBox, parseHash, put} from './util.js';
 import {renderOverview} from './pages/overview.js';
 import {renderSweep} from './pages/sweep.js';
@@ -46,6 +47,8 @@ async function route() {
   for (const a of document.querySelectorAll('[data-nav]')) a.classList.toggle('active', a.dataset.nav === page);
   const ctx = {app, query, session, isCurrent: () => gen === generation};
   try {
+    // The result schema, once: the pages read result documents by it.
+    if (!getSchema()) setSchema(await api.get('/schema'));
     let result;
     if (page === 'overview') result = await renderOverview(ctx);
     else if (page === 'sweep' && parts[1]) result = await renderSweep(ctx, parts[1]);

@@ -2,7 +2,7 @@
 // (#/compare?jobs=3,7,12). Curves of the same kind share a chart, one line per job.
 import {api} from '../api.js';
 import {barChart, chartBox, lineChart} from '../charts.js';
-import {accounting, adversarial, cleanAccuracy, corruptions, curveGroups} from '../figures.js';
+import {accounting, adversarial, cleanAccuracy, corruptions, curveGroups, defaultAccuracy} from '../figures.js';
 import {el, errorBox, fmtNum, stateBadge, put} from '../util.js';
 
 export async function renderCompare(ctx) {
@@ -34,7 +34,8 @@ export async function renderCompare(ctx) {
     ['init', (j) => j.summary['model.conv.init']],
     ['sharing', (j) => j.summary['model.conv.sharing']],
     ['seed', (j) => j.summary.seed],
-    ['clean accuracy', (j) => fmtNum(cleanAccuracy(j.result))],
+    ['test accuracy', (j) => fmtNum(defaultAccuracy(j.result))],
+    ['clean accuracy (evaluation subset)', (j) => fmtNum(cleanAccuracy(j.result))],
     ['corruption mean', (j) => fmtNum(corruptions(j.result || {}).mean)],
   ];
   const accKeys = [...new Set(ok.flatMap((j) => accounting(j.result || {}).map(([k]) => k)))];
@@ -52,7 +53,8 @@ export async function renderCompare(ctx) {
   const names = [...new Set(ok.flatMap((j) => j.metric_names))];
   const curves = el('div.chart-grid');
   ctx.app.append(el('section.card#compare-curves', el('h2', {text: 'Curves'}), curves));
-  for (const g of curveGroups(names)) {
+  const units = Object.assign({}, ...ok.map((j) => j.metric_units || {}));
+  for (const g of curveGroups(names, units)) {
     const series = [];
     ok.forEach((j, i) => {
       for (const s of metrics[i].series) {

@@ -2,7 +2,7 @@
 // MAC counts, config and the audit trail. Cancel/retry for admins.
 import {api, live} from '../api.js';
 import {barChart, chartBox, heatMap, lineChart, PALETTE, refresh} from '../charts.js';
-import {accounting, adversarial, cleanAccuracy, corruptions, curveGroups, filterStats} from '../figures.js';
+import {accounting, adversarial, cleanAccuracy, corruptions, curveGroups, defaultAccuracy, filterStats} from '../figures.js';
 import {el, errorBox, fmtCount, fmtNum, fmtTime, stateBadge, put} from '../util.js';
 
 export async function renderJob(ctx, id) {
@@ -75,7 +75,8 @@ function drawHead(head, job, ctx) {
       ` · ${s['data.name'] || ''} · ResNet-${s['model.depth']}-${s['model.width']} k=${s['model.kernel_size']}`,
       s['model.conv.mode'] === 'lc' ? ` · E=${s['model.conv.lc_rate']} ${s['model.conv.spatial']}, init ${s['model.conv.init']}, sharing ${s['model.conv.sharing']}` : '',
       ` · seed ${s.seed}`),
-    el('p.meta', `attempt ${job.attempt}/${job.max_attempts} · worker ${job.worker_id || '–'} · epoch ${p.epoch ?? 0}, step ${p.step ?? 0}`,
+    el('p.meta', `attempt ${job.attempt}/${job.max_attempts} · worker ${job.worker_id || '–'} · epoch ${job.epochs_done ?? p.epoch ?? 0}${job.epochs ? '/' + job.epochs : ''}, step ${p.step ?? 0}`,
+      defaultAccuracy(job.result) !== undefined ? ` · test accuracy ${(100 * defaultAccuracy(job.result)).toFixed(2)}%` : '',
       ` · created ${fmtTime(job.created_ms)}`, job.finished_ms ? ` · finished ${fmtTime(job.finished_ms)}` : ''),
     job.error ? el('p.error', {text: job.error}) : null,
     actions.length ? el('div.actions', actions) : null,
@@ -103,7 +104,7 @@ async function drawCurves(box, job, ctx) {
     put(body);
     state.names = names;
     const byName = new Map(data.series.map((s) => [s.name, s]));
-    for (const g of curveGroups(names)) {
+    for (const g of curveGroups(names, (j || job).metric_units || {})) {
       const total = g.names.reduce((n, nm) => n + (byName.get(nm)?.total || 0), 0);
       const shown = g.names.reduce((n, nm) => n + (byName.get(nm)?.returned || 0), 0);
       const {box: fig, canvas} = chartBox(`curve-${g.key}`, `${g.title}` +
@@ -152,7 +153,7 @@ function drawResultSections(result, {robust, filters, weights}) {
   const attacks = ['fgsm', 'pgd'].map((a) => ({a, pts: adversarial(result, a)})).filter((x) => x.pts.length);
   if (attacks.length) {
     const {box, canvas} = chartBox('adversarial', `accuracy against ε (L∞, [0,1] pixels)` +
-      (clean !== undefined ? `; clean ${(100 * clean).toFixed(2)}%` : ''));
+      (clean !== undefined ? `; clean ${(100 * clean).toFixed(2)}% on the evaluation's test subset` : ''));
     grid.append(box);
     // ε = 0 is the clean accuracy: every attack curve starts there.
     lineChart(canvas, attacks.map(({a, pts}) => ({label: a.toUpperCase(),

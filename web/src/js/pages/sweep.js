@@ -114,11 +114,14 @@ export async function renderSweep(ctx, id) {
     el('div.controls', stateChips, filterInput, el('label', 'metric ', metricSel), compareBtn), tableBox, pager);
 
   let lastJobs = null;
+  let jobsRequest = 0;
   async function drawJobs() {
+    // Answers can arrive out of order (two clicks on a header): draw only the latest.
+    const mine = ++jobsRequest;
     try {
       const d = await api.get(`/sweeps/${id}/jobs`, {state: [...t.state].join(','), filter: t.filter,
         sort: t.sort, order: t.order, offset: t.offset, limit: t.limit, metric: t.metric});
-      if (!ctx.isCurrent()) return;
+      if (!ctx.isCurrent() || mine !== jobsRequest) return;
       lastJobs = d;
       put(tableBox, jobTable(d));
       put(pager, 
@@ -152,7 +155,7 @@ export async function renderSweep(ctx, id) {
       el('td', {text: j.variant}),
       d.columns.map((c) => el('td', {text: fmtNum(j.axes[c])})),
       el('td.num', {text: fmtNum(j.metric)}),
-      el('td.num', {text: j.epoch}),
+      el('td.num.epoch', {text: j.epochs ? `${j.epoch}/${j.epochs}` : String(j.epoch)}),
       el('td.num', {text: `${j.attempt}/${j.max_attempts}`}),
       el('td', {text: j.worker_id || ''})));
     return el('table.grid.jobs', el('thead', el('tr', el('th', ''), th)), el('tbody', rows));
@@ -217,16 +220,20 @@ function pivotTable(d) {
     const ours = `${fmt(cell.mean)} ± ${fmt(cell.std)}`;
     const parts = [el('span.ours', {text: ours}), el('span.n', {text: ` (n=${cell.n})`})];
     if (cell.published) {
-      const delta = cell.mean * k - cell.published.mean;
-      parts.push(el('div.published', {title: cell.published.source},
-        `paper ${cell.published.mean.toFixed(2)}${cell.published.std ? ' ± ' + cell.published.std.toFixed(2) : ''}`,
+      // Published numbers are fractions like the figure; std null = not published.
+      const pub = cell.published;
+      const delta = (cell.mean - pub.mean) * 100;
+      const title = pub.source + (pub.recipe_differences.length ? `; recipe differs: ${pub.recipe_differences.join(', ')}` : '');
+      parts.push(el('div.published', {title},
+        `paper ${(pub.mean * 100).toFixed(2)}${pub.std !== null ? ' ± ' + (pub.std * 100).toFixed(2) : ''}`,
         d.percent ? el(`span.delta.${delta >= 0 ? 'up' : 'down'}`, {text: ` (${delta >= 0 ? '+' : ''}${delta.toFixed(2)})`}) : null));
     }
     return el('td', {'data-published': cell.published ? 'yes' : null}, parts);
   })));
   return el('div',
     el('p.note', {text: `${d.metric}${d.percent ? ' in %' : ''}: mean ± std over seeds (n seeds).` +
-      (d.published_cells ? ' "paper" = PAPER.md section 7 (Gavrikov & Keuper v2), where the config matches.' : '')}),
+      (d.published_cells ? ' "paper" = the published number (Gavrikov & Keuper v2, full test set) where the config matches.' : '')
+      + (d.published_note && d.metric !== d.published_figure ? ` No published numbers: ${d.published_note}.` : '')}),
     el('table.grid.pivot', el('thead', header), el('tbody', body)));
 }
 

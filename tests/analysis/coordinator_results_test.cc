@@ -1,11 +1,11 @@
-// Results aggregation: flattening names and mean/std/n against an
-// independent computation, through the Coordinator too.
-#include "server/core/results.h"
-
+// The coordinator's GetResults over analysis/'s seed grouping, on the fake
+// store: grouping, pending counts and mean/std/n against an independent
+// computation.
 #include <cmath>
-#include <random>
+#include <map>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "server/core/coordinator.h"
 #include "tests/fakes/fake_clock.h"
@@ -14,53 +14,6 @@
 
 namespace lcsweep {
 namespace {
-
-TEST(FlattenResultTest, NamesNestedObjectsAndLabelledArrays) {
-  nlohmann::json r = nlohmann::json::parse(R"({
-    "test": {"accuracy": 0.9, "loss": 0.3, "dataset": "cifar10", "ok": true},
-    "eval": {"fgsm": [{"eps": 0.00392156862745098, "accuracy": 0.5},
-                      {"eps": 0.0078431372549, "accuracy": 0.25}],
-             "corruptions": [{"name": "fog", "severity": 3, "accuracy": 0.7}],
-             "plain": [{"accuracy": 0.1}]},
-    "curve": [1, 2.5],
-    "weights": {"total": 272474}
-  })");
-  std::map<std::string, double> f = FlattenResult(r);
-  std::map<std::string, double> expected = {
-      {"test.accuracy", 0.9},
-      {"test.loss", 0.3},
-      {"eval.fgsm[eps=0.00392157].accuracy", 0.5},
-      {"eval.fgsm[eps=0.00784314].accuracy", 0.25},
-      {"eval.corruptions[name=fog,severity=3].accuracy", 0.7},
-      {"eval.plain[0].accuracy", 0.1},
-      {"curve[0]", 1},
-      {"curve[1]", 2.5},
-      {"weights.total", 272474},
-  };
-  EXPECT_EQ(f, expected);
-}
-
-TEST(ComputeStatsTest, MatchesSumOfSquaresFormula) {
-  std::mt19937 rng(7);
-  std::normal_distribution<double> d(0.9, 0.02);
-  for (int n = 1; n <= 9; ++n) {
-    std::vector<double> v;
-    for (int i = 0; i < n; ++i) v.push_back(d(rng));
-    FigureStats s = ComputeStats(v);
-    // Independent: one-pass sums (a different formula from the two-pass code).
-    double sum = 0, sum_sq = 0;
-    for (double x : v) {
-      sum += x;
-      sum_sq += x * x;
-    }
-    double mean = sum / n;
-    double var = n > 1 ? (sum_sq - n * mean * mean) / (n - 1) : 0;
-    EXPECT_EQ(s.n, n);
-    EXPECT_NEAR(s.mean, mean, 1e-12);
-    EXPECT_NEAR(s.std, std::sqrt(std::max(var, 0.0)), 1e-7);
-  }
-  EXPECT_EQ(ComputeStats({}).n, 0);
-}
 
 TEST(GetResultsTest, GroupsSeedsOfOneSettingAndAggregatesSucceededJobs) {
   FakeClock clock;
