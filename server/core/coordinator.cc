@@ -11,6 +11,7 @@
 #include "common/job_config_json.h"
 #include "common/logging.h"
 #include "common/sweep_spec.h"
+#include "common/text_checks.h"
 #include "server/core/metric_batcher.h"
 #include "server/core/results.h"
 
@@ -273,6 +274,7 @@ void Coordinator::Notify(const std::vector<ChangeNotice>& notices) {
 
 StatusOr<SubmitSweepResult> Coordinator::SubmitSweep(const SubmitSweepRequest& request,
                                                      std::vector<FieldError>* field_errors) {
+  LCSWEEP_RETURN_IF_ERROR(CheckSpecJsonText(request.spec_json));  // before any parse (common/limits.h)
   SweepLimits limits;
   limits.max_jobs = static_cast<size_t>(options_.max_sweep_jobs);
   SweepParseResult parsed = ParseSweepTextWithErrors(request.spec_json, limits);
@@ -951,6 +953,7 @@ StatusOr<std::optional<CheckpointMeta>> Coordinator::LatestCheckpoint(const std:
 }
 
 Status Coordinator::CompleteJob(const std::string& token, const std::string& result_json) {
+  LCSWEEP_RETURN_IF_ERROR(CheckResultJsonText(result_json));  // before any parse (common/limits.h)
   nlohmann::json parsed = nlohmann::json::parse(result_json, nullptr, false);
   if (parsed.is_discarded() || !parsed.is_object())
     return InvalidArgumentError("result_json must be a JSON object; the job stays running");
