@@ -96,6 +96,14 @@ Status CheckRequest(const v1::HeartbeatRequest& r) {
   return OkStatus();
 }
 
+Status CheckRequest(const v1::ReportMetricsRequest& r) {
+  for (int i = 0; i < r.points_size(); ++i) {
+    LCSWEEP_RETURN_IF_ERROR(CheckText(IndexPath("points", static_cast<size_t>(i)) + ".name",
+                                      r.points(i).name(), kMetricName));
+  }
+  return OkStatus();
+}
+
 Status CheckRequest(const v1::CheckpointUploadMetadata& r) {
   LCSWEEP_RETURN_IF_ERROR(CheckText("lease_token", r.lease_token(), kToken));
   return CheckText("sha256", r.sha256(), kToken);

@@ -6,8 +6,8 @@
 //
 // Each returns OK or INVALID_ARGUMENT whose message starts with the field's
 // path in the request ("devices[2].name", "labels[\"rack\"]") and names the
-// limit. Requests of the metrics paths (ReportMetrics, GetMetrics) are not
-// covered here.
+// limit. Of the metrics paths only ReportMetrics' names are checked here
+// (GetMetrics only reads).
 //
 // Thread-safety: pure functions.
 #pragma once
@@ -26,6 +26,8 @@ Status CheckRequest(const v1::GetResultsRequest& r);
 Status CheckRequest(const v1::ListWorkersRequest& r);
 Status CheckRequest(const v1::RegisterWorkerRequest& r);
 Status CheckRequest(const v1::HeartbeatRequest& r);
+// Only the metric names (the rest of ReportMetrics is its own path's).
+Status CheckRequest(const v1::ReportMetricsRequest& r);
 Status CheckRequest(const v1::CheckpointUploadMetadata& r);
 Status CheckRequest(const v1::DownloadCheckpointRequest& r);
 Status CheckRequest(const v1::CompleteJobRequest& r);

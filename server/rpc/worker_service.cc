@@ -126,6 +126,7 @@ grpc::Status WorkerServiceImpl::ReportMetrics(grpc::ServerContext* context,
                                               const v1::ReportMetricsRequest* request,
                                               v1::ReportMetricsResponse* response) {
   LCSWEEP_CHECK_WORKER(context);
+  LCSWEEP_CHECK_REQUEST(*request);  // metric names within kMaxMetricNameBytes
   std::vector<MetricPoint> points;
   points.reserve(request->points_size());
   for (const v1::MetricPoint& p : request->points()) {
