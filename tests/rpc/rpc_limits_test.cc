@@ -315,3 +315,29 @@ TEST(RpcLimitsTest, ListEventsPagesBySizeForADefaultClient) {
 
 }  // namespace
 }  // namespace lcsweep::testing
+
+namespace lcsweep::testing {
+namespace {
+
+TEST(RpcLimitsTest, UnparsableRequestGetsInvalidArgumentWithAMessage) {
+  TempDir dir;
+  Stack stack(dir.path());
+  // A map key is `string` on the wire: protobuf refuses the whole request.
+  v1::RegisterWorkerRequest req;
+  req.set_name("w");
+  (*req.mutable_labels())["bad\xFFkey"] = "v";
+  v1::RegisterWorkerResponse resp;
+  auto ctx = Ctx();
+  grpc::Status st = stack.workers()->RegisterWorker(ctx.get(), req, &resp);
+  ASSERT_EQ(st.error_code(), StatusCode::INVALID_ARGUMENT) << st.error_message();  // was INTERNAL, ""
+  EXPECT_NE(st.error_message().find("RegisterWorker could not be parsed"), std::string::npos)
+      << st.error_message();
+  EXPECT_NE(st.error_message().find("UTF-8"), std::string::npos);
+  // The server is unharmed.
+  req.mutable_labels()->clear();
+  auto ctx2 = Ctx();
+  EXPECT_TRUE(stack.workers()->RegisterWorker(ctx2.get(), req, &resp).ok());
+}
+
+}  // namespace
+}  // namespace lcsweep::testing
