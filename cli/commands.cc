@@ -491,12 +491,20 @@ int RunWorkers(const ConnectionFlags& flags, bool all, bool json, Io io) {
   auto conn = Connect(flags);
   if (!conn.ok()) return ReportError(conn.status(), io);
   Connection& c = **conn;
-  v1::ListWorkersRequest req;
-  req.set_include_dead(all);
   v1::ListWorkersResponse resp;
-  auto ctx = c.Context();
-  grpc::Status st = c.jobs().ListWorkers(ctx.get(), req, &resp);
-  if (!st.ok()) return ReportError(c.Explain(st, "listing workers"), io);
+  // Pages are cut by size (coordinator.proto): follow next_page_token.
+  for (std::string token;;) {
+    v1::ListWorkersRequest req;
+    req.set_include_dead(all);
+    req.set_page_token(token);
+    v1::ListWorkersResponse page;
+    auto ctx = c.Context();
+    grpc::Status st = c.jobs().ListWorkers(ctx.get(), req, &page);
+    if (!st.ok()) return ReportError(c.Explain(st, "listing workers"), io);
+    for (auto& w : *page.mutable_workers()) *resp.add_workers() = std::move(w);
+    token = page.next_page_token();
+    if (token.empty()) break;
+  }
   if (json) {
     io.out << ToJson(resp) << "\n";
     return kExitOk;
@@ -539,7 +547,8 @@ int RunEvents(const ConnectionFlags& flags, int64_t job_id, int64_t sweep_id, bo
                                               : "events of sweep " + std::to_string(sweep_id)), io);
     }
     for (auto& e : *resp.mutable_events()) events.push_back(std::move(e));
-    if (resp.events_size() < 5000) break;
+    // Fewer than the limit ends the trail unless the page was cut by size.
+    if (resp.events_size() == 0 || (resp.events_size() < 5000 && resp.next_page_token().empty())) break;
     after = events.back().id();
   }
   // The server answers an unknown job with no events: say so rather than print nothing.
@@ -643,12 +652,21 @@ int RunResults(const ConnectionFlags& flags, int64_t sweep_id, const ResultsOpti
   auto conn = Connect(flags);
   if (!conn.ok()) return ReportError(conn.status(), io);
   Connection& c = **conn;
-  v1::GetResultsRequest req;
-  req.set_sweep_id(sweep_id);
   v1::GetResultsResponse resp;
-  auto ctx = c.Context();
-  grpc::Status st = c.jobs().GetResults(ctx.get(), req, &resp);
-  if (!st.ok()) return ReportError(c.Explain(st, "results of sweep " + std::to_string(sweep_id)), io);
+  // Groups are paged by size (coordinator.proto): follow next_page_token.
+  for (std::string token;;) {
+    v1::GetResultsRequest req;
+    req.set_sweep_id(sweep_id);
+    req.set_page_token(token);
+    v1::GetResultsResponse page;
+    auto ctx = c.Context();
+    grpc::Status st = c.jobs().GetResults(ctx.get(), req, &page);
+    if (!st.ok()) return ReportError(c.Explain(st, "results of sweep " + std::to_string(sweep_id)), io);
+    for (auto& g : *page.mutable_groups()) *resp.add_groups() = std::move(g);
+    resp.set_pending_jobs(page.pending_jobs());
+    token = page.next_page_token();
+    if (token.empty()) break;
+  }
   std::vector<v1::Job> jobs;  // their configs, for --vs-paper
   if (options.vs_paper) {
     auto listed = ListAllJobs(c, sweep_id, {});

@@ -7,11 +7,14 @@
 
 #include "common/job_config_json.h"
 #include "common/sha256.h"
+#include "common/text_checks.h"
 
 namespace lcsweep {
 namespace {
 
 using nlohmann::json;
+
+const std::string kNameLength = "1 to " + std::to_string(kMaxSweepNameBytes) + " characters";
 
 const std::vector<std::string> kTopKeys = {"name", "description", "base",     "grid",
                                            "list", "one_factor",  "seeds",    "priority",
@@ -126,17 +129,16 @@ class SweepParser {
   void ReadHeader(Sweep* s) {
     auto name = doc_.find("name");
     if (name == doc_.end()) {
-      Err("name", "nothing", "a sweep name (letters, digits, '.', '_', '-'; 1 to 128 characters)");
+      Err("name", "nothing", "a sweep name (letters, digits, '.', '_', '-'; " + kNameLength + ")");
     } else if (!name->is_string()) {
       Err("name", DescribeJson(*name), "a string");
     } else {
       const std::string& n = name->get_ref<const std::string&>();
-      bool ok = !n.empty() && n.size() <= 128;
+      bool ok = !n.empty() && n.size() <= kMaxSweepNameBytes;
       for (char c : n)
         ok &= std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-';
       if (!ok) {
-        Err("name", DescribeJson(*name),
-            "letters, digits, '.', '_' or '-', 1 to 128 characters");
+        Err("name", DescribeJson(*name), "letters, digits, '.', '_' or '-', " + kNameLength);
       } else {
         s->name = n;
       }
@@ -144,22 +146,30 @@ class SweepParser {
     if (auto d = doc_.find("description"); d != doc_.end()) {
       if (!d->is_string()) {
         Err("description", DescribeJson(*d), "a string");
+      } else if (d->get_ref<const std::string&>().size() > kMaxDescriptionBytes) {
+        Err("description",
+            "a string of " + std::to_string(d->get_ref<const std::string&>().size()) + " bytes",
+            "at most " + std::to_string(kMaxDescriptionBytes) + " bytes (kMaxDescriptionBytes)");
       } else {
         s->description = d->get<std::string>();
       }
     }
-    ReadInt("priority", -1000000, 1000000, &s->priority);
+    ReadInt("priority", kMinPriority, kMaxPriority, &s->priority);
     ReadInt("max_attempts", 1, 100, &s->max_attempts);
     if (auto t = doc_.find("tags"); t != doc_.end()) {
       if (!t->is_array()) {
         Err("tags", DescribeJson(*t), "an array of strings");
+      } else if (t->size() > kMaxTags) {
+        Err("tags", DescribeJson(*t),
+            "at most " + std::to_string(kMaxTags) + " tags (kMaxTags)");
       } else {
         std::set<std::string> seen;
         for (size_t i = 0; i < t->size(); ++i) {
           const json& v = (*t)[i];
           if (!v.is_string() || v.get_ref<const std::string&>().empty() ||
-              v.get_ref<const std::string&>().size() > 64) {
-            Err(IndexPath("tags", i), DescribeJson(v), "a string of 1 to 64 characters");
+              v.get_ref<const std::string&>().size() > kMaxTagBytes) {
+            Err(IndexPath("tags", i), DescribeJson(v),
+                "a string of 1 to " + std::to_string(kMaxTagBytes) + " bytes (kMaxTagBytes)");
           } else if (!seen.insert(v.get<std::string>()).second) {
             Err(IndexPath("tags", i), DescribeJson(v), "distinct tags");
           } else {
@@ -298,8 +308,13 @@ class SweepParser {
       Err(key, DescribeJson(axes), "an object of dotted path -> array of values");
       return;
     }
-    if (std::string(key) == "one_factor" && axes.empty()) {
-      Err(key, "an empty object", "at least one axis (dotted path -> array of values)");
+    // An empty grid would be the base alone and an empty one_factor the same:
+    // both are refused, so a spec that lost its axes is not silently one job
+    // (a sweep of the base alone is "list": [{}]).
+    if (axes.empty()) {
+      Err(key, "an empty object",
+          "at least one axis (dotted path -> array of values); for the base alone use "
+          "\"list\": [{}]");
     }
     for (auto it = axes.begin(); it != axes.end(); ++it) {
       std::string loc = QuotedKeyPath(key, it.key());
@@ -494,32 +509,48 @@ class SweepParser {
   std::unordered_map<std::string, size_t> hash_index_;
 };
 
-// Deepest nesting of [ and { outside strings; stops counting past `limit`.
-size_t NestingDepth(std::string_view text, size_t limit) {
-  size_t depth = 0, max_depth = 0;
-  bool in_string = false, escape = false;
-  for (char c : text) {
-    if (in_string) {
-      if (escape) {
-        escape = false;
-      } else if (c == '\\') {
-        escape = true;
-      } else if (c == '"') {
-        in_string = false;
-      }
-      continue;
-    }
-    if (c == '"') {
-      in_string = true;
-    } else if (c == '[' || c == '{') {
-      max_depth = std::max(max_depth, ++depth);
-      if (max_depth > limit) return max_depth;
-    } else if ((c == ']' || c == '}') && depth > 0) {
-      --depth;
-    }
+// Where the parser is inside the document, from its callback events, so a
+// duplicate key or a value that cannot be read (a number out of range) is
+// reported at its own path rather than at "(document)".
+class PathTracker {
+ public:
+  void ObjectStart() { frames_.push_back({false, false, "", 0}); }
+  void ArrayStart() { frames_.push_back({true, false, "", 0}); }
+  void Key(const std::string& key) {
+    if (frames_.empty()) return;
+    frames_.back().key = key;
+    frames_.back().has_key = true;
   }
-  return max_depth;
-}
+  // A scalar, or a container (after its end event popped it), was finished.
+  void ValueDone() {
+    if (!frames_.empty() && frames_.back().array) ++frames_.back().index;
+  }
+  void End() {
+    if (!frames_.empty()) frames_.pop_back();
+    ValueDone();
+  }
+  // The path of the value being read now.
+  std::string Path() const {
+    std::string p = kDocumentPath;
+    for (const Frame& f : frames_) {
+      if (f.array) {
+        p = IndexPath(p, f.index);
+      } else if (f.has_key) {
+        p = JoinPath(p, f.key);
+      }
+    }
+    return p;
+  }
+
+ private:
+  struct Frame {
+    bool array;
+    bool has_key;     // object: a key was read
+    std::string key;  // object: the key being read
+    size_t index;     // array: the element being read
+  };
+  std::vector<Frame> frames_;
+};
 
 }  // namespace
 
@@ -529,29 +560,47 @@ SweepParseResult ParseSweepWithErrors(const json& doc, const SweepLimits& limits
 
 SweepParseResult ParseSweepTextWithErrors(std::string_view text, const SweepLimits& limits) {
   SweepParseResult result;
-  if (NestingDepth(text, kMaxSweepNesting) > kMaxSweepNesting) {
-    result.errors.push_back({kDocumentPath,
-                             "JSON nested deeper than " + std::to_string(kMaxSweepNesting) + " levels",
-                             "a sweep document (a few levels of nesting)", ""});
+  // Size and depth first, by a linear scan: nothing recursive (the parser's
+  // callers, dump) may see a deep document.
+  Status shape = CheckJsonText("spec", text, {kMaxSpecBytes, "kMaxSpecBytes"},
+                               {kMaxSpecDepth, "kMaxSpecDepth"});
+  if (!shape.ok()) {
+    std::string m = shape.message();
+    result.errors.push_back({kDocumentPath, m.substr(m.find(": ") + 2),
+                             "a sweep document of at most " + std::to_string(kMaxSpecBytes) +
+                                 " bytes and " + std::to_string(kMaxSpecDepth) + " levels",
+                             ""});
     return result;
   }
   // Track the keys of every open object to reject duplicates, which JSON
-  // parsers silently resolve by keeping the last value.
+  // parsers silently resolve by keeping the last value, and the path of the
+  // value being read, for errors.
   std::vector<std::set<std::string>> open_objects;
-  std::vector<std::string> duplicates;
+  std::vector<FieldError> duplicates;
+  PathTracker where;
   json::parser_callback_t cb = [&](int /*depth*/, json::parse_event_t event, json& parsed) {
     switch (event) {
-      case json::parse_event_t::object_start: open_objects.emplace_back(); break;
+      case json::parse_event_t::object_start:
+        open_objects.emplace_back();
+        where.ObjectStart();
+        break;
+      case json::parse_event_t::array_start: where.ArrayStart(); break;
       case json::parse_event_t::object_end:
         if (!open_objects.empty()) open_objects.pop_back();
+        where.End();
         break;
+      case json::parse_event_t::array_end: where.End(); break;
       case json::parse_event_t::key:
-        if (!open_objects.empty() && parsed.is_string() &&
-            !open_objects.back().insert(parsed.get<std::string>()).second) {
-          duplicates.push_back(parsed.get<std::string>());
+        if (parsed.is_string()) {
+          where.Key(parsed.get<std::string>());
+          if (!open_objects.empty() && !open_objects.back().insert(parsed.get<std::string>()).second) {
+            duplicates.push_back({where.Path(), "the key " + DescribeJson(parsed) + " twice in one object",
+                                  "each key once (JSON keeps only the last value, so one would be lost)",
+                                  ""});
+          }
         }
         break;
-      default: break;
+      case json::parse_event_t::value: where.ValueDone(); break;
     }
     return true;
   };
@@ -572,23 +621,27 @@ SweepParseResult ParseSweepTextWithErrors(std::string_view text, const SweepLimi
     std::string what = e.what();
     size_t colon = what.find(": ");
     std::string reason = colon == std::string::npos ? what : what.substr(colon + 2);
-    result.errors.push_back({kDocumentPath,
+    result.errors.push_back({where.Path(),
                              "a JSON syntax error at line " + std::to_string(line) + ", column " +
                                  std::to_string(col) + " (byte " + std::to_string(byte) +
                                  "): " + reason,
                              "a valid JSON document", ""});
     return result;
+  } catch (const json::out_of_range& e) {
+    // "number overflow parsing '1e999'": a number no double can hold.
+    std::string what = e.what();
+    size_t at = what.find("] ");
+    result.errors.push_back({where.Path(),
+                             (at == std::string::npos ? what : what.substr(at + 2)),
+                             "a number within the range of a double", ""});
+    return result;
   } catch (const json::exception& e) {
-    result.errors.push_back({kDocumentPath, std::string("invalid JSON: ") + e.what(),
+    result.errors.push_back({where.Path(), std::string("invalid JSON: ") + e.what(),
                              "a valid JSON document", ""});
     return result;
   }
   if (!duplicates.empty()) {
-    for (const std::string& d : duplicates) {
-      result.errors.push_back({kDocumentPath, "the key " + DescribeJson(json(d)) + " twice in one object",
-                               "each key once (JSON keeps only the last value, so one would be lost)",
-                               ""});
-    }
+    result.errors = std::move(duplicates);
     return result;
   }
   return ParseSweepWithErrors(doc, limits);

@@ -18,8 +18,12 @@
 //                    the base once, plus each axis varied alone; values that
 //                    give the base job again are skipped (not duplicated);
 //    "seeds": [0, 1, 2, 3],              optional, default [0]; crossed with everything
-//    "priority": 0, "max_attempts": 3,   optional ints (max_attempts in [1, 100])
-//    "tags": ["paper", "table1"]}        optional strings
+//    "priority": 0, "max_attempts": 3,   optional ints (priority in [kMinPriority,
+//                                        kMaxPriority], max_attempts in [1, 100])
+//    "tags": ["paper", "table1"]}        optional distinct strings
+// Size limits (common/limits.h): the text at most kMaxSpecBytes and
+// kMaxSpecDepth levels deep (checked before parsing), name kMaxSweepNameBytes,
+// description kMaxDescriptionBytes, at most kMaxTags tags of kMaxTagBytes.
 // Axis keys are dotted paths to single fields of the job config (see
 // JobConfigLeafPaths); "seed" is not an axis key (use "seeds").
 //
@@ -43,12 +47,11 @@
 
 #include "common/field_errors.h"
 #include "common/job_config.h"
+#include "common/limits.h"
 #include "common/status.h"
 
 namespace lcsweep {
 
-inline constexpr size_t kMaxSweepJobs = 100000;
-inline constexpr size_t kMaxSweepNesting = 64;  // JSON nesting depth of a sweep text
 
 struct SweepLimits {
   size_t max_jobs = kMaxSweepJobs;  // before duplicate collapsing
@@ -85,8 +88,10 @@ struct SweepParseResult {
 };
 
 StatusOr<Sweep> ParseSweep(const nlohmann::json& doc, const SweepLimits& limits = {});
-// JSON syntax errors name the line, column and byte offset; duplicate keys
-// inside one object are rejected (JSON would silently keep the last one).
+// JSON syntax errors name the line, column and byte offset, and the path of
+// the value being read when it happened (a number out of range, say, is
+// reported at that number's field); duplicate keys inside one object are
+// rejected at the key's path (JSON would silently keep the last one).
 StatusOr<Sweep> ParseSweepText(std::string_view text, const SweepLimits& limits = {});
 
 SweepParseResult ParseSweepWithErrors(const nlohmann::json& doc, const SweepLimits& limits = {});

@@ -2,16 +2,48 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/limits.h"
+
 namespace lcsweep {
+
+size_t GrpcMessageWireSize(std::string_view message) {
+  size_t n = 0;
+  for (char ch : message) {
+    unsigned char c = static_cast<unsigned char>(ch);
+    n += (c < 0x20 || c > 0x7E || c == '%') ? 3 : 1;
+  }
+  return n;
+}
+
+namespace {
+
+std::string BoundedMessage(const std::string& message) {
+  if (GrpcMessageWireSize(message) <= kMaxStatusMessageBytes) return message;
+  static constexpr std::string_view kMark = "... [cut]";
+  size_t size = kMark.size(), end = 0;
+  while (end < message.size()) {
+    size_t next = end + 1;  // whole UTF-8 sequences only
+    while (next < message.size() && (static_cast<unsigned char>(message[next]) & 0xC0) == 0x80)
+      ++next;
+    size_t add = GrpcMessageWireSize(std::string_view(message).substr(end, next - end));
+    if (size + add > kMaxStatusMessageBytes) break;
+    size += add;
+    end = next;
+  }
+  return message.substr(0, end) + std::string(kMark);
+}
+
+}  // namespace
 
 grpc::Status ToGrpcStatus(const Status& status) {
   if (status.ok()) return grpc::Status::OK;
-  return grpc::Status(static_cast<grpc::StatusCode>(status.code()), status.message());
+  return grpc::Status(static_cast<grpc::StatusCode>(status.code()), BoundedMessage(status.message()));
 }
 
 grpc::Status ToGrpcStatus(const Status& status, const std::string& details) {
   if (status.ok()) return grpc::Status::OK;
-  return grpc::Status(static_cast<grpc::StatusCode>(status.code()), status.message(), details);
+  return grpc::Status(static_cast<grpc::StatusCode>(status.code()), BoundedMessage(status.message()),
+                      details);
 }
 
 Status FromGrpcStatus(const grpc::Status& status) {
@@ -160,6 +192,11 @@ std::string FormatFieldErrors(const v1::ErrorDetails& details) {
       out += e.path() + ": found " + e.found() + "; expected " + e.expected();
       if (!e.hint().empty()) out += "; " + e.hint();
     }
+  }
+  if (details.omitted() > 0) {
+    if (!out.empty()) out += '\n';
+    out += "... and " + std::to_string(details.omitted()) + " more errors (" +
+           std::to_string(details.omitted() + details.field_errors_size()) + " in all)";
   }
   return out;
 }

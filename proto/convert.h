@@ -24,10 +24,17 @@
 
 namespace lcsweep {
 
-// Same code, same message. An OK status maps to grpc::Status::OK.
+// Same code, same message, cut (at a UTF-8 boundary, marked "... [cut]") so
+// that it takes at most kMaxStatusMessageBytes on the wire: the message
+// travels in trailers, which a default client refuses above 8 KiB. An OK
+// status maps to grpc::Status::OK.
 grpc::Status ToGrpcStatus(const Status& status);
-// A status carrying binary details (e.g. v1::ErrorDetails).
+// A status carrying binary details (e.g. v1::ErrorDetails); the caller
+// bounds their size.
 grpc::Status ToGrpcStatus(const Status& status, const std::string& details);
+// Bytes `message` takes as gRPC sends it (grpc-message is percent-encoded:
+// bytes outside printable ASCII, and '%', take three).
+size_t GrpcMessageWireSize(std::string_view message);
 Status FromGrpcStatus(const grpc::Status& status);
 
 // The typed summary of a config (every field of v1::JobSummary is filled).
@@ -50,7 +57,8 @@ std::optional<v1::JobState> JobStateFromName(std::string_view name);
 v1::ErrorDetails FieldErrorsFromMessage(const std::string& message);
 
 // The errors as text, one per line (each FieldError's message, or
-// "path: found X; expected Y[; hint]" when the message is empty).
+// "path: found X; expected Y[; hint]" when the message is empty), then
+// "... and M more errors (N in all)" when details.omitted() > 0.
 std::string FormatFieldErrors(const v1::ErrorDetails& details);
 // Parses the binary details of a grpc::Status from SubmitSweep. Returns an
 // empty ErrorDetails when there are none or they do not parse.

@@ -9,6 +9,7 @@
 
 #include "common/logging.h"
 #include "common/sweep_spec.h"
+#include "common/text_checks.h"
 #include "server/core/coordinator.h"
 #include "server/core/results.h"
 
@@ -58,6 +59,7 @@ ResultsSummary AggregateCopies(const std::vector<JobRecord>& copies) {
 
 StatusOr<SubmitSweepResult> Coordinator::SubmitSweep(const SubmitSweepRequest& request,
                                                      std::vector<FieldError>* field_errors) {
+  LCSWEEP_RETURN_IF_ERROR(CheckSpecJsonText(request.spec_json));  // before any parse (common/limits.h)
   SweepLimits limits;
   limits.max_jobs = static_cast<size_t>(options_.max_sweep_jobs);
   SweepParseResult parsed = ParseSweepTextWithErrors(request.spec_json, limits);

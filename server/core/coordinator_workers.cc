@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/logging.h"
+#include "common/text_checks.h"
 #include "server/core/coordinator.h"
 #include "server/core/metric_batcher.h"
 
@@ -288,6 +289,7 @@ StatusOr<std::optional<CheckpointMeta>> Coordinator::LatestCheckpoint(const std:
 }
 
 Status Coordinator::CompleteJob(const std::string& token, const std::string& result_json) {
+  LCSWEEP_RETURN_IF_ERROR(CheckResultJsonText(result_json));  // before any parse (common/limits.h)
   nlohmann::json parsed = nlohmann::json::parse(result_json, nullptr, false);
   if (parsed.is_discarded() || !parsed.is_object())
     return InvalidArgumentError("result_json must be a JSON object; the job stays running");

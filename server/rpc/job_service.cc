@@ -6,8 +6,12 @@
 #include <set>
 
 #include "common/field_errors.h"
+#include "common/limits.h"
 #include "proto/convert.h"
 #include "server/rpc/convert.h"
+#include "server/rpc/error_details.h"
+#include "server/rpc/reply_budget.h"
+#include "server/rpc/request_checks.h"
 #include "server/rpc/services.h"
 
 namespace lcsweep::rpc {
@@ -28,17 +32,36 @@ constexpr size_t kMaxSubmitReplyJobs = 2'000;
     if (!lcsweep_auth_.ok()) return lcsweep_auth_;                      \
   } while (0)
 
-v1::FieldError ToProto(const FieldError& e) {
-  v1::FieldError out;
-  out.set_path(e.path);
-  out.set_found(e.found);
-  out.set_expected(e.expected);
-  out.set_hint(e.hint);
-  out.set_message(e.ToString());
-  return out;
-}
+#define LCSWEEP_CHECK_REQUEST(request)                               \
+  do {                                                               \
+    ::lcsweep::Status lcsweep_check_ = CheckRequest(request);        \
+    if (!lcsweep_check_.ok()) return ToGrpcStatus(lcsweep_check_);   \
+  } while (0)
 
 bool IsFinal(JobState s) { return IsTerminal(s); }
+
+// A page token of ours: the decimal id of the last item of the previous
+// page; empty = 0 (from the start).
+StatusOr<int64_t> ParseIdToken(const std::string& token) {
+  if (token.empty()) return int64_t{0};
+  int64_t v = 0;
+  bool ok = token.size() <= 18;
+  for (char c : token) {
+    ok &= c >= '0' && c <= '9';
+    if (ok) v = v * 10 + (c - '0');
+  }
+  if (!ok) {
+    return InvalidArgumentError("page_token: not a token of this server (the next_page_token of "
+                                "a previous reply, a decimal id)");
+  }
+  return v;
+}
+
+// A job as sent in any reply: shrunk if it alone would pass the budget.
+void SendJob(const JobRecord& j, v1::Job* out) {
+  rpc::ToProto(j, out);
+  FitJob(out);
+}
 
 }  // namespace
 
@@ -57,6 +80,7 @@ grpc::Status JobServiceImpl::SubmitSweep(grpc::ServerContext* context,
                                          v1::SubmitSweepResponse* response) {
   // A dry run changes nothing, so read access is enough for it.
   LCSWEEP_CHECK_ACCESS(context, request->dry_run() ? Access::kJobRead : Access::kJobWrite);
+  LCSWEEP_CHECK_REQUEST(*request);
   SubmitSweepRequest req;
   req.spec_json = request->spec_json();
   req.force = request->force();
@@ -69,12 +93,13 @@ grpc::Status JobServiceImpl::SubmitSweep(grpc::ServerContext* context,
     if (result.status().code() != StatusCode::kInvalidArgument) {
       return ToGrpcStatus(result.status());
     }
-    // Every field error, structured, in the status details (the message
-    // already lists them as text).
-    v1::ErrorDetails details;
-    for (const FieldError& e : field_errors) *details.add_field_errors() = ToProto(e);
-    if (details.field_errors().empty()) details = FieldErrorsFromMessage(result.status().message());
-    return ToGrpcStatus(result.status(), details.SerializeAsString());
+    // The field errors, structured in the status details and as text in the
+    // message, both bounded (they travel in trailers).
+    if (!field_errors.empty()) return FieldErrorsStatus("invalid sweep spec:", field_errors);
+    grpc::Status g = ToGrpcStatus(result.status());
+    v1::ErrorDetails details = FieldErrorsFromMessage(g.error_message());
+    BoundErrorDetails(&details);
+    return grpc::Status(g.error_code(), g.error_message(), details.SerializeAsString());
   }
   if (!result->dry_run) AfterCommit(*env_, "SubmitSweep");
   response->set_sweep_id(result->sweep_id);
@@ -105,6 +130,7 @@ grpc::Status JobServiceImpl::GetSweep(grpc::ServerContext* context,
   StatusOr<SweepSummary> s = env_->coordinator->GetSweep(request->sweep_id());
   if (!s.ok()) return ToGrpcStatus(s.status());
   rpc::ToProto(*s, response->mutable_sweep());
+  FitSweep(response->mutable_sweep());
   return grpc::Status::OK;
 }
 
@@ -112,14 +138,25 @@ grpc::Status JobServiceImpl::ListSweeps(grpc::ServerContext* context,
                                         const v1::ListSweepsRequest* request,
                                         v1::ListSweepsResponse* response) {
   LCSWEEP_CHECK_ACCESS(context, Access::kJobRead);
+  LCSWEEP_CHECK_REQUEST(*request);
   ListSweepsRequest req;
   req.page_size = request->page_size();
   req.page_token = request->page_token();
   req.tag = request->tag();
   StatusOr<ListSweepsResult> r = env_->coordinator->ListSweeps(req);
   if (!r.ok()) return ToGrpcStatus(r.status());
-  for (const SweepSummary& s : r->sweeps) rpc::ToProto(s, response->add_sweeps());
   response->set_next_page_token(r->next_page_token);
+  PageBudget budget;
+  for (const SweepSummary& s : r->sweeps) {
+    v1::Sweep out;
+    rpc::ToProto(s, &out);
+    FitSweep(&out);
+    if (!budget.Admit(EncodedItemSize(out))) break;
+    *response->add_sweeps() = std::move(out);
+  }
+  if (budget.cut()) {
+    response->set_next_page_token(std::to_string(response->sweeps().rbegin()->id()));
+  }
   return grpc::Status::OK;
 }
 
@@ -127,9 +164,16 @@ grpc::Status JobServiceImpl::ListJobs(grpc::ServerContext* context,
                                       const v1::ListJobsRequest* request,
                                       v1::ListJobsResponse* response) {
   LCSWEEP_CHECK_ACCESS(context, Access::kJobRead);
+  LCSWEEP_CHECK_REQUEST(*request);
   ListJobsRequest req;
   if (request->sweep_id() != 0) req.sweep_id = request->sweep_id();
+  // UNSPECIFIED in a filter means "any state" (spec.proto), so it widens the
+  // filter to everything.
+  const bool any_state =
+      std::find(request->states().begin(), request->states().end(), v1::JOB_STATE_UNSPECIFIED) !=
+      request->states().end();
   for (int s : request->states()) {
+    if (s == v1::JOB_STATE_UNSPECIFIED) continue;
     std::optional<JobState> state = FromProto(static_cast<v1::JobState>(s));
     if (!state) {
       return ToGrpcStatus(InvalidArgumentError(
@@ -138,14 +182,22 @@ grpc::Status JobServiceImpl::ListJobs(grpc::ServerContext* context,
     }
     req.states.push_back(*state);
   }
+  if (any_state) req.states.clear();
   req.worker_id = request->worker_id();
   req.page_size = request->page_size();
   req.page_token = request->page_token();
   StatusOr<ListJobsResult> r = env_->coordinator->ListJobs(req);
   if (!r.ok()) return ToGrpcStatus(r.status());
-  for (const JobRecord& j : r->jobs) rpc::ToProto(j, response->add_jobs());
   response->set_next_page_token(r->next_page_token);
   response->set_total(r->total);
+  PageBudget budget;
+  for (const JobRecord& j : r->jobs) {
+    v1::Job out;
+    SendJob(j, &out);
+    if (!budget.Admit(EncodedItemSize(out))) break;
+    *response->add_jobs() = std::move(out);
+  }
+  if (budget.cut()) response->set_next_page_token(std::to_string(response->jobs().rbegin()->id()));
   return grpc::Status::OK;
 }
 
@@ -155,7 +207,7 @@ grpc::Status JobServiceImpl::GetJob(grpc::ServerContext* context,
   LCSWEEP_CHECK_ACCESS(context, Access::kJobRead);
   StatusOr<JobRecord> j = env_->coordinator->GetJob(request->job_id());
   if (!j.ok()) return ToGrpcStatus(j.status());
-  rpc::ToProto(*j, response->mutable_job());
+  SendJob(*j, response->mutable_job());
   response->mutable_job()->set_max_losses(env_->coordinator->options().max_lost_leases);
   StatusOr<std::optional<CheckpointMeta>> ck =
       env_->coordinator->LatestCheckpointOfJob(request->job_id());
@@ -167,6 +219,7 @@ grpc::Status JobServiceImpl::CancelJob(grpc::ServerContext* context,
                                        const v1::CancelJobRequest* request,
                                        v1::CancelJobResponse* response) {
   LCSWEEP_CHECK_ACCESS(context, Access::kJobWrite);
+  LCSWEEP_CHECK_REQUEST(*request);
   std::string reason = request->reason().empty() ? "cancelled by user" : request->reason();
   StatusOr<JobRecord> j = env_->coordinator->CancelJob(request->job_id(), reason);
   if (!j.ok()) return ToGrpcStatus(j.status());
@@ -178,6 +231,7 @@ grpc::Status JobServiceImpl::CancelSweep(grpc::ServerContext* context,
                                          const v1::CancelSweepRequest* request,
                                          v1::CancelSweepResponse* response) {
   LCSWEEP_CHECK_ACCESS(context, Access::kJobWrite);
+  LCSWEEP_CHECK_REQUEST(*request);
   std::string reason = request->reason().empty() ? "sweep cancelled by user" : request->reason();
   StatusOr<CancelSweepResult> r = env_->coordinator->CancelSweep(request->sweep_id(), reason);
   if (!r.ok()) return ToGrpcStatus(r.status());
@@ -241,7 +295,7 @@ bool WriteNotice(const ChangeNotice& n, bool events, bool metrics,
   switch (n.kind) {
     case ChangeNotice::Kind::kJob:
       if (!n.job) return true;
-      rpc::ToProto(*n.job, msg.mutable_job());
+      SendJob(*n.job, msg.mutable_job());
       break;
     case ChangeNotice::Kind::kEvent:
       if (!events || !n.event) return true;
@@ -276,7 +330,7 @@ grpc::Status JobServiceImpl::WatchJob(grpc::ServerContext* context,
   if (!job.ok()) return ToGrpcStatus(job.status());
   {
     v1::WatchResponse msg;
-    rpc::ToProto(*job, msg.mutable_job());
+    SendJob(*job, msg.mutable_job());
     if (!writer->Write(msg)) return grpc::Status::OK;
   }
   if (request->include_events()) {
@@ -361,7 +415,7 @@ grpc::Status JobServiceImpl::WatchSweep(grpc::ServerContext* context,
     }
     for (const JobRecord& j : page->jobs) {
       v1::WatchResponse msg;
-      rpc::ToProto(j, msg.mutable_job());
+      SendJob(j, msg.mutable_job());
       if (!writer->Write(msg)) return grpc::Status::OK;
     }
     if (page->next_page_token.empty()) break;
@@ -393,14 +447,40 @@ grpc::Status JobServiceImpl::GetResults(grpc::ServerContext* context,
                                         const v1::GetResultsRequest* request,
                                         v1::GetResultsResponse* response) {
   LCSWEEP_CHECK_ACCESS(context, Access::kJobRead);
+  LCSWEEP_CHECK_REQUEST(*request);
+  StatusOr<int64_t> after = ParseIdToken(request->page_token());
+  if (!after.ok()) return ToGrpcStatus(after.status());
   StatusOr<ResultsSummary> r =
       request->sweep_id() != 0
           ? env_->coordinator->GetResults(request->sweep_id())
           : env_->coordinator->GetResultsForJobs(
                 std::vector<int64_t>(request->job_ids().begin(), request->job_ids().end()));
   if (!r.ok()) return ToGrpcStatus(r.status());
-  for (const ResultGroup& g : r->groups) rpc::ToProto(g, response->add_groups());
   response->set_pending_jobs(r->pending_jobs);
+  // Pages are "groups whose first job id is above the token", so walk them
+  // in that order whatever order aggregation produced.
+  auto first_id_of = [](const ResultGroup& g) {
+    return g.job_ids.empty() ? int64_t{0} : *std::min_element(g.job_ids.begin(), g.job_ids.end());
+  };
+  std::vector<const ResultGroup*> groups;
+  for (const ResultGroup& g : r->groups) groups.push_back(&g);
+  std::stable_sort(groups.begin(), groups.end(), [&](const ResultGroup* a, const ResultGroup* b) {
+    return first_id_of(*a) < first_id_of(*b);
+  });
+  PageBudget budget;
+  int64_t last_first_id = 0;
+  for (const ResultGroup* gp : groups) {
+    const ResultGroup& g = *gp;
+    const int64_t first_id = first_id_of(g);
+    if (first_id <= *after) continue;
+    v1::ResultGroup out;
+    rpc::ToProto(g, &out);
+    FitGroup(&out);
+    if (!budget.Admit(EncodedItemSize(out))) break;
+    *response->add_groups() = std::move(out);
+    last_first_id = first_id;
+  }
+  if (budget.cut()) response->set_next_page_token(std::to_string(last_first_id));
   return grpc::Status::OK;
 }
 
@@ -415,7 +495,14 @@ grpc::Status JobServiceImpl::ListEvents(grpc::ServerContext* context,
   req.limit = request->limit();
   StatusOr<std::vector<Event>> r = env_->coordinator->ListEvents(req);
   if (!r.ok()) return ToGrpcStatus(r.status());
-  for (const Event& e : *r) rpc::ToProto(e, response->add_events());
+  PageBudget budget;
+  for (const Event& e : *r) {
+    v1::Event out;
+    rpc::ToProto(e, &out);
+    if (!budget.Admit(EncodedItemSize(out))) break;
+    *response->add_events() = std::move(out);
+  }
+  if (budget.cut()) response->set_next_page_token(std::to_string(response->events().rbegin()->id()));
   return grpc::Status::OK;
 }
 
@@ -423,10 +510,21 @@ grpc::Status JobServiceImpl::ListWorkers(grpc::ServerContext* context,
                                          const v1::ListWorkersRequest* request,
                                          v1::ListWorkersResponse* response) {
   LCSWEEP_CHECK_ACCESS(context, Access::kJobRead);
+  LCSWEEP_CHECK_REQUEST(*request);
+  StatusOr<int64_t> after = ParseIdToken(request->page_token());
+  if (!after.ok()) return ToGrpcStatus(after.status());
   const int64_t now = env_->clock->NowMs();
   const int64_t ttl = env_->coordinator->options().lease_ttl_ms;
+  PageBudget budget;
   for (const WorkerRecord& w : env_->coordinator->ListWorkers(request->include_dead())) {
-    rpc::ToProto(w, now, ttl, response->add_workers());
+    if (w.id <= *after) continue;
+    v1::Worker out;
+    rpc::ToProto(w, now, ttl, &out);
+    if (!budget.Admit(EncodedItemSize(out))) break;
+    *response->add_workers() = std::move(out);
+  }
+  if (budget.cut()) {
+    response->set_next_page_token(std::to_string(response->workers().rbegin()->id()));
   }
   return grpc::Status::OK;
 }
@@ -435,6 +533,7 @@ grpc::Status JobServiceImpl::GetMetrics(grpc::ServerContext* context,
                                         const v1::GetMetricsRequest* request,
                                         v1::GetMetricsResponse* response) {
   LCSWEEP_CHECK_ACCESS(context, Access::kJobRead);
+  LCSWEEP_CHECK_REQUEST(*request);
   if (request->attempt() < 0) return ToGrpcStatus(InvalidArgumentError("attempt must be >= 0"));
   ListMetricsRequest req;
   req.job_id = request->job_id();

@@ -1,12 +1,15 @@
 #include "server/rpc/server.h"
 
 #include <fstream>
+#include <memory>
 #include <sstream>
+#include <vector>
 
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
 
 #include "common/logging.h"
+#include "server/rpc/parse_error_interceptor.h"
 
 namespace lcsweep::rpc {
 namespace {
@@ -64,6 +67,11 @@ StatusOr<std::unique_ptr<RpcServer>> RpcServer::Start(Coordinator* coordinator, 
   builder.SetMaxSendMessageSize(s->options_.max_message_bytes);
   builder.RegisterService(s->job_service_.get());
   builder.RegisterService(s->worker_service_.get());
+  {
+    std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> f;
+    f.push_back(std::make_unique<ParseErrorInterceptorFactory>());
+    builder.experimental().SetInterceptorCreators(std::move(f));
+  }
   s->server_ = builder.BuildAndStart();
   if (!s->server_ || port == 0) {
     return UnavailableError("cannot listen on " + s->options_.listen +

@@ -4,6 +4,7 @@
 
 #include "proto/convert.h"
 #include "server/rpc/convert.h"
+#include "server/rpc/request_checks.h"
 #include "server/rpc/services.h"
 
 namespace lcsweep::rpc {
@@ -18,6 +19,12 @@ constexpr std::chrono::milliseconds kLeasePollTick(250);
   do {                                                                         \
     grpc::Status lcsweep_auth_ = CheckAccess(*env_, context, Access::kWorker); \
     if (!lcsweep_auth_.ok()) return lcsweep_auth_;                             \
+  } while (0)
+
+#define LCSWEEP_CHECK_REQUEST(request)                               \
+  do {                                                               \
+    ::lcsweep::Status lcsweep_check_ = CheckRequest(request);        \
+    if (!lcsweep_check_.ok()) return ToGrpcStatus(lcsweep_check_);   \
   } while (0)
 
 }  // namespace
@@ -57,6 +64,7 @@ grpc::Status WorkerServiceImpl::RegisterWorker(grpc::ServerContext* context,
                                                const v1::RegisterWorkerRequest* request,
                                                v1::RegisterWorkerResponse* response) {
   LCSWEEP_CHECK_WORKER(context);
+  LCSWEEP_CHECK_REQUEST(*request);
   StatusOr<RegisterWorkerResult> r = env_->coordinator->RegisterWorker(FromProto(*request));
   if (!r.ok()) return ToGrpcStatus(r.status());
   response->set_worker_id(r->worker_id);
@@ -103,6 +111,7 @@ grpc::Status WorkerServiceImpl::Heartbeat(grpc::ServerContext* context,
                                           const v1::HeartbeatRequest* request,
                                           v1::HeartbeatResponse* response) {
   LCSWEEP_CHECK_WORKER(context);
+  LCSWEEP_CHECK_REQUEST(*request);
   HeartbeatRequest req;
   req.token = request->lease_token();
   req.progress = FromProto(request->progress());
@@ -117,6 +126,7 @@ grpc::Status WorkerServiceImpl::ReportMetrics(grpc::ServerContext* context,
                                               const v1::ReportMetricsRequest* request,
                                               v1::ReportMetricsResponse* response) {
   LCSWEEP_CHECK_WORKER(context);
+  LCSWEEP_CHECK_REQUEST(*request);  // metric names within kMaxMetricNameBytes
   std::vector<MetricPoint> points;
   points.reserve(request->points_size());
   for (const v1::MetricPoint& p : request->points()) {
@@ -145,6 +155,7 @@ grpc::Status WorkerServiceImpl::UploadCheckpoint(
         "UploadCheckpoint: the first message must carry metadata (lease_token, size_bytes, sha256)"));
   }
   const v1::CheckpointUploadMetadata meta = msg.metadata();
+  LCSWEEP_CHECK_REQUEST(meta);
   // Refuse a stale lease before accepting any bytes.
   StatusOr<JobRecord> job = env_->coordinator->ValidateLease(meta.lease_token());
   if (!job.ok()) return ToGrpcStatus(job.status());
@@ -191,6 +202,7 @@ grpc::Status WorkerServiceImpl::DownloadCheckpoint(
     grpc::ServerContext* context, const v1::DownloadCheckpointRequest* request,
     grpc::ServerWriter<v1::DownloadCheckpointResponse>* writer) {
   LCSWEEP_CHECK_WORKER(context);
+  LCSWEEP_CHECK_REQUEST(*request);
   StatusOr<std::optional<CheckpointMeta>> latest =
       env_->coordinator->LatestCheckpoint(request->lease_token());
   if (!latest.ok()) return ToGrpcStatus(latest.status());
@@ -232,6 +244,7 @@ grpc::Status WorkerServiceImpl::CompleteJob(grpc::ServerContext* context,
                                             const v1::CompleteJobRequest* request,
                                             v1::CompleteJobResponse*) {
   LCSWEEP_CHECK_WORKER(context);
+  LCSWEEP_CHECK_REQUEST(*request);
   return ToGrpcStatus(
       env_->coordinator->CompleteJob(request->lease_token(), request->result_json()));
 }
@@ -240,6 +253,7 @@ grpc::Status WorkerServiceImpl::FailJob(grpc::ServerContext* context,
                                         const v1::FailJobRequest* request,
                                         v1::FailJobResponse* response) {
   LCSWEEP_CHECK_WORKER(context);
+  LCSWEEP_CHECK_REQUEST(*request);
   StatusOr<JobRecord> j = env_->coordinator->FailJob(request->lease_token(), request->error(),
                                                      request->retryable());
   if (!j.ok()) return ToGrpcStatus(j.status());
@@ -251,6 +265,7 @@ grpc::Status WorkerServiceImpl::ReleaseJob(grpc::ServerContext* context,
                                            const v1::ReleaseJobRequest* request,
                                            v1::ReleaseJobResponse*) {
   LCSWEEP_CHECK_WORKER(context);
+  LCSWEEP_CHECK_REQUEST(*request);
   std::string reason = request->reason().empty() ? "released by worker" : request->reason();
   return ToGrpcStatus(env_->coordinator->ReleaseJob(request->lease_token(), reason));
 }

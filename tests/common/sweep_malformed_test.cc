@@ -22,16 +22,23 @@ std::string Deep(int n) { return std::string(n, '[') + std::string(n, ']'); }
 std::vector<MalformedCase> Cases() {
   return {
       {"not_an_object", R"([1, 2])", {"(document)"}},
-      {"syntax_error", "{\"name\": \"x\",\n \"grid\": {\"model.width\": [8,]}}", {"(document)"}},
-      {"duplicate_key", R"({"name": "x", "name": "y", "grid": {}})", {"(document)"}},
-      {"too_deep", R"({"name": "x", "grid": {}, "description": )" + Deep(100) + "}", {"(document)"}},
-      {"missing_name", R"({"grid": {}})", {"name"}},
-      {"name_not_string", R"({"name": 5, "grid": {}})", {"name"}},
-      {"name_bad_chars", R"({"name": "my sweep!", "grid": {}})", {"name"}},
-      {"description_not_string", R"({"name": "x", "description": [], "grid": {}})", {"description"}},
-      {"unknown_top_key", R"({"name": "x", "grid": {}, "seed": [1]})", {"seed"}},
+      {"syntax_error", "{\"name\": \"x\",\n \"grid\": {\"model.width\": [8,]}}",
+       {"grid[\"model.width\"][1]"}},
+      {"duplicate_key", R"({"name": "x", "name": "y", "grid": {}})", {"name"}},
+      {"duplicate_nested_key", R"({"name": "x", "list": [{}, {"model.width": 8, "model.width": 16}]})",
+       {"list[1][\"model.width\"]"}},
+      {"number_overflow", R"({"name": "x", "list": [{"train.lr": 1e999}]})",
+       {"list[0][\"train.lr\"]"}},
+      {"empty_grid", R"({"name": "x", "grid": {}})", {"grid"}},
+      {"empty_one_factor", R"({"name": "x", "one_factor": {}})", {"one_factor"}},
+      {"too_deep", R"({"name": "x", "list": [{}], "description": )" + Deep(100) + "}", {"(document)"}},
+      {"missing_name", R"({"list": [{}]})", {"name"}},
+      {"name_not_string", R"({"name": 5, "list": [{}]})", {"name"}},
+      {"name_bad_chars", R"({"name": "my sweep!", "list": [{}]})", {"name"}},
+      {"description_not_string", R"({"name": "x", "description": [], "list": [{}]})", {"description"}},
+      {"unknown_top_key", R"({"name": "x", "list": [{}], "seed": [1]})", {"seed"}},
       {"no_expansion", R"({"name": "x"})", {"grid"}},
-      {"two_expansions", R"({"name": "x", "grid": {}, "list": [{}]})", {"list"}},
+      {"two_expansions", R"({"name": "x", "grid": {"model.width": [8]}, "list": [{}]})", {"list"}},
       {"grid_not_object", R"({"name": "x", "grid": [1]})", {"grid"}},
       {"axis_not_array", R"({"name": "x", "grid": {"model.conv.lc_rate": 8}})",
        {"grid[\"model.conv.lc_rate\"]"}},
@@ -54,20 +61,20 @@ std::vector<MalformedCase> Cases() {
        {"grid[\"eval.severities\"][1][1]"}},
       {"corruption_name", R"({"name": "x", "grid": {"eval.corruptions": [["fog"], ["frog", "snow"]]}})",
        {"grid[\"eval.corruptions\"][1][0]"}},
-      {"base_not_object", R"({"name": "x", "base": 3, "grid": {}})", {"base"}},
-      {"base_key_typo", R"({"name": "x", "base": {"model": {"conv": {"intermdiate": "relu"}}}, "grid": {}})",
+      {"base_not_object", R"({"name": "x", "base": 3, "list": [{}]})", {"base"}},
+      {"base_key_typo", R"({"name": "x", "base": {"model": {"conv": {"intermdiate": "relu"}}}, "list": [{}]})",
        {"base.model.conv.intermdiate"}},
-      {"base_wrong_type", R"({"name": "x", "base": {"train": {"lr": "fast"}}, "grid": {}})",
+      {"base_wrong_type", R"({"name": "x", "base": {"train": {"lr": "fast"}}, "list": [{}]})",
        {"base.train.lr"}},
-      {"base_seed", R"({"name": "x", "base": {"seed": 3}, "grid": {}})", {"base.seed"}},
-      {"base_bad_eps", R"({"name": "x", "base": {"eval": {"fgsm_eps": [0.1, 1.5]}}, "grid": {}})",
+      {"base_seed", R"({"name": "x", "base": {"seed": 3}, "list": [{}]})", {"base.seed"}},
+      {"base_bad_eps", R"({"name": "x", "base": {"eval": {"fgsm_eps": [0.1, 1.5]}}, "list": [{}]})",
        {"base.eval.fgsm_eps[1]"}},
-      {"seeds_not_array", R"({"name": "x", "grid": {}, "seeds": 4})", {"seeds"}},
-      {"seeds_negative", R"({"name": "x", "grid": {}, "seeds": [0, -1]})", {"seeds[1]"}},
-      {"seeds_duplicate", R"({"name": "x", "grid": {}, "seeds": [0, 1, 0]})", {"seeds[2]"}},
-      {"priority_type", R"({"name": "x", "grid": {}, "priority": "high"})", {"priority"}},
-      {"max_attempts_zero", R"({"name": "x", "grid": {}, "max_attempts": 0})", {"max_attempts"}},
-      {"tags_not_strings", R"({"name": "x", "grid": {}, "tags": ["a", 1, "a"]})", {"tags[1]", "tags[2]"}},
+      {"seeds_not_array", R"({"name": "x", "list": [{}], "seeds": 4})", {"seeds"}},
+      {"seeds_negative", R"({"name": "x", "list": [{}], "seeds": [0, -1]})", {"seeds[1]"}},
+      {"seeds_duplicate", R"({"name": "x", "list": [{}], "seeds": [0, 1, 0]})", {"seeds[2]"}},
+      {"priority_type", R"({"name": "x", "list": [{}], "priority": "high"})", {"priority"}},
+      {"max_attempts_zero", R"({"name": "x", "list": [{}], "max_attempts": 0})", {"max_attempts"}},
+      {"tags_not_strings", R"({"name": "x", "list": [{}], "tags": ["a", 1, "a"]})", {"tags[1]", "tags[2]"}},
       {"list_empty", R"({"name": "x", "list": []})", {"list"}},
       {"list_entry_not_object", R"({"name": "x", "list": [{}, 5]})", {"list[1]"}},
       {"list_unknown_path", R"({"name": "x", "list": [{"model.lcrate": 8}]})",
@@ -97,7 +104,7 @@ std::vector<MalformedCase> Cases() {
       {"sharing_learned",
        R"({"name": "x", "grid": {"model.conv.sharing": ["global"], "model.conv.spatial": ["frozen", "learned"]}})",
        {"grid[\"model.conv.sharing\"][0]"}},
-      {"resnet18d_defaults", R"({"name": "x", "base": {"model": {"arch": "resnet18d"}}, "grid": {}})",
+      {"resnet18d_defaults", R"({"name": "x", "base": {"model": {"arch": "resnet18d"}}, "list": [{}]})",
        {"base.model.depth", "base.model.width"}},
       // Several independent mistakes: all reported together.
       {"many_errors",
@@ -146,7 +153,7 @@ TEST(SweepMalformedTest, MessagesSayWhatWasFoundAndWhatIsAllowed) {
   EXPECT_EQ(ErrorsOf(R"({"name": "x", "grid": {"model.conv.lc_rate": [1, 2, 4, -2]}})"),
             "grid[\"model.conv.lc_rate\"][3]: found -2; expected an integer in [1, 4096]\n");
   std::string typo = ErrorsOf(
-      R"({"name": "x", "base": {"model": {"conv": {"intermdiate": "relu"}}}, "grid": {}})");
+      R"({"name": "x", "base": {"model": {"conv": {"intermdiate": "relu"}}}, "list": [{}]})");
   EXPECT_EQ(typo.rfind("base.model.conv.intermdiate: found an unknown key; expected one of "
                        "\"execution\", \"init\", \"intermediate\", \"lc_rate\", \"mode\", "
                        "\"sharing\" or \"spatial\"; did you mean \"intermediate\"?",
@@ -170,7 +177,7 @@ TEST(SweepMalformedTest, MessagesSayWhatWasFoundAndWhatIsAllowed) {
                        "applies only to model.conv.mode \"lc\", not \"learned\""),
             std::string::npos)
       << combo;
-  std::string top = ErrorsOf(R"({"name": "x", "grid": {}, "seed": [1]})");
+  std::string top = ErrorsOf(R"({"name": "x", "list": [{}], "seed": [1]})");
   EXPECT_NE(top.find("did you mean \"seeds\"?"), std::string::npos) << top;
 }
 

@@ -52,8 +52,8 @@ TEST(SweepSpecTest, GridCount8x2x4Is64) {
   EXPECT_EQ(s.jobs[0].origin, "grid[\"model.conv.lc_rate\"][0], grid[\"model.conv.spatial\"][0], seeds[0]");
 }
 
-TEST(SweepSpecTest, DefaultSeedIsZeroAndEmptyGridIsTheBase) {
-  Sweep s = MustParse(R"({"name": "one", "grid": {}})");
+TEST(SweepSpecTest, DefaultSeedIsZeroAndAnEmptyListEntryIsTheBase) {
+  Sweep s = MustParse(R"({"name": "one", "list": [{}]})");
   ASSERT_EQ(s.jobs.size(), 1u);
   EXPECT_EQ(s.jobs[0].hash, JobConfigHash(JobConfig{}));
   EXPECT_EQ(s.priority, 0);

@@ -5,7 +5,9 @@
 #include <fstream>
 #include <sstream>
 
+#include "common/limits.h"
 #include "common/sha256.h"
+#include "common/text_checks.h"
 #include "lcsweep/v1/coordinator.grpc.pb.h"
 #include "proto/convert.h"
 
@@ -206,7 +208,9 @@ class GrpcCoordinatorClient : public CoordinatorClient {
     v1::FailJobRequest req;
     req.set_job_id(job_id);
     req.set_lease_token(token);
-    req.set_error(error);
+    // The coordinator refuses longer texts (a LibTorch error with its
+    // backtrace can be longer): send the head, which says what failed.
+    req.set_error(std::string(CutUtf8(error, kMaxErrorTextBytes)));
     req.set_retryable(retryable);
     v1::FailJobResponse resp;
     auto ctx = Context();
