@@ -7,6 +7,7 @@
 // uploads, releases its lease, and the process exits 0 (within
 // --drain-timeout, else it exits 1 and leaves the leases to expire). A second
 // signal exits at once with status 130.
+#include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -77,6 +78,37 @@ StatusOr<std::vector<DeviceInfo>> ParseDevices(const std::string& spec) {
   return devices;
 }
 
+// SIGTERM / SIGINT reach a self-pipe through a handler instead of sigwait:
+// OpenBLAS (and LibTorch) start threads in static constructors, before main
+// could block the signals in them, and a process-directed signal delivered
+// to such a thread with the default disposition killed the worker (exit 143)
+// instead of draining it. A handler runs in whichever thread gets the
+// signal, so every delivery ends up in the pipe.
+int g_stop_pipe[2] = {-1, -1};
+
+extern "C" void OnStopSignal(int sig) {
+  const char c = static_cast<char>(sig);
+  ssize_t ignored = write(g_stop_pipe[1], &c, 1);  // async-signal-safe
+  (void)ignored;
+}
+
+bool InstallStopHandlers() {
+  if (pipe2(g_stop_pipe, O_CLOEXEC) != 0) return false;
+  struct sigaction sa = {};
+  sa.sa_handler = OnStopSignal;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = SA_RESTART;
+  return sigaction(SIGTERM, &sa, nullptr) == 0 && sigaction(SIGINT, &sa, nullptr) == 0;
+}
+
+// Blocks until the next stop signal; returns its number.
+int NextStopSignal() {
+  char c = 0;
+  while (read(g_stop_pipe[0], &c, 1) != 1) {
+  }
+  return c;
+}
+
 std::string HostName() {
   char buf[256] = {0};
   gethostname(buf, sizeof(buf) - 1);
@@ -86,13 +118,10 @@ std::string HostName() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  // Block the stop signals before any thread exists (gRPC starts some), so
-  // only the watcher thread below receives them.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGTERM);
-  sigaddset(&stop_signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  if (!InstallStopHandlers()) {
+    std::perror("lcsweep-worker: cannot install the SIGTERM/SIGINT handlers");
+    return 1;
+  }
 
   CLI::App app{"lcsweep-worker: leases lcsweep jobs from a coordinator and trains them"};
   std::string coordinator, token_file, devices_spec = "cpu", work_dir = "lcsweep-work", name,
@@ -175,9 +204,8 @@ int main(int argc, char** argv) {
   lcsweep::agent::TrainerJobRunner runner(threads);
   lcsweep::agent::StopSignal stop;
 
-  std::thread([&stop, &stop_signals, drain_timeout, log] {
-    int sig = 0;
-    sigwait(&stop_signals, &sig);
+  std::thread([&stop, drain_timeout, log] {
+    int sig = NextStopSignal();
     log->info("event=drain_start signal={} drain_timeout_s={}", sig, drain_timeout);
     stop.Drain();
     std::thread([drain_timeout, log] {
@@ -185,7 +213,7 @@ int main(int argc, char** argv) {
       log->error("event=drain_timeout action=exit");
       std::_Exit(1);
     }).detach();
-    sigwait(&stop_signals, &sig);
+    NextStopSignal();
     log->warn("event=second_signal action=exit_now");
     std::_Exit(130);
   }).detach();
