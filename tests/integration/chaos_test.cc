@@ -72,20 +72,10 @@ std::map<std::string, int> BusyWorkers(LocalCluster& cluster) {
   return busy;
 }
 
-// Every stored point of one metric, superseded ones included.
+// Every stored point of one metric, superseded ones included (all pages).
 std::vector<v1::MetricPoint> AllPoints(LocalCluster& cluster, int64_t job_id,
                                        const std::string& name) {
-  grpc::ClientContext ctx;
-  ctx.set_deadline(std::chrono::system_clock::now() + seconds(30));
-  v1::GetMetricsRequest req;
-  req.set_job_id(job_id);
-  req.add_names(name);
-  req.set_include_superseded(true);
-  v1::GetMetricsResponse resp;
-  grpc::Status st = cluster.stub().GetMetrics(&ctx, req, &resp);
-  EXPECT_TRUE(st.ok()) << st.error_message();
-  if (resp.series_size() == 0) return {};
-  return {resp.series(0).points().begin(), resp.series(0).points().end()};
+  return cluster.Metrics(job_id, /*include_superseded=*/true)[name];
 }
 
 // The job's live series of `name`: the value of each epoch, in order; fails
