@@ -26,6 +26,7 @@ packages=(
   libturbojpeg0-dev zlib1g-dev
   dataset-fashion-mnist
   python3 python3-yaml systemd shellcheck
+  faketime  # libfaketime for the clock-skew fault test (tests/integration)
 )
 if [ "$want_browser" = 1 ]; then
   packages+=(chromium nodejs npm)
