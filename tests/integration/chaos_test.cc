@@ -123,7 +123,7 @@ TEST(Chaos, TwelveJobSweepSurvivesKilledWorkersAndCoordinatorRestarts) {
   const auto t0 = Clock::now();
 
   // Lease 3 s: a SIGKILLed worker's job is requeued within ~3-4 s.
-  LocalCluster cluster(ClusterOptions{/*lease_seconds=*/3, {}});
+  LocalCluster cluster(ClusterOptions{/*lease_seconds=*/3, {}, ""});
   nlohmann::json spec =
       TinySweep("chaos", kEpochs, kTrainSize, {{"model.conv.lc_rate", {1, 2, 4}}}, {11, 12, 13, 14});
   ASSERT_EQ(spec["base"]["train"]["log_every_steps"], kLogEverySteps);
