@@ -26,7 +26,8 @@ packages=(
   libturbojpeg0-dev zlib1g-dev
   dataset-fashion-mnist
   python3 python3-yaml systemd shellcheck
-  clang
+  clang     # the thread-safety analysis of the test command (deploy/check-thread-safety.sh)
+  faketime  # libfaketime for the clock-skew fault test (tests/integration)
 )
 if [ "$want_browser" = 1 ]; then
   packages+=(chromium nodejs npm)

@@ -95,6 +95,7 @@ grpc::Status WorkerServiceImpl::LeaseJob(grpc::ServerContext* context,
         env_->coordinator->ReleaseJob((*lease)->token, "lease reply not deliverable");
         return grpc::Status(grpc::StatusCode::CANCELLED, "client cancelled");
       }
+      AfterCommit(*env_, "LeaseJob");
       ToProto(**lease, response->mutable_lease());
       return grpc::Status::OK;
     }
@@ -117,6 +118,7 @@ grpc::Status WorkerServiceImpl::Heartbeat(grpc::ServerContext* context,
   req.progress = FromProto(request->progress());
   StatusOr<HeartbeatResult> r = env_->coordinator->Heartbeat(req);
   if (!r.ok()) return ToGrpcStatus(r.status());
+  AfterCommit(*env_, "Heartbeat");
   response->set_cancel_requested(r->cancel_requested);
   response->set_lease_expires_at_ms(r->expiry_ms);
   return grpc::Status::OK;
@@ -194,6 +196,7 @@ grpc::Status WorkerServiceImpl::UploadCheckpoint(
     return ToGrpcStatus(rec.status());
   }
   for (const CheckpointMeta& old : rec->pruned) env_->checkpoints->Remove(old.path);
+  AfterCommit(*env_, "UploadCheckpoint");
   ToProto(rec->recorded, response->mutable_checkpoint());
   return grpc::Status::OK;
 }
@@ -245,8 +248,9 @@ grpc::Status WorkerServiceImpl::CompleteJob(grpc::ServerContext* context,
                                             v1::CompleteJobResponse*) {
   LCSWEEP_CHECK_WORKER(context);
   LCSWEEP_CHECK_REQUEST(*request);
-  return ToGrpcStatus(
-      env_->coordinator->CompleteJob(request->lease_token(), request->result_json()));
+  const Status st = env_->coordinator->CompleteJob(request->lease_token(), request->result_json());
+  if (st.ok()) AfterCommit(*env_, "CompleteJob");
+  return ToGrpcStatus(st);
 }
 
 grpc::Status WorkerServiceImpl::FailJob(grpc::ServerContext* context,
@@ -257,6 +261,7 @@ grpc::Status WorkerServiceImpl::FailJob(grpc::ServerContext* context,
   StatusOr<JobRecord> j = env_->coordinator->FailJob(request->lease_token(), request->error(),
                                                      request->retryable());
   if (!j.ok()) return ToGrpcStatus(j.status());
+  AfterCommit(*env_, "FailJob");
   ToProto(*j, response->mutable_job());
   return grpc::Status::OK;
 }

@@ -131,6 +131,25 @@ TEST(AgentTest, AReportWhoseReplyWasLostIsResentWithItsSeqAndPoints) {
   for (int i = 0; i < 8; ++i) EXPECT_EQ(stored[i].step, i + 1) << "points out of order or repeated";
 }
 
+// The coordinator refuses the points for good (its disk is full) but would
+// accept the small completion: completing would leave the job succeeded with
+// its series missing steps. The session gives the job back instead.
+TEST(AgentTest, UndeliveredMetricsAreNeverFollowedByACompletion) {
+  FakeCoordinatorClient client;
+  client.leases.push_back(Grant(3));
+  client.disk_full_reports = true;
+  ScriptedRunner runner([](const JobContext&, JobObserver* o) { return TrainSteps(o, 5); });
+  StopSignal stop;
+  Agent agent(&client, &runner, &stop, Options(/*once=*/true));
+  ASSERT_TRUE(agent.Run().ok());
+  const auto calls = client.calls();
+  EXPECT_THAT(calls, Not(Contains(HasSubstr("complete"))));
+  ASSERT_FALSE(calls.empty());
+  EXPECT_EQ(calls.back(), "release 3");
+  EXPECT_TRUE(client.stored().empty());
+  EXPECT_EQ(agent.stats().ends.at(SessionEnd::kReleased), 1);
+}
+
 TEST(AgentTest, CancelFromHeartbeatStopsTheJobWithoutCompleting) {
   FakeCoordinatorClient client;
   client.leases.push_back(Grant(3));

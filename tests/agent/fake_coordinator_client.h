@@ -21,6 +21,7 @@ class FakeCoordinatorClient : public CoordinatorClient {
   Status register_error;                        // returned by Register when not OK
   std::atomic<int> unavailable_reports{0};      // next N ReportMetrics fail UNAVAILABLE (not stored)
   std::atomic<int> lost_replies{0};             // next N ReportMetrics store, then fail DEADLINE_EXCEEDED
+  std::atomic<bool> disk_full_reports{false};   // every ReportMetrics fails RESOURCE_EXHAUSTED (not stored)
   std::atomic<bool> cancel_on_heartbeat{false};
   std::atomic<bool> stale_token{false};         // every lease call gets FAILED_PRECONDITION
 
@@ -57,6 +58,7 @@ class FakeCoordinatorClient : public CoordinatorClient {
       --unavailable_reports;
       return UnavailableError("coordinator restarting");
     }
+    if (disk_full_reports) return ResourceExhaustedError("database or disk is full");
     std::lock_guard<std::mutex> lock(mu_);
     if (seq == 0 || stored_seqs_.insert(seq).second)
       for (const auto& p : points) stored_.push_back(p);

@@ -72,20 +72,10 @@ std::map<std::string, int> BusyWorkers(LocalCluster& cluster) {
   return busy;
 }
 
-// Every stored point of one metric, superseded ones included.
+// Every stored point of one metric, superseded ones included (all pages).
 std::vector<v1::MetricPoint> AllPoints(LocalCluster& cluster, int64_t job_id,
                                        const std::string& name) {
-  grpc::ClientContext ctx;
-  ctx.set_deadline(std::chrono::system_clock::now() + seconds(30));
-  v1::GetMetricsRequest req;
-  req.set_job_id(job_id);
-  req.add_names(name);
-  req.set_include_superseded(true);
-  v1::GetMetricsResponse resp;
-  grpc::Status st = cluster.stub().GetMetrics(&ctx, req, &resp);
-  EXPECT_TRUE(st.ok()) << st.error_message();
-  if (resp.series_size() == 0) return {};
-  return {resp.series(0).points().begin(), resp.series(0).points().end()};
+  return cluster.Metrics(job_id, /*include_superseded=*/true)[name];
 }
 
 // The job's live series of `name`: the value of each epoch, in order; fails
@@ -133,7 +123,7 @@ TEST(Chaos, TwelveJobSweepSurvivesKilledWorkersAndCoordinatorRestarts) {
   const auto t0 = Clock::now();
 
   // Lease 3 s: a SIGKILLed worker's job is requeued within ~3-4 s.
-  LocalCluster cluster(ClusterOptions{/*lease_seconds=*/3, {}});
+  LocalCluster cluster(ClusterOptions{/*lease_seconds=*/3, {}, ""});
   nlohmann::json spec =
       TinySweep("chaos", kEpochs, kTrainSize, {{"model.conv.lc_rate", {1, 2, 4}}}, {11, 12, 13, 14});
   ASSERT_EQ(spec["base"]["train"]["log_every_steps"], kLogEverySteps);

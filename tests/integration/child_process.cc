@@ -22,8 +22,26 @@ std::string ReadFileOrEmpty(const std::string& path) {
   return s.str();
 }
 
-ChildProcess::ChildProcess(std::vector<std::string> argv, std::string log_prefix)
+ChildProcess::ChildProcess(std::vector<std::string> argv, std::string log_prefix,
+                           std::vector<std::string> env)
     : out_path_(log_prefix + ".out"), err_path_(log_prefix + ".err") {
+  // The child's environment is built before fork: only async-signal-safe
+  // calls may follow it in a multi-threaded parent.
+  std::vector<std::string> envv;
+  for (char** e = environ; *e != nullptr; ++e) {
+    const std::string entry = *e;
+    const std::string name = entry.substr(0, entry.find('='));
+    bool overridden = false;
+    for (const auto& add : env) overridden |= add.substr(0, add.find('=')) == name;
+    if (!overridden) envv.push_back(entry);
+  }
+  for (const auto& add : env) envv.push_back(add);
+  std::vector<char*> envp;
+  for (auto& e : envv) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  std::vector<char*> args;
+  for (auto& a : argv) args.push_back(a.data());
+  args.push_back(nullptr);
   pid_ = fork();
   if (pid_ < 0) throw std::runtime_error("fork failed");
   if (pid_ == 0) {
@@ -35,10 +53,7 @@ ChildProcess::ChildProcess(std::vector<std::string> argv, std::string log_prefix
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, nullptr);
-    std::vector<char*> args;
-    for (auto& a : argv) args.push_back(a.data());
-    args.push_back(nullptr);
-    execv(args[0], args.data());
+    execve(args[0], args.data(), envp.data());
     _exit(127);
   }
 }

@@ -16,7 +16,10 @@ namespace lcsweep::testing {
 class ChildProcess {
  public:
   // Starts `argv[0]` with the arguments; output goes to `log_prefix`.out/.err.
-  ChildProcess(std::vector<std::string> argv, std::string log_prefix);
+  // `env` ("NAME=VALUE") is added to (or overrides) the test's environment,
+  // e.g. LD_PRELOAD for libfaketime.
+  ChildProcess(std::vector<std::string> argv, std::string log_prefix,
+               std::vector<std::string> env = {});
   ~ChildProcess();
   ChildProcess(const ChildProcess&) = delete;
   ChildProcess& operator=(const ChildProcess&) = delete;

@@ -181,7 +181,7 @@ TEST(Load, SimulatedWorkersAgainstOneCoordinatorWithoutErrors) {
   std::printf("[load] %d simulated workers on %d channels for %d s\n", n_workers, n_channels,
               seconds_to_run);
   // Leases far longer than the test: no expiry can interfere with the counts.
-  LocalCluster cluster(ClusterOptions{/*lease_seconds=*/600, {}});
+  LocalCluster cluster(ClusterOptions{/*lease_seconds=*/600, {}, ""});
 
   // The feeder keeps at least a few thousand jobs queued.
   constexpr int kSweepJobs = 2000;

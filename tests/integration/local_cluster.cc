@@ -14,6 +14,7 @@ namespace fs = std::filesystem;
 LocalCluster::LocalCluster(ClusterOptions options) : options_(std::move(options)) {
   std::string templ = (fs::temp_directory_path() / "lcsweep-cluster-XXXXXX").string();
   dir_ = mkdtemp(templ.data());
+  state_dir_ = options_.state_dir.empty() ? dir_ : options_.state_dir;
   port_ = PickFreePort();
   StartCoordinator();
   channel_ = grpc::CreateChannel(address(), grpc::InsecureChannelCredentials());
@@ -28,19 +29,22 @@ LocalCluster::~LocalCluster() {
   else std::cerr << "LocalCluster: logs kept in " << dir_ << "\n";
 }
 
-void LocalCluster::StartCoordinator() {
+bool LocalCluster::StartCoordinator(const std::vector<std::string>& extra) {
   std::vector<std::string> argv = {LCSWEEP_COORDINATOR_BIN,
                                    "--listen", address(),
-                                   "--db", dir_ + "/lcsweep.db",
-                                   "--artifacts", dir_ + "/artifacts",
+                                   "--db", db_path(),
+                                   "--artifacts", state_dir_ + "/artifacts",
                                    "--lease-seconds", std::to_string(options_.lease_seconds),
                                    "--http-listen", ""};
   for (const auto& a : options_.extra_coordinator_args) argv.push_back(a);
+  for (const auto& a : extra) argv.push_back(a);
   coordinator_ = std::make_unique<ChildProcess>(
       argv, dir_ + "/coordinator-" + std::to_string(++coordinator_starts_));
   if (!coordinator_->WaitForOutput("listening on", std::chrono::seconds(30))) {
     ADD_FAILURE() << "coordinator did not start:\n" << coordinator_->Stderr();
+    return false;
   }
+  return true;
 }
 
 void LocalCluster::KillCoordinator(int sig) {
@@ -49,20 +53,31 @@ void LocalCluster::KillCoordinator(int sig) {
 }
 
 ChildProcess& LocalCluster::StartWorker(const std::string& name, std::vector<std::string> extra) {
-  std::vector<std::string> argv = {LCSWEEP_WORKER_BIN, "--coordinator", address(), "--name", name,
+  WorkerLaunch launch;
+  launch.extra_args = std::move(extra);
+  return StartWorker(name, launch);
+}
+
+ChildProcess& LocalCluster::StartWorker(const std::string& name, const WorkerLaunch& launch) {
+  const std::string target =
+      launch.coordinator_address.empty() ? address() : launch.coordinator_address;
+  std::vector<std::string> argv = {LCSWEEP_WORKER_BIN, "--coordinator", target, "--name", name,
                                    "--work-dir", dir_ + "/work-" + name, "--lease-wait", "1",
                                    "--threads", "1"};
-  for (auto& e : extra) argv.push_back(e);
-  auto process = std::make_unique<ChildProcess>(argv, dir_ + "/worker-" + name);
+  for (const auto& e : launch.extra_args) argv.push_back(e);
+  auto process = std::make_unique<ChildProcess>(argv, dir_ + "/worker-" + name, launch.env);
   ChildProcess& ref = *process;
   workers_[name] = std::move(process);
   return ref;
 }
 
-grpc::Status LocalCluster::Submit(const nlohmann::json& spec, v1::SubmitSweepResponse* response) {
+grpc::Status LocalCluster::Submit(const nlohmann::json& spec, v1::SubmitSweepResponse* response,
+                                  const std::string& request_id) {
   grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
   v1::SubmitSweepRequest req;
   req.set_spec_json(spec.dump());
+  req.set_request_id(request_id);
   return stub_->SubmitSweep(&ctx, req, response);
 }
 
@@ -87,14 +102,30 @@ std::vector<v1::Job> LocalCluster::Jobs(int64_t sweep_id) {
   return {resp.jobs().begin(), resp.jobs().end()};
 }
 
-std::map<std::string, std::vector<v1::MetricPoint>> LocalCluster::Metrics(int64_t job_id) {
-  grpc::ClientContext ctx;
+std::map<std::string, std::vector<v1::MetricPoint>> LocalCluster::Metrics(int64_t job_id,
+                                                                         bool include_superseded) {
+  std::map<std::string, std::vector<v1::MetricPoint>> out;
   v1::GetMetricsRequest req;
   req.set_job_id(job_id);
-  v1::GetMetricsResponse resp;
-  stub_->GetMetrics(&ctx, req, &resp);
-  std::map<std::string, std::vector<v1::MetricPoint>> out;
-  for (const auto& s : resp.series()) out[s.name()] = {s.points().begin(), s.points().end()};
+  req.set_include_superseded(include_superseded);
+  req.set_page_size(10000);
+  // GetMetrics pages (ordered by step); a series spans pages.
+  for (int page = 0; page < 10000; ++page) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+    v1::GetMetricsResponse resp;
+    const grpc::Status st = stub_->GetMetrics(&ctx, req, &resp);
+    if (!st.ok()) {
+      ADD_FAILURE() << "GetMetrics(job " << job_id << "): " << st.error_message();
+      return out;
+    }
+    for (const auto& s : resp.series()) {
+      out[s.name()].insert(out[s.name()].end(), s.points().begin(), s.points().end());
+    }
+    if (resp.next_page_token().empty()) return out;
+    req.set_page_token(resp.next_page_token());
+  }
+  ADD_FAILURE() << "GetMetrics(job " << job_id << "): more than 10,000 pages";
   return out;
 }
 

@@ -67,7 +67,7 @@ TEST(WorkerIntegration, SixJobsOverTwoWorkersAllSucceedWithTheirMetrics) {
 }
 
 TEST(WorkerIntegration, KilledWorkersJobResumesElsewhereWithTheUninterruptedResult) {
-  LocalCluster cluster(ClusterOptions{/*lease_seconds=*/3, {}});
+  LocalCluster cluster(ClusterOptions{/*lease_seconds=*/3, {}, ""});
   const nlohmann::json spec = SlowSweep("kill", 5, {}, {3});
   const int64_t job_id = SubmitOne(cluster, spec);
   ChildProcess& a = cluster.StartWorker("a");
@@ -108,7 +108,7 @@ TEST(WorkerIntegration, KilledWorkersJobResumesElsewhereWithTheUninterruptedResu
 }
 
 TEST(WorkerIntegration, SigtermDrainsReleasesAtOnceAndKeepsTheAttempt) {
-  LocalCluster cluster(ClusterOptions{/*lease_seconds=*/30, {}});
+  LocalCluster cluster(ClusterOptions{/*lease_seconds=*/30, {}, ""});
   const int64_t job_id = SubmitOne(cluster, SlowSweep("drain", 4, {}, {4}));
   ChildProcess& a = cluster.StartWorker("a");
   ASSERT_TRUE(LocalCluster::WaitUntil([&] { return cluster.CheckpointEpoch(job_id) >= 1; },
@@ -134,7 +134,7 @@ TEST(WorkerIntegration, SigtermDrainsReleasesAtOnceAndKeepsTheAttempt) {
 }
 
 TEST(WorkerIntegration, CoordinatorKillAndRestartLosesNothing) {
-  LocalCluster cluster(ClusterOptions{/*lease_seconds=*/10, {}});
+  LocalCluster cluster(ClusterOptions{/*lease_seconds=*/10, {}, ""});
   v1::SubmitSweepResponse resp;
   ASSERT_TRUE(cluster.Submit(SlowSweep("restart", 3, {{"model.conv.lc_rate", {1, 2}}}, {0}), &resp).ok());
   const int64_t sweep = resp.sweep_id();
@@ -167,7 +167,7 @@ TEST(WorkerIntegration, CoordinatorKillAndRestartLosesNothing) {
 }
 
 TEST(WorkerIntegration, CancelReachesTheWorkerWithinOneHeartbeat) {
-  LocalCluster cluster(ClusterOptions{/*lease_seconds=*/4, {}});  // heartbeat every 1 s
+  LocalCluster cluster(ClusterOptions{/*lease_seconds=*/4, {}, ""});  // heartbeat every 1 s
   const int64_t job_id = SubmitOne(cluster, SlowSweep("cancel", 20, {}, {5}));
   ChildProcess& a = cluster.StartWorker("a");
   ASSERT_TRUE(LocalCluster::WaitUntil([&] { return cluster.GetJob(job_id).state() == v1::JOB_STATE_RUNNING; }, seconds(60)));

@@ -133,8 +133,16 @@ SessionEnd JobSession::Finish(const JobRun& run) {
   Status flushed = CallWithPatience("report_metrics", [&] { return FlushMetrics(); });
   if (lease_lost_) return SessionEnd::kAbandoned;
   if (!flushed.ok()) {
-    Log()->error("event=metrics_undelivered {} {}", Kv("job", lease_.job_id),
+    // Completing now would leave the job succeeded with steps missing from
+    // its series for good (e.g. the coordinator's disk refused the points
+    // but still had room for the small completion). Give the job back: it
+    // re-runs from its last checkpoint, whose points are all stored.
+    Log()->error("event=metrics_undelivered {} {} action=release", Kv("job", lease_.job_id),
                  Kv("error", flushed.ToString()));
+    CallWithPatience("release", [&] {
+      return client_->ReleaseJob(lease_.job_id, lease_.token, "metrics undelivered");
+    });
+    return lease_lost_ ? SessionEnd::kAbandoned : SessionEnd::kReleased;
   }
   switch (run.outcome) {
     case JobRun::Outcome::kSucceeded: {

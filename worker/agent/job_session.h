@@ -5,7 +5,9 @@
 //   epoch must not let it expire), ships buffered metric points, and learns
 //   of cancellation.
 // - Metric points are kept until the coordinator acknowledged them; a
-//   coordinator restart only delays them.
+//   coordinator restart only delays them. A job whose points could not all
+//   be delivered (e.g. the coordinator's disk is full) is released, never
+//   completed: a completion would seal a series with steps missing.
 // - Checkpoints are uploaded when the runner reports one, after the metrics
 //   measured before it, so a resumed attempt never re-reports a stored step.
 // - A stale token (FAILED_PRECONDITION) anywhere: the job is abandoned and
