@@ -1,13 +1,3 @@
-# add_subdirectory for each listed folder that has a CMakeLists.txt, so work in
-# progress in one folder never breaks the configure of another.
-macro(lcsweep_add_present_subdirs)
-  foreach(dir ${ARGN})
-    if(EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/${dir}/CMakeLists.txt)
-      add_subdirectory(${dir})
-    endif()
-  endforeach()
-endmacro()
-
 # lcsweep_gtest(NAME SOURCES... LIBS ...): a GoogleTest executable registered with ctest.
 function(lcsweep_gtest name)
   cmake_parse_arguments(ARG "" "TIMEOUT" "SOURCES;LIBS;LABELS" ${ARGN})
