@@ -8,6 +8,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/commands.h"
+#include "cli/token.h"
 
 namespace {
 
@@ -181,6 +182,14 @@ int main(int argc, char** argv) {
   auto* he = app.add_subcommand("health", "grpc.health.v1 check (no token needed): exit 0 when SERVING");
   he->add_option("ADDRESS", health_address, "HOST:PORT (default: the configured coordinator)");
   he->callback([&] { code = RunHealth(conn, health_address, io); });
+
+  TokenArgs tok;
+  auto* tk = app.add_subcommand("token", "make a bearer token and print its --tokens-file line (no coordinator needed)");
+  tk->add_option("--role", tok.role, "admin | client | read-only | worker")->required();
+  tk->add_option("--name", tok.name, "who holds it (shown in logs; default: the role)");
+  tk->add_flag("--hash", tok.hash, "print the line for a token read from stdin instead of making one");
+  tk->add_flag("--json", tok.json, "one JSON object: token, line, role, name");
+  tk->callback([&] { code = RunToken(tok, std::cin, io); });
 
   try {
     app.parse(argc, argv);

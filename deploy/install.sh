@@ -90,14 +90,20 @@ for unit in lcsweep-coordinator.service lcsweep-worker@.service; do
   fi
 done
 
-# 4. Configuration: created once, never overwritten. Group lcsweep may read it (tokens inside).
+# 4. Configuration: created once, never overwritten. Group lcsweep may read it; tokens.json
+# (SHA-256 digests only) is 0600 for the service user: the coordinator refuses a tokens file that
+# group or others can open.
 group_args=()
+owner_args=()
 if [ -n "$destdir" ]; then
   # Under --destdir the host's group database does not apply: use the staged one's numeric id.
   gid="$(awk -F: '$1 == "lcsweep" { print $3 }' "$etc/group" 2>/dev/null || true)"
   [ -n "$gid" ] && group_args=(-g "$gid")
+  uid="$(awk -F: '$1 == "lcsweep" { print $3 }' "$etc/passwd" 2>/dev/null || true)"
+  [ -n "$uid" ] && owner_args=(-o "$uid")
 elif [ "$dry_run" = 1 ] || getent group lcsweep >/dev/null; then
   group_args=(-g lcsweep)
+  getent passwd lcsweep >/dev/null && owner_args=(-o lcsweep)
 fi
 run install -d -m 0750 "${group_args[@]}" "$confdir"
 
@@ -110,11 +116,15 @@ else
   echo "+ write $confdir/tokens.json (fresh random admin, client and worker tokens)"
   if [ "$dry_run" = 0 ]; then
     umask_old="$(umask)"; umask 0077
-    printf '{\n  "tokens": [\n    {"token": "%s", "role": "admin", "name": "admin"},\n    {"token": "%s", "role": "client", "name": "client"},\n    {"token": "%s", "role": "worker", "name": "workers"}\n  ]\n}\n' \
-      "$admin" "$client" "$fresh_worker_token" > "$confdir/tokens.json.tmp"
+    digest() { printf '%s' "$1" | sha256sum | cut -d' ' -f1; }
+    printf '{\n  "tokens": [\n    {"sha256": "%s", "role": "admin", "name": "admin"},\n    {"sha256": "%s", "role": "client", "name": "client"},\n    {"sha256": "%s", "role": "worker", "name": "workers"}\n  ]\n}\n' \
+      "$(digest "$admin")" "$(digest "$client")" "$(digest "$fresh_worker_token")" > "$confdir/tokens.json.tmp"
+    # The tokens themselves are shown once, in a file only root can read (tokens.json keeps digests).
+    printf 'admin %s\nclient %s\nworker %s\n' "$admin" "$client" "$fresh_worker_token" > "$confdir/initial-tokens.txt"
     umask "$umask_old"
-    run install -m 0640 "${group_args[@]}" "$confdir/tokens.json.tmp" "$confdir/tokens.json"
+    run install -m 0600 "${owner_args[@]}" "${group_args[@]}" "$confdir/tokens.json.tmp" "$confdir/tokens.json"
     rm -f "$confdir/tokens.json.tmp"
+    echo "  the admin and client tokens are in $confdir/initial-tokens.txt (mode 0600): hand them out, then delete it"
   fi
 fi
 for f in coordinator.env worker.env coordinator.json; do

@@ -8,13 +8,19 @@
 //
 // --config takes a JSON object with the same keys as the long flags (either
 // "lease-seconds" or "lease_seconds"); flags given on the command line win.
-// Without --tokens-file authentication is off, and then only a loopback
-// address may be served unless --insecure is given.
+//
+// Both ports (gRPC --listen, dashboard --http-listen) listen on loopback by
+// default and share --tokens-file and --tls-cert/--tls-key. A non-loopback
+// address is refused unless both TLS and --tokens-file are given; --insecure
+// allows it anyway and logs a warning per port (for a trusted private
+// network only: tokens then cross it in plaintext).
 //
 // Prints "lcsweep-coordinator listening on HOST:PORT" (the bound port, also
 // with port 0) on stdout once it serves. SIGTERM / SIGINT: stop accepting,
 // finish in-flight calls (up to --shutdown-grace-seconds), flush metric
-// batches, close the database, exit 0.
+// batches, close the database, exit 0. SIGHUP: re-read --tokens-file (a bad
+// file keeps the tokens in force and logs why); removed tokens stop working
+// at once on both ports, their dashboard sessions included.
 #include <signal.h>
 #include <unistd.h>
 
@@ -63,6 +69,7 @@ struct Flags {
   int64_t keep_checkpoints = 2;
   int64_t shutdown_grace_seconds = 10;
   bool sync_full = false;
+  int64_t session_hours = 12;
   int64_t max_lost_leases = 20;
   std::string fault_crash_after;  // tests only: "METHOD:N"
 };
@@ -144,11 +151,32 @@ Status ApplyConfig(const std::string& path, CLI::App& app) {
   return OkStatus();
 }
 
+// Refuses (false) a non-loopback address served without TLS or without
+// tokens unless --insecure; warns when --insecure lets it through.
+bool CheckExposure(const Flags& f, const std::string& address, const char* port_name) {
+  if (address.empty() || IsLoopback(address)) return true;
+  const bool tls = !f.tls_cert.empty() && !f.tls_key.empty();
+  const bool tokens = !f.tokens_file.empty();
+  if (tls && tokens) return true;
+  std::string missing = !tls && !tokens ? "TLS (--tls-cert, --tls-key) and --tokens-file"
+                        : !tls          ? "TLS (--tls-cert, --tls-key)"
+                                        : "--tokens-file";
+  if (!f.insecure) {
+    std::cerr << "error: refusing to serve the " << port_name << " port on " << address << " without " << missing
+              << "; bind 127.0.0.1, give them, or pass --insecure for a trusted private network\n";
+    return false;
+  }
+  GetLogger("coordinator")
+      ->warn("event=insecure_listen {} {} {}", Kv("port", port_name), Kv("address", address),
+             Kv("missing", missing));
+  return true;
+}
+
 int Run(const Flags& f) {
   auto log = GetLogger("coordinator");
-  if (f.tokens_file.empty() && !IsLoopback(f.listen) && !f.insecure) {
-    std::cerr << "error: refusing to serve " << f.listen
-              << " without authentication; give --tokens-file FILE (or --insecure to allow it)\n";
+  if (!CheckExposure(f, f.listen, "gRPC") || !CheckExposure(f, f.http_listen, "dashboard")) return 2;
+  if (f.session_hours < 1) {
+    std::cerr << "error: --session-hours must be >= 1\n";
     return 2;
   }
   if (f.lease_seconds < 1 || f.reap_interval_seconds < 0 || f.max_message_mb < 1 ||
@@ -172,21 +200,26 @@ int Run(const Flags& f) {
     }
     ro.after_commit = std::move(hook).value();
   }
+  std::shared_ptr<auth::Credentials> credentials;  // shared by both ports; null = auth off
   if (!f.tokens_file.empty()) {
-    StatusOr<rpc::TokenTable> tokens = rpc::TokenTable::Load(f.tokens_file);
+    std::vector<std::string> warnings;
+    StatusOr<rpc::TokenTable> tokens = rpc::TokenTable::Load(f.tokens_file, &warnings);
     if (!tokens.ok()) {
       std::cerr << "error: " << tokens.status().message() << "\n";
       return 2;
     }
+    for (const auto& w : warnings) log->warn("event=tokens_file_deprecated {} {}", Kv("file", f.tokens_file), Kv("note", w));
+    credentials = tokens->credentials();
     ro.tokens = std::move(tokens).value();
   }
 
-  // Block the shutdown signals in every thread (gRPC's included) so that
-  // only sigwait below receives them.
+  // Block the shutdown and reload signals in every thread (gRPC's included)
+  // so that only sigwait below receives them.
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   SqliteStoreOptions so;
@@ -207,8 +240,6 @@ int Run(const Flags& f) {
     std::cerr << "error: cannot load " << f.db << ": " << coordinator.status().ToString() << "\n";
     return 1;
   }
-  std::map<std::string, std::string> token_roles;
-  if (ro.tokens) token_roles = ro.tokens->token_roles();
   StatusOr<std::unique_ptr<rpc::RpcServer>> server =
       rpc::RpcServer::Start(coordinator->get(), SystemClock::Get(), std::move(ro));
   if (!server.ok()) {
@@ -220,7 +251,10 @@ int Run(const Flags& f) {
   if (!f.http_listen.empty()) {
     HttpOptions ho;
     ho.listen = f.http_listen;
-    ho.tokens = token_roles;
+    ho.credentials = credentials;
+    ho.tls_cert_file = f.tls_cert;
+    ho.tls_key_file = f.tls_key;
+    ho.session_ttl_seconds = f.session_hours * 3600;
     http = std::make_unique<HttpServer>(coordinator->get(), ho);
     Status st = http->Start();
     if (!st.ok()) {
@@ -229,7 +263,8 @@ int Run(const Flags& f) {
       return 1;
     }
     std::string host = f.http_listen.substr(0, f.http_listen.rfind(':'));
-    std::cout << "lcsweep-coordinator dashboard on http://" << host << ":" << http->port() << "\n";
+    std::cout << "lcsweep-coordinator dashboard on " << (http->tls() ? "https" : "http") << "://" << host << ":"
+              << http->port() << "\n";
   }
 #else
   if (!f.http_listen.empty()) {
@@ -239,7 +274,23 @@ int Run(const Flags& f) {
   std::cout << "lcsweep-coordinator listening on " << (*server)->address() << std::endl;
 
   int sig = 0;
-  sigwait(&signals, &sig);
+  for (;;) {
+    sigwait(&signals, &sig);
+    if (sig != SIGHUP) break;
+    if (!credentials) {
+      log->info("event=signal {} {}", Kv("signal", "SIGHUP"), Kv("action", "none: no --tokens-file"));
+      continue;
+    }
+    std::vector<std::string> warnings;
+    StatusOr<size_t> n = credentials->Reload(&warnings);
+    if (n.ok()) {
+      log->info("event=tokens_reloaded {} {}", Kv("file", f.tokens_file), Kv("tokens", std::to_string(*n)));
+      for (const auto& w : warnings) log->warn("event=tokens_file_deprecated {} {}", Kv("file", f.tokens_file), Kv("note", w));
+    } else {
+      log->error("event=tokens_reload_failed {} {} {}", Kv("file", f.tokens_file), Kv("error", n.status().message()),
+                 Kv("kept", "the tokens loaded before"));
+    }
+  }
   log->info("event=signal {}", Kv("signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"));
 #ifdef LCSWEEP_HAVE_HTTP
   if (http) http->Stop();
@@ -270,9 +321,9 @@ int main(int argc, char** argv) {
   app.add_option("--db", f.db, "SQLite database file")->capture_default_str();
   app.add_option("--artifacts", f.artifacts, "checkpoint directory")->capture_default_str();
   app.add_option("--tokens-file", f.tokens_file,
-                 "bearer tokens: JSON {\"tokens\":[{\"token\",\"role\",\"name\"}]} or lines "
-                 "\"TOKEN ROLE [NAME]\"; roles admin, client, read-only, worker");
-  app.add_option("--tls-cert", f.tls_cert, "PEM certificate (TLS with --tls-key)");
+                 "token digests, lines \"sha256:DIGEST ROLE [NAME]\" from `lcsweep token`; roles admin, "
+                 "client, read-only, worker; mode 0600; re-read on SIGHUP");
+  app.add_option("--tls-cert", f.tls_cert, "PEM certificate (TLS on both ports, with --tls-key)");
   app.add_option("--tls-key", f.tls_key, "PEM private key");
   app.add_option("--lease-seconds", f.lease_seconds, "lease length")->capture_default_str();
   app.add_option("--reap-interval-seconds", f.reap_interval_seconds,
@@ -281,7 +332,9 @@ int main(int argc, char** argv) {
   app.add_option("--http-listen", f.http_listen, "dashboard HOST:PORT (empty = off)")
       ->capture_default_str();
   app.add_option("--log-level", f.log_level, "trace|debug|info|warn|error|critical|off");
-  app.add_flag("--insecure", f.insecure, "allow serving a non-loopback address without tokens");
+  app.add_flag("--insecure", f.insecure,
+               "allow serving a non-loopback address without TLS or tokens (logs a warning)");
+  app.add_option("--session-hours", f.session_hours, "how long a dashboard sign-in lasts")->capture_default_str();
   app.add_option("--max-message-mb", f.max_message_mb, "largest gRPC message (MiB)")
       ->capture_default_str();
   app.add_option("--keep-checkpoints", f.keep_checkpoints, "newest checkpoints kept per job")

@@ -12,6 +12,7 @@
 
 #include "common/logging.h"
 #include "server/http/event_hub.h"
+#include "server/http/http_auth.h"
 #include "server/http/json_api.h"
 
 #ifndef LCSWEEP_BUILD_WEB_ROOT
@@ -53,12 +54,21 @@ void SendJson(httplib::Response& res, const ApiResponse& api) {
   res.set_content(api.body.dump(-1, ' ', false, json::error_handler_t::replace), "application/json");
 }
 
-// Constant-time comparison (no early exit), as on the gRPC port.
-bool SameSecret(const std::string& a, const std::string& b) {
-  unsigned char diff = a.size() == b.size() ? 0 : 1;
-  for (size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned char>(a[i] ^ b[i % (b.empty() ? 1 : b.size())]);
-  return diff == 0 && !b.empty();
+// Headers on every answer: no framing (clickjacking), no MIME sniffing, no
+// referrer leaking sweep ids to other sites.
+void SecurityHeaders(httplib::Response& res) {
+  res.set_header("X-Content-Type-Options", "nosniff");
+  res.set_header("X-Frame-Options", "DENY");
+  res.set_header("Referrer-Policy", "no-referrer");
+  res.set_header("Content-Security-Policy", "frame-ancestors 'none'");
 }
+
+HttpCredentials CredentialsOf(const httplib::Request& req) {
+  return {req.get_header_value("Authorization"), req.get_header_value("Cookie"),
+          req.get_header_value(HttpAuth::kCsrfHeader)};
+}
+
+bool FileReadable(const std::string& path) { return std::ifstream(path).good(); }
 
 std::string SseEvent(const std::string& kind, const json& data) {
   return "event: " + kind + "\ndata: " + data.dump(-1, ' ', false, json::error_handler_t::replace) + "\n\n";
@@ -107,10 +117,27 @@ Status HttpServer::Start() {
                 web_root_);
   }
 
+  tls_ = !options_.tls_cert_file.empty() || !options_.tls_key_file.empty();
+  if (tls_) {
+    if (options_.tls_cert_file.empty() || options_.tls_key_file.empty()) {
+      return InvalidArgumentError("dashboard TLS needs both a certificate and a key (--tls-cert, --tls-key)");
+    }
+    for (const std::string* f : {&options_.tls_cert_file, &options_.tls_key_file}) {
+      if (!FileReadable(*f)) return InvalidArgumentError("cannot read " + *f + " for the dashboard's TLS");
+    }
+    auto ssl = std::make_unique<httplib::SSLServer>(options_.tls_cert_file.c_str(), options_.tls_key_file.c_str());
+    if (!ssl->is_valid()) {
+      return InvalidArgumentError("the dashboard cannot use certificate " + options_.tls_cert_file + " with key " +
+                                  options_.tls_key_file + " (not PEM, or the key does not match)");
+    }
+    server_ = std::move(ssl);
+  } else {
+    server_ = std::make_unique<httplib::Server>();
+  }
+  auth_ = std::make_unique<HttpAuth>(options_.credentials, options_.session_ttl_seconds * 1000);
   api_ = std::make_unique<JsonApi>(coordinator_);
   hub_ = std::make_unique<EventHub>();
   listener_id_ = coordinator_->AddListener([hub = hub_.get()](const ChangeNotice& n) { hub->Publish(n); });
-  server_ = std::make_unique<httplib::Server>();
   const int threads = options_.threads > 0 ? options_.threads : 32;
   server_->new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
   server_->set_keep_alive_max_count(1000);
@@ -132,7 +159,8 @@ Status HttpServer::Start() {
   thread_ = std::thread([this] { server_->listen_after_bind(); });
   // Parse every job once now rather than on the first visitor's request.
   warmup_ = std::thread([api = api_.get()] { api->WarmUp(); });
-  Log()->info("event=dashboard_listening url=http://{}:{}/ web_root=\"{}\"", host, port_, web_root_);
+  Log()->info("event=dashboard_listening url={}://{}:{}/ auth={} web_root=\"{}\"", tls_ ? "https" : "http", host,
+              port_, auth_->enabled() ? "on" : "off", web_root_);
   return OkStatus();
 }
 
@@ -145,36 +173,98 @@ void HttpServer::Stop() {
   if (warmup_.joinable()) warmup_.join();
 }
 
-std::string HttpServer::RoleOf(const std::string& token) const {
-  // Compare against every token so the time does not tell which prefix matched.
-  std::string role;
-  for (const auto& [known, r] : options_.tokens) {
-    if (SameSecret(token, known)) role = r;
-  }
-  return role;
+void HttpServer::RouteSession() {
+  auto health = [](const httplib::Request&, httplib::Response& res) {
+    res.set_header("Cache-Control", "no-store");
+    res.set_content("{\"status\":\"ok\"}", "application/json");
+  };
+  server_->Get("/healthz", health);
+  server_->Get("/api/v1/healthz", health);
+
+  server_->Post("/api/v1/session", [this](const httplib::Request& req, httplib::Response& res) {
+    // JSON only: a cross-site HTML form cannot send it without a preflight.
+    if (req.get_header_value("Content-Type").rfind("application/json", 0) != 0) {
+      SendJson(res, ErrorResponse(415, "sign-in takes Content-Type: application/json", "send {\"token\": \"...\"}"));
+      return;
+    }
+    json body = json::parse(req.body, nullptr, /*allow_exceptions=*/false);
+    if (!body.is_object() || !body.contains("token") || !body["token"].is_string()) {
+      SendJson(res, ErrorResponse(400, "expected {\"token\": \"...\"}", "paste the token from `lcsweep token`"));
+      return;
+    }
+    auth::Principal who;
+    StatusOr<auth::SessionTable::Created> s = auth_->SignIn(body["token"].get<std::string>(), &who);
+    if (!s.ok()) {
+      const bool off = s.status().code() == StatusCode::kFailedPrecondition;
+      Log()->warn("event=sign_in_refused remote={} reason=\"{}\"", req.remote_addr, s.status().message());
+      SendJson(res, ErrorResponse(off ? 409 : s.status().code() == StatusCode::kResourceExhausted ? 503 : 401,
+                                  s.status().message(),
+                                  off ? "start the coordinator with --tokens-file" : "check the token"));
+      return;
+    }
+    Log()->info("event=sign_in name=\"{}\" role={} remote={}", who.name, auth::RoleName(who.role), req.remote_addr);
+    res.set_header("Set-Cookie", auth_->SessionCookie(s->id, tls_));
+    SendJson(res, ApiResponse{200, json{{"name", who.name},
+                                        {"role", auth::RoleName(who.role)},
+                                        {"can_mutate", auth::RoleAllows(who.role, auth::Access::kJobWrite)},
+                                        {"csrf_token", s->csrf_token},
+                                        {"expires_in_seconds", options_.session_ttl_seconds}}});
+  });
+  server_->Get("/api/v1/session", [this](const httplib::Request& req, httplib::Response& res) {
+    HttpDecision d = auth_->Check("GET", req.path, CredentialsOf(req));
+    if (d.status != 200) {
+      SendJson(res, ErrorResponse(d.status, d.error, d.hint));
+      return;
+    }
+    json out = {{"name", d.principal.name},
+                {"role", auth::RoleName(d.principal.role)},
+                {"can_mutate", auth_->enabled() && auth::RoleAllows(d.principal.role, auth::Access::kJobWrite)},
+                {"auth", auth_->enabled()},
+                {"session", d.via_session}};
+    if (d.via_session) out["csrf_token"] = d.session_csrf;
+    SendJson(res, ApiResponse{200, out});
+  });
+  server_->Delete("/api/v1/session", [this](const httplib::Request& req, httplib::Response& res) {
+    HttpCredentials c = CredentialsOf(req);
+    HttpDecision d = auth_->Check("DELETE", req.path, c);
+    if (d.status != 200) {
+      SendJson(res, ErrorResponse(d.status, d.error, d.hint));
+      return;
+    }
+    auth_->SignOut(c);
+    res.set_header("Set-Cookie", HttpAuth::ClearedCookie(tls_));
+    SendJson(res, ApiResponse{200, json{{"signed_out", d.via_session}}});
+  });
 }
 
 void HttpServer::Route() {
-  auto to_request = [this](const httplib::Request& req, const std::string& method) {
+  server_->set_post_routing_handler([](const httplib::Request&, httplib::Response& res) { SecurityHeaders(res); });
+  RouteSession();
+  // Refuses the request (and answers it) unless its principal may reach the route.
+  auto gate = [this](const httplib::Request& req, httplib::Response& res, const std::string& method,
+                     HttpDecision* out) {
+    *out = auth_->Check(method, req.path, CredentialsOf(req));
+    if (out->status == 200) return true;
+    SendJson(res, ErrorResponse(out->status, out->error, out->hint));
+    return false;
+  };
+  auto to_request = [](const httplib::Request& req, const std::string& method, const HttpDecision& d) {
     ApiRequest r;
     r.method = method;
     r.path = req.path;
     for (const auto& [k, v] : req.params) r.query[k] = v;
-    const std::string auth = req.get_header_value("Authorization");
-    if (!auth.empty()) {
-      r.token_presented = true;
-      static const std::string kBearer = "Bearer ";
-      if (auth.compare(0, kBearer.size(), kBearer) == 0) r.role = RoleOf(auth.substr(kBearer.size()));
-    }
+    r.role = auth::RoleName(d.principal.role);
+    r.token_presented = true;
     return r;
   };
 
-  server_->Get("/api/v1/stream", [this](const httplib::Request& req, httplib::Response& res) {
+  server_->Get("/api/v1/stream", [this, gate](const httplib::Request& req, httplib::Response& res) {
+    HttpDecision d;
+    if (!gate(req, res, "GET", &d)) return;
     res.set_header("Cache-Control", "no-store");
     res.set_header("X-Accel-Buffering", "no");
     auto cursor = std::make_shared<uint64_t>(hub_->Cursor());
     auto first = std::make_shared<bool>(true);
-    (void)req;
     res.set_chunked_content_provider(
         "text/event-stream", [this, cursor, first](size_t, httplib::DataSink& sink) {
           if (*first) {
@@ -235,9 +325,11 @@ void HttpServer::Route() {
         });
   });
 
-  auto api_handler = [this, to_request](const std::string& method) {
-    return [this, to_request, method](const httplib::Request& req, httplib::Response& res) {
-      SendJson(res, api_->Handle(to_request(req, method)));
+  auto api_handler = [this, gate, to_request](const std::string& method) {
+    return [this, gate, to_request, method](const httplib::Request& req, httplib::Response& res) {
+      HttpDecision d;
+      if (!gate(req, res, method, &d)) return;
+      SendJson(res, api_->Handle(to_request(req, method, d)));
     };
   };
   server_->Get(R"(/api/.*)", api_handler("GET"));
@@ -249,6 +341,12 @@ void HttpServer::Route() {
   server_->Get(R"(/.*)", [this](const httplib::Request& req, httplib::Response& res) {
     std::string path = req.path;
     if (path.empty() || path == "/") path = "/index.html";
+    if (RouteAccessFor("GET", path) == RouteAccess::kPage &&
+        auth_->Check("GET", path, CredentialsOf(req)).status != 200) {
+      res.set_redirect("/login.html");
+      res.set_header("Cache-Control", "no-store");
+      return;
+    }
     if (path.find("..") != std::string::npos || path.find('\0') != std::string::npos) {
       res.status = 400;
       res.set_content("bad path", "text/plain");

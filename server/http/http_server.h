@@ -4,14 +4,25 @@
 // events: "job" on a state change, "metrics" when a job reported points,
 // "worker", "sweep", and "hello" on connect or when the stream fell behind).
 //
-// Auth: reads are open (the dashboard is read-only by default); POST
-// mutations (cancel, retry) need `Authorization: Bearer <token>` whose role
-// is admin, from the same tokens file as the gRPC port.
+// Auth (http_auth.h): every route but the health checks (GET /healthz,
+// /api/v1/healthz), the sign-in and the front end's static files needs a
+// principal: a bearer token, or the session cookie that sign-in sets, checked
+// against the same auth::Credentials and role rules as the gRPC port.
+// Session routes:
+//   POST   /api/v1/session   {"token": "..."} (Content-Type: application/json)
+//                            -> Set-Cookie (HttpOnly, SameSite=Strict, Secure
+//                            with TLS) and {"role", "name", "csrf_token",
+//                            "expires_in_seconds"}
+//   GET    /api/v1/session   the signed-in principal and its csrf_token
+//   DELETE /api/v1/session   sign out (needs X-CSRF-Token like every mutation)
+//
+// TLS: with tls_cert_file and tls_key_file the port speaks only HTTPS
+// (cpp-httplib's SSLServer on OpenSSL), with the same PEM files as gRPC.
 //
 // Usage (server/main.cc):
 //   lcsweep::HttpOptions http;
 //   http.listen = "127.0.0.1:8080";   // --http-listen; port 0 picks a free port
-//   http.tokens = {{"secret", "admin"}, ...};  // token -> role
+//   http.credentials = tokens.credentials();   // shared with the gRPC port
 //   lcsweep::HttpServer dashboard(coordinator.get(), http);
 //   LCSWEEP_RETURN_IF_ERROR(dashboard.Start());   // serves on its own threads
 //   ...
@@ -28,6 +39,7 @@
 #include <thread>
 
 #include "common/status.h"
+#include "server/auth/credentials.h"
 #include "server/core/coordinator.h"
 
 namespace httplib {
@@ -37,6 +49,7 @@ class Server;
 namespace lcsweep {
 
 class EventHub;
+class HttpAuth;
 class JsonApi;
 
 struct HttpOptions {
@@ -44,7 +57,11 @@ struct HttpOptions {
   // Folder with index.html, js/, vendor/. "" = the first that exists of
   // $LCSWEEP_WEB_ROOT, <build>/web-root (this build tree) and <prefix>/share/lcsweep/web.
   std::string web_root;
-  std::map<std::string, std::string> tokens;  // bearer token -> role (admin, client, worker, read-only)
+  // Tokens and roles; null = authentication off (anonymous read-only, see http_auth.h).
+  std::shared_ptr<auth::Credentials> credentials;
+  std::string tls_cert_file;                  // PEM; HTTPS when both are set
+  std::string tls_key_file;
+  int64_t session_ttl_seconds = 12 * 3600;    // a browser session's life from sign-in
   int threads = 32;                           // request threads; each open live stream holds one
 };
 
@@ -59,7 +76,8 @@ class HttpServer {
   HttpServer& operator=(const HttpServer&) = delete;
 
   // Binds and starts serving on a background thread. INVALID_ARGUMENT for a
-  // malformed listen address, UNAVAILABLE when the port cannot be bound.
+  // malformed listen address or a half-given / unreadable certificate pair,
+  // UNAVAILABLE when the port cannot be bound.
   // A missing web root is logged (the API still works) rather than fatal.
   Status Start();
   // Closes live streams, stops accepting and joins the threads. Idempotent.
@@ -67,11 +85,14 @@ class HttpServer {
   // The bound port (after Start), useful with port 0.
   int port() const { return port_; }
   const std::string& web_root() const { return web_root_; }
+  bool tls() const { return tls_; }
 
  private:
   void Route();
-  // Role of a bearer token ("" when unknown).
-  std::string RoleOf(const std::string& token) const;
+  void RouteSession();
+
+  std::unique_ptr<HttpAuth> auth_;
+  bool tls_ = false;
 
   Coordinator* const coordinator_;
   HttpOptions options_;

@@ -291,9 +291,9 @@ ApiResponse JsonApi::Results(int64_t sweep_id, const ApiRequest& request) {
 ApiResponse JsonApi::CancelSweep(int64_t sweep_id, const ApiRequest& request) {
   if (!CanMutate(request.role)) {
     return request.role.empty()
-               ? ErrorResponse(401, "cancelling needs an admin token",
-                               "send Authorization: Bearer <admin token> (the page asks for it under 'Admin token')")
-               : ErrorResponse(403, "role '" + request.role + "' may not cancel", "use a token with the admin role");
+               ? ErrorResponse(401, "cancelling needs an admin or client token",
+                               "sign in on the page, or send Authorization: Bearer <token>")
+               : ErrorResponse(403, "role '" + request.role + "' may not cancel", "use a token with the admin or client role");
   }
   auto r = coordinator_->CancelSweep(sweep_id, "cancelled from the dashboard");
   if (!r.ok()) return FromStatus(r.status(), "");

@@ -10,13 +10,13 @@
 //                                     published numbers (analysis/published.h) where they apply
 //   GET  /sweeps/{id}/ablation        metric=  x=AXIS  series=AXIS[,AXIS]: mean and std error
 //                                     over seeds per point, one series per value combination
-//   POST /sweeps/{id}/cancel          (admin)
+//   POST /sweeps/{id}/cancel          (admin, client)
 //   GET  /jobs/{id}                   config, result, progress, axes, metric names
 //   GET  /jobs/{id}/metrics           names=a,b  max_points=N (0 = all)  after_step=S  attempt=A
 //   GET  /jobs/{id}/events            audit trail
-//   POST /jobs/{id}/cancel, /retry    (admin)
+//   POST /jobs/{id}/cancel, /retry    (admin, client)
 //   GET  /workers                     workers, devices, current jobs, throughput, last heartbeat
-//   GET  /whoami                      the role of the presented token
+//   GET  /whoami                      the role of the caller (HttpServer authenticates it)
 //   GET  /schema                      the result document's schema (analysis::SchemaJson)
 // Errors: {"error": what went wrong, "hint": how to fix it} with an HTTP code
 // that matches the Status code (400, 401, 403, 404, 409, 503, 500).
@@ -45,6 +45,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "server/auth/roles.h"
 #include "server/core/coordinator.h"
 #include "server/http/api_types.h"
 #include "server/http/job_index.h"
@@ -67,8 +68,13 @@ class JsonApi {
   // sweeps, attempt, worker, progress. null when the job is unknown.
   nlohmann::json JobEvent(int64_t job_id);
 
-  // Roles allowed to cancel and retry.
-  static bool CanMutate(const std::string& role) { return role == "admin"; }
+  // Whether `role` (auth::RoleName) may cancel and retry: the shared role
+  // policy's JobService mutation rule (server/auth/roles.h). HttpServer
+  // checks it before calling Handle; this is the check for direct callers.
+  static bool CanMutate(const std::string& role) {
+    auth::Role r;
+    return auth::ParseRole(role, &r) && auth::RoleAllows(r, auth::Access::kJobWrite);
+  }
 
  private:
   ApiResponse ListSweeps();

@@ -373,13 +373,13 @@ ApiResponse JsonApi::Events(int64_t id) {
 ApiResponse JsonApi::MutateJob(int64_t id, const std::string& action, const ApiRequest& request) {
   if (!CanMutate(request.role)) {
     if (request.role.empty()) {
-      return ErrorResponse(401, action + " needs an admin token",
+      return ErrorResponse(401, action + " needs an admin or client token",
                            request.token_presented
                                ? "the token sent is not in the coordinator's tokens file"
-                               : "send Authorization: Bearer <admin token> (the page asks for it under 'Admin token')");
+                               : "sign in on the page, or send Authorization: Bearer <token>");
     }
     return ErrorResponse(403, "role '" + request.role + "' may not " + action + " jobs",
-                         "use a token with the admin role");
+                         "use a token with the admin or client role");
   }
   StatusOr<JobRecord> job = action == "cancel" ? coordinator_->CancelJob(id, "cancelled from the dashboard")
                                                : coordinator_->RetryJob(id);

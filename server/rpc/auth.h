@@ -1,75 +1,58 @@
-// Bearer-token authentication and role-based authorisation for the gRPC
-// services.
-//
-// Tokens file (--tokens-file). Either JSON:
-//   {"tokens": [{"token": "<secret>", "role": "admin", "name": "alice"}, ...]}
-// (a bare JSON array of the same objects is accepted too), or plain text, one
-// token per line:
-//   <token> <role> [name]        # comments and blank lines are ignored
-// Roles: admin (everything), client (JobService), read-only (JobService reads
-// only), worker (WorkerService only). Tokens must be at least 16 characters
-// of printable ASCII without spaces, and unique; a malformed file is refused
-// as a whole with every problem listed (line numbers / JSON indices). Generate
-// tokens with e.g. `openssl rand -hex 32`.
+// The gRPC port's adapter over the shared authorisation model
+// (server/auth/): it reads the bearer token from the call's metadata and asks
+// the one token table and role policy that the dashboard's HTTP port uses too.
+// The tokens file format and the role table are documented in
+// server/auth/token_table.h and server/auth/roles.h.
 //
 // Clients send metadata "authorization: Bearer <token>".
 // Missing header, malformed header or unknown token -> UNAUTHENTICATED; a
 // known token whose role does not allow the call -> PERMISSION_DENIED.
-// Presented tokens are compared against every entry in constant time (no
-// early exit on the first match or the first differing byte).
 //
-// Thread-safety: immutable after Load; Authorize may be called concurrently.
+// A TokenTable here is a handle: copies share one auth::Credentials, so a
+// Reload (SIGHUP in server/main.cc) through credentials() reaches every
+// copy, the gRPC services' included.
+//
+// Thread-safety: Authorize may be called concurrently, also with a reload.
 #pragma once
 
-#include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "common/status.h"
+#include "server/auth/credentials.h"
+#include "server/auth/roles.h"
 
 namespace lcsweep::rpc {
 
-enum class Role { kAdmin, kClient, kReadOnly, kWorker };
-const char* RoleName(Role role);
-
-// What a call needs.
-enum class Access {
-  kJobRead,   // JobService reads: Get*, List*, Watch*, GetResults, GetMetrics, dry runs
-  kJobWrite,  // JobService mutations: SubmitSweep, Cancel*, RetryJob
-  kWorker,    // every WorkerService call
-};
-const char* AccessName(Access access);
-bool RoleAllows(Role role, Access access);
-
-struct Principal {
-  std::string name;
-  Role role = Role::kReadOnly;
-};
+using auth::Access;
+using auth::AccessName;
+using auth::Principal;
+using auth::Role;
+using auth::RoleAllows;
+using auth::RoleName;
 
 class TokenTable {
  public:
-  // Parses the contents of a tokens file (format above).
-  static StatusOr<TokenTable> Parse(std::string_view text);
-  // Reads and parses `path`; NOT_FOUND / INVALID_ARGUMENT name the file.
-  static StatusOr<TokenTable> Load(const std::string& path);
+  // Parses the contents of a tokens file (server/auth/token_table.h).
+  static StatusOr<TokenTable> Parse(std::string_view text, std::vector<std::string>* warnings = nullptr);
+  // Reads and parses `path` (refused when group or others may read it);
+  // NOT_FOUND / PERMISSION_DENIED / INVALID_ARGUMENT name the file.
+  static StatusOr<TokenTable> Load(const std::string& path, std::vector<std::string>* warnings = nullptr);
+  explicit TokenTable(std::shared_ptr<auth::Credentials> credentials) : credentials_(std::move(credentials)) {}
 
   // `authorization` is the raw metadata value ("Bearer <token>"), empty when
   // the header is missing.
   StatusOr<Principal> Authorize(std::string_view authorization, Access access) const;
 
-  size_t size() const { return entries_.size(); }
-  // token -> role name, for the dashboard's HTTP port (server/http), which
-  // checks its own bearer tokens from the same file.
-  const std::map<std::string, std::string>& token_roles() const { return token_roles_; }
+  size_t size() const { return credentials_->size(); }
+  // The shared table: the dashboard checks its tokens against it, and
+  // server/main.cc reloads it.
+  const std::shared_ptr<auth::Credentials>& credentials() const { return credentials_; }
 
  private:
-  struct Entry {
-    std::string token_sha256;  // hex SHA-256 of the token (the token itself is not kept)
-    Principal principal;
-  };
-  std::vector<Entry> entries_;
-  std::map<std::string, std::string> token_roles_;
+  std::shared_ptr<auth::Credentials> credentials_;  // never null
 };
 
 }  // namespace lcsweep::rpc

@@ -24,6 +24,7 @@
 #include <nlohmann/json.hpp>
 
 #include "lcsweep/v1/coordinator.grpc.pb.h"
+#include "server/auth/token_table.h"
 #include "tests/integration/child_process.h"
 
 namespace lcsweep {
@@ -73,7 +74,9 @@ class CliTest : public ::testing::Test {
     setenv("XDG_CONFIG_HOME", (dir_ + "/config").c_str(), 1);
     unsetenv("LCSWEEP_COORDINATOR");
     unsetenv("LCSWEEP_TOKEN");
-    std::ofstream(dir_ + "/tokens") << kAdminToken << " admin alice\n" << kWorkerToken << " worker w\n";
+    std::ofstream(dir_ + "/tokens") << auth::TokenFileLine(kAdminToken, auth::Role::kAdmin, "alice") << "\n"
+                                    << auth::TokenFileLine(kWorkerToken, auth::Role::kWorker, "w") << "\n";
+    std::filesystem::permissions(dir_ + "/tokens", std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
     port_ = ::lcsweep::testing::PickFreePort();
     coordinator_ = std::make_unique<ChildProcess>(
         std::vector<std::string>{LCSWEEP_COORDINATOR_BIN, "--listen", Address(), "--db", dir_ + "/lcsweep.db",

@@ -19,6 +19,7 @@
 #include <nlohmann/json.hpp>
 
 #include "lcsweep/v1/coordinator.grpc.pb.h"
+#include "server/auth/token_table.h"
 #include "tests/integration/child_process.h"
 
 namespace lcsweep {
@@ -40,7 +41,9 @@ class ResultsAgreeTest : public ::testing::Test {
     setenv("XDG_CONFIG_HOME", (dir_ / "config").c_str(), 1);
     unsetenv("LCSWEEP_COORDINATOR");
     unsetenv("LCSWEEP_TOKEN");
-    std::ofstream(dir_ / "tokens") << kAdmin << " admin a\n" << kWorker << " worker w\n";
+    std::ofstream(dir_ / "tokens") << auth::TokenFileLine(kAdmin, auth::Role::kAdmin, "a") << "\n"
+                                   << auth::TokenFileLine(kWorker, auth::Role::kWorker, "w") << "\n";
+    std::filesystem::permissions(dir_ / "tokens", std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
     port_ = ::lcsweep::testing::PickFreePort();
     coordinator_ = std::make_unique<ChildProcess>(
         std::vector<std::string>{LCSWEEP_COORDINATOR_BIN, "--listen", Address(), "--db", (dir_ / "c.db").string(),
@@ -74,7 +77,7 @@ class ResultsAgreeTest : public ::testing::Test {
 
   json Dashboard(const std::string& path) {
     httplib::Client c(http_host_, http_port_);
-    auto res = c.Get(path);
+    auto res = c.Get(path, {{"Authorization", std::string("Bearer ") + kAdmin}});
     EXPECT_TRUE(res) << path;
     if (!res) return nullptr;
     EXPECT_EQ(res->status, 200) << res->body;

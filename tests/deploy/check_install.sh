@@ -46,17 +46,22 @@ check "units installed with ExecStart under the prefix" \
   'grep -q "^ExecStart=/opt/lcs/bin/lcsweep-worker " "$c/etc/systemd/system/lcsweep-worker@.service" &&
    grep -q "^ExecStart=/opt/lcs/bin/lcsweep-coordinator " "$c/etc/systemd/system/lcsweep-coordinator.service"'
 gid="$(awk -F: '$1 == "lcsweep" { print $3 }' "$c/etc/group")"
-check "config files 0640, group lcsweep (gid $gid), directory 0750" \
-  '[ "$(stat -c %a "$c/etc/lcsweep")" = 750 ] && for f in coordinator.env worker.env coordinator.json tokens.json; do
-     [ "$(stat -c %a:%g "$c/etc/lcsweep/$f")" = "640:$gid" ] || exit 1; done'
+check "config files 0640, group lcsweep (gid $gid), directory 0750, tokens.json 0600" \
+  '[ "$(stat -c %a "$c/etc/lcsweep")" = 750 ] && for f in coordinator.env worker.env coordinator.json; do
+     [ "$(stat -c %a:%g "$c/etc/lcsweep/$f")" = "640:$gid" ] || exit 1; done &&
+   [ "$(stat -c %a "$c/etc/lcsweep/tokens.json")" = 600 ]'
 check "fresh tokens: valid JSON with admin/client/worker, the worker one in worker.env" \
   'python3 - "$c/etc/lcsweep" <<PY
 import json, sys, re
 d = sys.argv[1]
-tokens = {e["token"]: e["role"] for e in json.load(open(d + "/tokens.json"))["tokens"]}
-assert sorted(tokens.values()) == ["admin", "client", "worker"], tokens
-assert all(len(t) == 48 and "replace" not in t for t in tokens), tokens
-worker = [t for t, r in tokens.items() if r == "worker"][0]
+import hashlib
+digests = {e["sha256"]: e["role"] for e in json.load(open(d + "/tokens.json"))["tokens"]}
+assert sorted(digests.values()) == ["admin", "client", "worker"], digests
+shown = dict(line.split() for line in open(d + "/initial-tokens.txt"))
+assert all(len(t) == 48 for t in shown.values()), shown
+assert {hashlib.sha256(t.encode()).hexdigest(): r for r, t in shown.items()} == digests, (shown, digests)
+assert not any(t in open(d + "/tokens.json").read() for t in shown.values()), "tokens.json holds digests only"
+worker = shown["worker"]
 env = open(d + "/worker.env").read()
 assert re.search("^LCSWEEP_TOKEN=" + worker + "$", env, re.M), env
 PY'

@@ -30,7 +30,7 @@ TEST(AuthTest, LinesAndJsonGiveTheSameTable) {
     ASSERT_TRUE(p.ok());
     EXPECT_EQ(p->name, "alice");
     EXPECT_EQ(p->role, Role::kAdmin);
-    EXPECT_EQ(t->token_roles().at(kR), "read-only");
+    EXPECT_EQ(t->Authorize(Bearer(kR), Access::kJobRead)->role, Role::kReadOnly);
   }
 }
 

@@ -17,6 +17,7 @@
 #include <gtest/gtest.h>
 
 #include "lcsweep/v1/coordinator.grpc.pb.h"
+#include "server/auth/token_table.h"
 
 namespace lcsweep::testing {
 namespace {
@@ -271,7 +272,9 @@ TEST(CoordinatorBinaryTest, ConfigFileAndTokensFile) {
   TempDir dir;
   {
     std::ofstream t(dir.file("tokens"));
-    t << "client-token-0123456789 client cli\nworker-token-0123456789 worker w\n";
+    t << auth::TokenFileLine("client-token-0123456789", auth::Role::kClient, "cli") << "\n"
+      << auth::TokenFileLine("worker-token-0123456789", auth::Role::kWorker, "w") << "\n";
+    std::filesystem::permissions(dir.file("tokens"), std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
     std::ofstream cfg(dir.file("config.json"));
     cfg << R"({"listen": "127.0.0.1:0", "http_listen": "", "db": ")" << dir.file("db")
         << R"(", "artifacts": ")" << dir.file("art") << R"(", "tokens-file": ")"

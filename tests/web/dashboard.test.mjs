@@ -10,7 +10,8 @@ import {after, before, test} from 'node:test';
 import assert from 'node:assert/strict';
 import {spawn} from 'node:child_process';
 import {createRequire} from 'node:module';
-import {existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs';
+import {chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs';
+import {createHash} from 'node:crypto';
 import {tmpdir} from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
@@ -43,9 +44,24 @@ async function worker(cmd) {
   assert.equal(value, 'ok', `worker command '${cmd}' answered '${value}'`);
 }
 
-async function api(p, init) {
-  const res = await fetch(base + '/api/v1' + p, init);
+// Scripts authenticate with a bearer token; the reader's unless `init.headers` says otherwise.
+async function api(p, init = {}) {
+  const headers = {Authorization: `Bearer ${READER}`, ...(init.headers || {})};
+  for (const [k, v] of Object.entries(headers)) if (v === null) delete headers[k];
+  const res = await fetch(base + '/api/v1' + p, {...init, headers});
   return {status: res.status, body: await res.json()};
+}
+
+// Signs the browser in through the sign-in page, as a person would.
+async function signIn(page, url, token) {
+  await page.goto(url + '/login.html');
+  await page.fill('#token', token);
+  await Promise.all([page.waitForURL((u) => !u.pathname.endsWith('/login.html')), page.click('#sign-in-button')]);
+  await page.waitForFunction(() => document.body.dataset.ready, null, {timeout: 15000});
+}
+
+async function signOut(page) {
+  await Promise.all([page.waitForURL((u) => u.pathname.endsWith('/login.html')), page.click('#sign-out')]);
 }
 
 async function open(page, hash) {
@@ -93,6 +109,9 @@ before(async () => {
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
       '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
+  const page = await context.newPage();
+  await signIn(page, base, READER);
+  await page.close();
 });
 
 after(async () => {
@@ -255,27 +274,26 @@ test('a metric reported by a simulated worker appears live within two seconds', 
   await page.close();
 });
 
-test('cancel: absent without an admin token, works with one', async () => {
+test('cancel: absent for a read-only session, works for an admin one', async () => {
   const id = info.running[1];
   const page = await newPage();
   await open(page, `#/job/${id}`);
-  assert.equal(await page.locator('#cancel-job').count(), 0, 'no token: no cancel button');
-  // A read-only token: still no button, and the API refuses.
-  await page.evaluate((t) => localStorage.setItem('lcsweep.token', t), READER);
-  await page.reload();
-  await page.waitForFunction(() => document.body.dataset.ready);
-  await page.waitForFunction(() => document.getElementById('role').textContent === 'read-only');
-  assert.equal(await page.locator('#cancel-job').count(), 0, 'read-only token: no cancel button');
-  const denied = await api(`/jobs/${id}/cancel`, {method: 'POST', headers: {Authorization: `Bearer ${READER}`}});
+  await page.waitForFunction(() => /read-only/.test(document.getElementById('role').textContent));
+  assert.equal(await page.locator('#cancel-job').count(), 0, 'read-only session: no cancel button');
+  const denied = await api(`/jobs/${id}/cancel`, {method: 'POST'});
   assert.equal(denied.status, 403);
   assert.ok(denied.body.error && denied.body.hint);
-  const anon = await api(`/jobs/${id}/cancel`, {method: 'POST'});
+  const anon = await api(`/jobs/${id}/cancel`, {method: 'POST', headers: {Authorization: null}});
   assert.equal(anon.status, 401);
+  // The session cookie alone does not make a change: the CSRF header is needed.
+  const noCsrf = await page.evaluate(async (u) => (await fetch(u, {method: 'POST'})).status, `/api/v1/jobs/${id}/cancel`);
+  assert.equal(noCsrf, 403);
   assert.equal((await api(`/jobs/${id}`)).body.state, 'running');
 
-  await page.evaluate((t) => localStorage.setItem('lcsweep.token', t), ADMIN);
-  await page.reload();
-  await page.waitForFunction(() => document.getElementById('role').textContent === 'admin');
+  await signOut(page);
+  await signIn(page, base, ADMIN);
+  await open(page, `#/job/${id}`);
+  await page.waitForFunction(() => /\(admin\)/.test(document.getElementById('role').textContent));
   await page.waitForSelector('#cancel-job');
   await page.click('#cancel-job');
   // The state badge updates through the live stream.
@@ -283,7 +301,8 @@ test('cancel: absent without an admin token, works with one', async () => {
   assert.equal((await api(`/jobs/${id}`)).body.state, 'cancelled');
   await page.waitForSelector('#retry-job');
   await page.screenshot({path: path.join(ARTIFACTS, 'job-cancelled-admin.png'), fullPage: false});
-  await page.evaluate(() => localStorage.removeItem('lcsweep.token'));
+  await signOut(page);
+  await signIn(page, base, READER);
   assertNoConsoleErrors('cancel');
   await page.close();
 });
@@ -322,7 +341,9 @@ test('lcsweep-coordinator serves the dashboard on --http-listen with its tokens 
 }, async () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'lcsweep-coord-'));
   const admin = 'a'.repeat(8) + '-dashboard-admin-token';
-  writeFileSync(path.join(dir, 'tokens'), `${admin} admin dashboard-test\n`);
+  const digest = createHash('sha256').update(admin).digest('hex');
+  writeFileSync(path.join(dir, 'tokens'), `sha256:${digest} admin dashboard-test\n`);
+  chmodSync(path.join(dir, 'tokens'), 0o600);
   const proc = spawn(COORDINATOR, ['--db', path.join(dir, 'c.db'), '--artifacts', path.join(dir, 'artifacts'),
     '--listen', '127.0.0.1:0', '--http-listen', '127.0.0.1:0', '--tokens-file', path.join(dir, 'tokens')],
   {stdio: ['ignore', 'pipe', 'pipe']});
@@ -340,14 +361,34 @@ test('lcsweep-coordinator serves the dashboard on --http-listen with its tokens 
     }
     assert.ok(url, `no dashboard URL printed; stderr: ${stderr}`);
     const page = await newPage();
+    // Not signed in: the page sends the browser to the sign-in form, and data is refused.
     await page.goto(url + '/#/');
-    await page.waitForFunction(() => document.body.dataset.ready, null, {timeout: 15000});
+    await page.waitForURL((u) => u.pathname.endsWith('/login.html'));
+    assert.equal(await page.evaluate(async () => (await fetch('/api/v1/sweeps')).status), 401);
+    await page.fill('#token', 'not-the-right-token-at-all');
+    await page.click('#sign-in-button');
+    await page.waitForSelector('#sign-in-error:not([hidden])');
+    assert.match(await page.locator('#sign-in-error').innerText(), /not known/);
+    consoleErrors.length = 0;  // the refused fetches above log errors by design
+
+    await signIn(page, url, admin);
     assert.match(await page.locator('#sweeps').innerText(), /No sweeps yet/);
-    await page.evaluate((t) => localStorage.setItem('lcsweep.token', t), admin);
-    await page.reload();
-    await page.waitForFunction(() => document.getElementById('role').textContent === 'admin');
-    await page.evaluate(() => localStorage.removeItem('lcsweep.token'));
-    assertNoConsoleErrors('lcsweep-coordinator dashboard');
+    await page.waitForFunction(() => /dashboard-test \(admin\)/.test(document.getElementById('role').textContent));
+    const cookies = await context.cookies(url);
+    const session = cookies.find((c) => c.name === 'lcsweep_session');
+    assert.ok(session && session.httpOnly && session.sameSite === 'Strict', JSON.stringify(cookies));
+    assert.equal(await page.evaluate(() => document.cookie), '', 'scripts cannot read the session cookie');
+    assert.equal(await page.evaluate(async () => (await fetch('/api/v1/sweeps')).status), 200);
+    await page.waitForSelector('#live.live-live', {timeout: 10000});
+
+    await signOut(page);
+    assert.equal(await page.evaluate(async () => (await fetch('/api/v1/sweeps')).status), 401, 'refused after sign-out');
+    await page.goto(url + '/#/');
+    await page.waitForURL((u) => u.pathname.endsWith('/login.html'));
+    // The old cookie value is dead on the server, not only forgotten by the browser.
+    const replay = await fetch(url + '/api/v1/sweeps', {headers: {Cookie: `lcsweep_session=${session.value}`}});
+    assert.equal(replay.status, 401);
+    consoleErrors.length = 0;
     await page.close();
   } finally {
     proc.kill('SIGTERM');

@@ -20,6 +20,7 @@
 
 #include "server/core/clock.h"
 #include "server/core/coordinator.h"
+#include "server/auth/credentials.h"
 #include "server/http/http_server.h"
 #include "server/store/sqlite_store.h"
 #include "tests/web/seed_data.h"
@@ -97,7 +98,14 @@ int main(int argc, char** argv) {
   lcsweep::HttpOptions hopts;
   hopts.listen = listen;
   hopts.web_root = web_root;
-  hopts.tokens = {{admin_token, "admin"}, {reader_token, "read-only"}};
+  auto tokens_table = lcsweep::auth::TokenTable::Parse(
+      lcsweep::auth::TokenFileLine(admin_token, lcsweep::auth::Role::kAdmin, "admin") + "\n" +
+      lcsweep::auth::TokenFileLine(reader_token, lcsweep::auth::Role::kReadOnly, "reader") + "\n");
+  if (!tokens_table.ok()) {
+    std::cerr << "tokens: " << tokens_table.status().ToString() << "\n";
+    return 1;
+  }
+  hopts.credentials = lcsweep::auth::Credentials::FromTable(std::move(tokens_table).value());
   lcsweep::HttpServer http(coordinator->get(), hopts);
   if (auto s = http.Start(); !s.ok()) {
     std::cerr << "http: " << s.ToString() << "\n";

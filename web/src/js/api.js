@@ -1,11 +1,25 @@
 // The JSON API client (server/http) and the live-update stream.
-// Reads need no token; mutations send the admin token kept in localStorage.
+// The browser is signed in by an HttpOnly session cookie (login.html), so no
+// script here ever holds a bearer token. Every state-changing request echoes
+// the session's CSRF token (from GET /api/v1/session) in X-CSRF-Token.
 
-const TOKEN_KEY = 'lcsweep.token';
+let csrfToken = '';
+export function setCsrfToken(t) { csrfToken = t || ''; }
 
-export function getToken() { return localStorage.getItem(TOKEN_KEY) || ''; }
-export function setToken(t) {
-  if (t) localStorage.setItem(TOKEN_KEY, t); else localStorage.removeItem(TOKEN_KEY);
+// The signed-in principal ({name, role, can_mutate, auth, csrf_token}), or
+// null when not signed in (then the page goes to login.html).
+export async function loadSession() {
+  const res = await fetch('/api/v1/session', {headers: {Accept: 'application/json'}, credentials: 'same-origin'});
+  if (res.status === 401) return null;
+  const body = await res.json();
+  if (!res.ok) throw new ApiError(res.status, body.error || `HTTP ${res.status}`, body.hint);
+  setCsrfToken(body.csrf_token);
+  return body;
+}
+
+export async function signOut() {
+  await fetch('/api/v1/session', {method: 'DELETE', credentials: 'same-origin', headers: {'X-CSRF-Token': csrfToken}});
+  setCsrfToken('');
 }
 
 export class ApiError extends Error {
@@ -21,16 +35,18 @@ async function request(method, path, params) {
     if (s) url += '?' + s;
   }
   const headers = {Accept: 'application/json'};
-  const token = getToken();
-  if (token) headers.Authorization = 'Bearer ' + token;
+  if (method !== 'GET') headers['X-CSRF-Token'] = csrfToken;
   let res;
   try {
-    res = await fetch(url, {method, headers});
+    res = await fetch(url, {method, headers, credentials: 'same-origin'});
   } catch (e) {
     throw new ApiError(0, 'The coordinator is not reachable', 'Is lcsweep-coordinator running? ' + e.message);
   }
   let body = null;
   try { body = await res.json(); } catch (e) { body = null; }
+  if (res.status === 401 && !path.startsWith('/session')) {
+    location.assign('/login.html');  // signed out elsewhere, expired, or the token was rotated
+  }
   if (!res.ok) {
     throw new ApiError(res.status, (body && body.error) || `HTTP ${res.status}`, body && body.hint);
   }
@@ -48,6 +64,7 @@ class LiveStream {
 
   connect() {
     if (this.source) return;
+    // Same origin: the session cookie goes along, as with fetch.
     this.source = new EventSource('/api/v1/stream');
     this.source.onopen = () => this.setStatus('live');
     this.source.onerror = () => this.setStatus('reconnecting');

@@ -3,7 +3,7 @@
 //   #/sweep/ID         sweep (job table, ablation plot, pivot table)
 //   #/job/ID           job (curves, robustness, filters, accounting, config, events)
 //   #/compare?jobs=1,2 compare (curves and figures side by side)
-import {api, getToken, live, setToken} from './api.js';
+import {api, live, loadSession, signOut} from './api.js';
 import {destroyAll} from './charts.js';
 import {getSchema, setSchema} from './figures.js';
 import {el, errorBox, parseHash, put} from './util.js';
@@ -18,22 +18,22 @@ export const session = {role: 'anonymous', canMutate: false};
 let cleanup = null;
 let generation = 0;
 
+// Returns false (and leaves for the sign-in page) when not signed in.
 async function refreshRole() {
   const roleEl = document.getElementById('role');
-  session.role = 'anonymous';
-  session.canMutate = false;
-  if (getToken()) {
-    try {
-      const who = await api.get('/whoami');
-      session.role = who.role;
-      session.canMutate = who.can_mutate;
-    } catch (e) {
-      session.role = 'invalid token';
-    }
+  const who = await loadSession();
+  if (!who) {
+    location.assign('/login.html');
+    return false;
   }
-  roleEl.textContent = session.role === 'anonymous' ? 'read-only' : session.role;
+  session.role = who.role;
+  session.canMutate = who.can_mutate;
+  roleEl.textContent = who.auth ? `${who.name || who.role} (${who.role})` : 'read-only (no tokens file)';
   roleEl.className = 'role ' + (session.canMutate ? 'role-admin' : '');
   document.body.classList.toggle('can-mutate', session.canMutate);
+  const out = document.getElementById('sign-out');
+  out.hidden = !who.session;
+  return true;
 }
 
 async function route() {
@@ -68,18 +68,10 @@ async function route() {
   }
 }
 
-function setupToken() {
-  const dialog = document.getElementById('token-dialog');
-  const input = document.getElementById('token-input');
-  document.getElementById('token-button').addEventListener('click', () => {
-    input.value = getToken();
-    dialog.showModal();
-  });
-  dialog.addEventListener('close', async () => {
-    if (dialog.returnValue === 'save') setToken(input.value.trim());
-    if (dialog.returnValue === 'clear') setToken('');
-    await refreshRole();
-    route();
+function setupSignOut() {
+  document.getElementById('sign-out').addEventListener('click', async () => {
+    await signOut();
+    location.assign('/login.html');
   });
 }
 
@@ -92,8 +84,8 @@ function setupLive() {
 
 window.addEventListener('hashchange', route);
 window.addEventListener('DOMContentLoaded', async () => {
-  setupToken();
+  setupSignOut();
+  if (!(await refreshRole())) return;
   setupLive();
-  await refreshRole();
   route();
 });
