@@ -44,10 +44,7 @@
 #include "server/rpc/server.h"
 #include "server/store/sqlite_store.h"
 
-#if __has_include("server/http/http_server.h")
 #include "server/http/http_server.h"
-#define LCSWEEP_HAVE_HTTP 1
-#endif
 
 namespace lcsweep {
 namespace {
@@ -246,7 +243,6 @@ int Run(const Flags& f) {
     std::cerr << "error: " << server.status().ToString() << "\n";
     return 1;
   }
-#ifdef LCSWEEP_HAVE_HTTP
   std::unique_ptr<HttpServer> http;
   if (!f.http_listen.empty()) {
     HttpOptions ho;
@@ -266,11 +262,6 @@ int Run(const Flags& f) {
     std::cout << "lcsweep-coordinator dashboard on " << (http->tls() ? "https" : "http") << "://" << host << ":"
               << http->port() << "\n";
   }
-#else
-  if (!f.http_listen.empty()) {
-    log->warn("event=no_dashboard {}", Kv("reason", "built without server/http"));
-  }
-#endif
   std::cout << "lcsweep-coordinator listening on " << (*server)->address() << std::endl;
 
   int sig = 0;
@@ -292,13 +283,11 @@ int Run(const Flags& f) {
     }
   }
   log->info("event=signal {}", Kv("signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"));
-#ifdef LCSWEEP_HAVE_HTTP
   if (http) http->Stop();
   // The dashboard's JSON API deregisters its Coordinator listener when
   // destroyed: it must go before the coordinator (was a use-after-free abort
   // at exit, "double free or corruption").
   http.reset();
-#endif
   (*server)->Shutdown(std::chrono::seconds(f.shutdown_grace_seconds));
   (*coordinator)->Shutdown();
   server->reset();
