@@ -65,11 +65,22 @@ def check_token_table(text, where):
         return [f"{where}: expected {{\"tokens\": [{{\"token\", \"role\", \"name\"}}, ...]}}"], {}
     errors, table = [], {}
     for i, e in enumerate(entries):
-        if not isinstance(e, dict) or not e.get("token") or e.get("role") not in ROLES:
-            errors.append(f"{where}: tokens[{i}] needs a token and a role in {sorted(ROLES)}, got {e}")
+        # Tokens at rest are SHA-256 digests ("sha256"); plaintext "token" is
+        # the deprecated form the coordinator still reads.
+        key = e.get("sha256") or e.get("token") if isinstance(e, dict) else None
+        if not key or e.get("role") not in ROLES:
+            errors.append(f"{where}: tokens[{i}] needs a sha256 (or token) and a role in {sorted(ROLES)}, got {e}")
+        elif "sha256" in e and not re.fullmatch(r"[0-9a-f]{64}", e["sha256"]):
+            errors.append(f"{where}: tokens[{i}].sha256 is not 64 lower-case hex digits")
         else:
-            table[e["token"]] = e["role"]
+            table[key] = e["role"]
     return errors, table
+
+
+def role_of(table, token):
+    """The role of a plaintext token in a table of digests (or plaintext)."""
+    import hashlib
+    return table.get(hashlib.sha256(token.encode()).hexdigest()) or table.get(token)
 
 
 # ----------------------------------------------------------------------------------------- compose
@@ -195,7 +206,7 @@ def check_k8s(kustomization, files, source_dir):
         data = tokens_secret.get("stringData") or {}
         terrors, table = check_token_table(data.get("tokens.json", ""), f"{where} Secret lcsweep-tokens tokens.json")
         errors += terrors
-        if table.get(str(data.get("worker-token", "")).strip()) != "worker":
+        if role_of(table, str(data.get("worker-token", "")).strip()) != "worker":
             errors.append(f"{where} Secret lcsweep-tokens: worker-token is not a token with role worker in tokens.json")
     image_names = {i.get("name") for i in kustomization.get("images") or []}
 
