@@ -1,3 +1,6 @@
+// JobConfig <-> JSON (see job_config_json.h). Long because it reads and
+// writes every field of the job config with its range and error path, one
+// field after another, in the order of job_config.h.
 #include "common/job_config_json.h"
 
 #include <algorithm>

@@ -1,3 +1,7 @@
+// The sweep spec parser and expander (see sweep_spec.h). Long because it is
+// one strict parser: every key of the document, its field-path errors and the
+// three expansions are checked in one pass, and splitting it would split that
+// pass.
 #include "common/sweep_spec.h"
 
 #include <algorithm>

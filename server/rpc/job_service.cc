@@ -1,4 +1,6 @@
 // JobService handlers: check access, convert, call the Coordinator, convert.
+// Long because JobService has fifteen RPCs and each handler, though short,
+// lives here beside the shared access, paging and watch helpers.
 #include <algorithm>
 #include <deque>
 #include <functional>

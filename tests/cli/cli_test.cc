@@ -1,3 +1,4 @@
+// (Long: one end-to-end case per CLI command, sharing one coordinator harness.)
 // End-to-end tests of the `lcsweep` binary against a real lcsweep-coordinator
 // on loopback (fresh SQLite file per test, tokens on). Jobs are completed
 // without training: the test itself acts as a worker through WorkerService

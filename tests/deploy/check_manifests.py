@@ -1,5 +1,7 @@
 #!/usr/bin/env python3
 """Structural checks of the deployment files in deploy/ (no Docker engine or cluster needed).
+Long because it checks every file of deploy/ and then re-runs each check on mutated copies to
+prove it can fail.
 
 Parses compose.yaml and every Kubernetes manifest with a YAML parser, the Dockerfiles, the systemd
 units and the Slurm script as text, and checks what makes each deployment path work: ports that agree

@@ -1,3 +1,4 @@
+// (Long: one case per RPC behaviour, sharing the loopback stack helpers.)
 // The gRPC services end to end: a real server on loopback in this process,
 // a real SQLite file, real gRPC stubs.
 #include <atomic>

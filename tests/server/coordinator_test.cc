@@ -1,3 +1,5 @@
+// (Long: the Coordinator facade has one case per contract line of
+// coordinator.h; the transitions themselves are job_lifecycle_test.cc.)
 // Unit tests of the Coordinator's job lifecycle with a fake clock and an
 // in-memory store: leases, fencing, expiry, attempts, cancel, release,
 // dedupe, priorities, fair share, device matching, watching.
