@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <stdexcept>
+#include <tuple>
 
 namespace lcsweep::nn {
 
@@ -36,6 +37,45 @@ class ReducedFold : public torch::autograd::Function<ReducedFold> {
     return {grad_q, torch::Tensor(), torch::zeros_like(saved[1])};
   }
 };
+
+// S = U . R with U [m, n] orthonormal columns, R [n, n] upper triangular.
+// Cholesky QR (R from the Gram matrix S^T S, U = S . R^-1 kept implicit) costs
+// one m*n^2 product and no m-sized LAPACK work; Householder QR (U explicit)
+// is the fallback for an S too ill-conditioned for it (Cholesky QR loses
+// orthogonality like cond(S)^2 * eps) or rank-deficient.
+struct SpatialFactor {
+  torch::Tensor s, r;  // float64 CPU
+  torch::Tensor u;     // defined only for the Householder fallback
+};
+
+SpatialFactor FactorSpatial(torch::Tensor s) {
+  SpatialFactor f;
+  f.s = std::move(s);
+  auto [chol, info] = at::linalg_cholesky_ex(torch::mm(f.s.t(), f.s), /*upper=*/true);
+  if (info.item<int64_t>() == 0) {
+    torch::Tensor d = chol.diagonal();
+    // diag ratio bounds cond(S) from below; 1e-4 keeps cond^2 * eps near 1e-8 at worst.
+    if (d.min().item<double>() > 1e-4 * d.max().item<double>()) {
+      f.r = chol;
+      return f;
+    }
+  }
+  std::tie(f.u, f.r) = at::linalg_qr(f.s, "reduced");
+  return f;
+}
+
+// X . U for X [rows, m].
+torch::Tensor TimesU(const SpatialFactor& f, const torch::Tensor& x) {
+  if (f.u.defined()) return torch::mm(x, f.u);
+  return at::linalg_solve_triangular(f.r, torch::mm(x, f.s), /*upper=*/true, /*left=*/false);
+}
+
+// X . U^T for X [rows, n].
+torch::Tensor TimesUt(const SpatialFactor& f, const torch::Tensor& x) {
+  if (f.u.defined()) return torch::mm(x, f.u.t());
+  // U^T = R^-T . S^T: solve Y . R^T = X, then Y . S^T.
+  return torch::mm(at::linalg_solve_triangular(f.r.t(), x, /*upper=*/false, /*left=*/false), f.s.t());
+}
 
 }  // namespace
 
@@ -214,12 +254,10 @@ torch::Tensor LcConv2dImpl::Spatial2dDouble() const {
 
 void LcConv2dImpl::InitReduced() {
   torch::NoGradGuard no_grad;
-  // Householder QR: U has orthonormal columns even when S is rank-deficient
-  // (R then has zero rows), which is all the reduced form needs.
-  auto [u, r] = at::linalg_qr(Spatial2dDouble(), "reduced");
+  const SpatialFactor f = FactorSpatial(Spatial2dDouble());
   torch::Tensor p0 = InitialCombination().to(torch::kFloat64);
-  reduced_->weight.copy_(torch::mm(p0, u));
-  reduced_->r.copy_(r);
+  reduced_->weight.copy_(TimesU(f, p0));
+  reduced_->r.copy_(f.r);
   reduced_->decay.fill_(1.0);
 }
 
@@ -263,11 +301,12 @@ torch::Tensor LcConv2dImpl::CombinationWeight() const {
   torch::NoGradGuard no_grad;
   // The same factorisation as InitReduced (a deterministic function of S),
   // so U matches the R that training used.
-  torch::Tensor u = std::get<0>(at::linalg_qr(Spatial2dDouble(), "reduced"));
+  const SpatialFactor f = FactorSpatial(Spatial2dDouble());
   torch::Tensor p0 = InitialCombination().to(torch::kFloat64);
   torch::Tensor q = reduced_->weight.detach().to(torch::kCPU, torch::kFloat64);
   const double c = reduced_->decay.detach().to(torch::kCPU, torch::kFloat64).item<double>();
-  torch::Tensor p = torch::mm(q, u.t()) + c * (p0 - torch::mm(torch::mm(p0, u), u.t()));
+  // Q . U^T + c . (P0 - P0 . U . U^T) = (Q - c . P0 . U) . U^T + c . P0
+  torch::Tensor p = TimesUt(f, q - c * TimesU(f, p0)) + c * p0;
   return p.to(reduced_->weight.device(), reduced_->weight.scalar_type())
       .view({options_.out_channels, expanded(), 1, 1});
 }

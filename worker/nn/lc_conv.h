@@ -14,8 +14,8 @@
 // autograd carries the gradient to P (and to S when learned). Unfolded runs
 // the two convs (the reference, and the only option with an intermediate op).
 // Reduced (frozen S, no intermediate op, SGD-family optimizer; see
-// docs/reduced_lc.md) factors S = U . R once (thin QR, m = c_out*E > n =
-// c_in*k*k) and trains Q = P . U [c_out, n] and a scalar c instead of P:
+// docs/reduced_lc.md) factors S = U . R once (float64 Cholesky QR, Householder
+// for ill-conditioned S; m = c_out*E > n = c_in*k*k) and trains Q = P . U [c_out, n] and a scalar c instead of P:
 // W = Q . R, so the per-step fold costs c_out*n*n whatever E is. Its
 // parameters are "reduced.weight" (Q) and "reduced.decay" (c, whose gradient
 // is always zero, so the optimizer applies to it exactly what it applies to
@@ -127,8 +127,9 @@ class LcConv2dImpl : public torch::nn::Module {
   // P as [c_out, c_out*E, 1, 1]; undefined for non-lc modes. Folded and
   // unfolded: the parameter itself. Reduced: reconstructed without autograd
   // history as P = Q . U^T + c . (P(0) - P(0) . U . U^T) in float64, with U
-  // from a fresh QR of S and P(0) regenerated from the seed (seconds for a
-  // large E: meant for statistics and export, not for every step).
+  // from the same factorisation of S as training used and P(0) regenerated
+  // from the seed (an m*n^2 product: meant for statistics and export, not
+  // for every step).
   torch::Tensor CombinationWeight() const;
   // W = P . S ([c_out, c_in, k, k]); the plain weight for non-lc modes.
   // Throws (c10::Error) for a block with an intermediate op: it is not linear.
@@ -170,7 +171,7 @@ class LcConv2dImpl : public torch::nn::Module {
   torch::Tensor Spatial2dDouble() const;
   // P(0) as a float32 CPU [c_out, m] matrix, regenerated from the seed.
   torch::Tensor InitialCombination() const;
-  // Factors S (thin QR in float64) and sets R, Q(0) = P(0) . U and c(0) = 1.
+  // Factors S (in float64) and sets R, Q(0) = P(0) . U and c(0) = 1.
   void InitReduced();
   // Whether reduced execution can run this layer (frozen S, no op between S
   // and P, SGD family) and differs from folded (m > n).
