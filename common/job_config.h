@@ -56,7 +56,10 @@ struct ConvConfig {
   std::string init = "kaiming_uniform";
   std::string sharing = "none";           // "none" | "global" | "per_stage"
   std::string intermediate = "none";      // "none" | "relu" | "bn" | "bn_relu"
-  std::string execution = "auto";         // "auto" | "folded" | "unfolded"
+  // "auto" | "folded" | "unfolded" | "reduced" (frozen S, intermediate "none",
+  // optimizer "sgd": trains Q = P . U instead of P, docs/reduced_lc.md);
+  // "auto" takes the cheapest valid one for training.
+  std::string execution = "auto";
 };
 
 struct ModelConfig {

@@ -22,7 +22,7 @@ const std::vector<std::string> kInits = {"kaiming_uniform", "kaiming_normal", "u
                                          "orthogonal",      "sign",           "gaussian_envelope"};
 const std::vector<std::string> kSharings = {"none", "global", "per_stage"};
 const std::vector<std::string> kIntermediates = {"none", "relu", "bn", "bn_relu"};
-const std::vector<std::string> kExecutions = {"auto", "folded", "unfolded"};
+const std::vector<std::string> kExecutions = {"auto", "folded", "unfolded", "reduced"};
 const std::vector<std::string> kArchs = {"resnet_cifar", "resnet18d"};
 const std::vector<std::string> kOptimizers = {"sgd"};
 const std::vector<std::string> kSchedules = {"cosine", "step", "constant"};
@@ -455,6 +455,25 @@ void CheckCombinations(const JobConfig& c, Checker& k) {
     k.Add("model.conv.execution", "\"folded\"",
           "\"auto\" or \"unfolded\": model.conv.intermediate is " + Quote(cv.intermediate) +
               ", and only a block with nothing between S and P can be folded");
+  }
+  if (cv.execution == "reduced" && cv.mode == "lc") {
+    // The reduced form factors a frozen S once and relies on a linear optimizer (docs/reduced_lc.md).
+    if (cv.spatial != "frozen") {
+      k.Add("model.conv.execution", "\"reduced\"",
+            "\"auto\", \"folded\" or \"unfolded\": model.conv.spatial is " + Quote(cv.spatial) +
+                ", and the reduced form needs frozen spatial filters");
+    }
+    if (cv.intermediate != "none") {
+      k.Add("model.conv.execution", "\"reduced\"",
+            "\"auto\" or \"unfolded\": model.conv.intermediate is " + Quote(cv.intermediate) +
+                ", and the reduced form needs nothing between S and P");
+    }
+    if (c.train.optimizer != "sgd") {
+      k.Add("model.conv.execution", "\"reduced\"",
+            "\"auto\", \"folded\" or \"unfolded\": train.optimizer is " + Quote(c.train.optimizer) +
+                ", and the reduced form is exact only for the SGD family (momentum, Nesterov, "
+                "coupled weight decay)");
+    }
   }
   bool spatial_learned = cv.mode == "learned" || (cv.mode == "lc" && cv.spatial == "learned");
   if (cv.sharing != "none" && spatial_learned) {

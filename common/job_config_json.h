@@ -12,6 +12,8 @@
 //         forcing the defaults keeps one hash per distinct model;
 //       * execution "folded" with intermediate != "none": folding needs the
 //         block to be linear (PAPER.md section 1);
+//       * execution "reduced" with spatial "learned", intermediate != "none"
+//         or an optimizer outside the SGD family (docs/reduced_lc.md);
 //       * sharing != "none" when the spatial filters are learned (mode
 //         "learned", or mode "lc" with spatial "learned"): sharing ties one
 //         frozen random tensor across layers (PAPER.md section 3). It is

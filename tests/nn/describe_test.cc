@@ -47,7 +47,10 @@ TEST(DescribeTest, JsonTotalsAndLayers) {
   EXPECT_EQ((*j)["parameters"]["total"], 38431402);
   EXPECT_EQ((*j)["parameters"]["learned"], 4166314);
   EXPECT_EQ((*j)["parameters"]["frozen"], 38431402 - 4166314);
-  EXPECT_EQ((*j)["parameters"]["stored_frozen_regenerated"], 4166314);
+  // Auto trains the reduced form: Q per block, the plain conv's shape, plus 19 decay scalars.
+  EXPECT_EQ((*j)["parameters"]["trained"], 272474 + 19);
+  EXPECT_EQ((*j)["parameters"]["stored_frozen_regenerated"], 272474 + 19);
+  EXPECT_EQ((*j)["parameters"]["trained_state_bytes"], 2 * (272474 + 19) * 4);
   const Macs m = ExpectedMacs(20, 16, 128, 10);
   EXPECT_EQ((*j)["macs_per_image"]["inference"], m.plain);
   EXPECT_EQ((*j)["macs_per_image"]["train_unfolded"], m.lc_unfolded);
@@ -55,7 +58,21 @@ TEST(DescribeTest, JsonTotalsAndLayers) {
   const int64_t folded = (*j)["macs_per_image"]["train_folded"];
   EXPECT_GE(folded, m.plain + m.fold / 128 - 19);  // per-layer integer division
   EXPECT_LE(folded, m.plain + m.fold / 128);
-  EXPECT_EQ((*j)["macs_per_image"]["train"], folded);  // auto picks folded everywhere here
+  // Auto picks reduced everywhere here (m = 16*128 > c_in*9 in every layer):
+  // the fold costs c_out * (c_in*9)^2 per layer instead of c_out * m * c_in*9.
+  int64_t reduced_fold = 0;
+  for (const auto& l : (*j)["layers"]) {
+    if (l["kind"] != "spatial") continue;
+    const int64_t n = l["in_channels"].get<int64_t>() * 9;
+    EXPECT_EQ(l["execution"], "reduced") << l["name"];
+    EXPECT_EQ(l["fold_macs_reduced"], l["out_channels"].get<int64_t>() * n * n) << l["name"];
+    reduced_fold += l["fold_macs_reduced"].get<int64_t>();
+  }
+  EXPECT_EQ((*j)["macs_per_image"]["fold_reduced_per_step"], reduced_fold);
+  const int64_t reduced = (*j)["macs_per_image"]["train_reduced"];
+  EXPECT_GE(reduced, m.plain + reduced_fold / 128 - 19);
+  EXPECT_LE(reduced, m.plain + reduced_fold / 128);
+  EXPECT_EQ((*j)["macs_per_image"]["train"], reduced);
   // 19 spatial + 2 shortcut convs + 21 BN + fc.
   ASSERT_EQ((*j)["layers"].size(), 19u + 2u + 21u + 1u);
   int64_t sum = 0;

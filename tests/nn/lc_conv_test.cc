@@ -117,7 +117,7 @@ TEST(LcConv2dTest, FoldedWeightIsEinsum) {
 }
 
 TEST(LcConv2dTest, AutoPicksFoldedForTrainingBatches) {
-  LcConv2dOptions o = Options(16, 16, 3, 1, 64, "frozen", "auto");
+  LcConv2dOptions o = Options(16, 16, 3, 1, 64, "learned", "auto");
   o.input_size = 32;
   o.batch_size = 256;
   LcConv2d conv(o);
@@ -133,6 +133,47 @@ TEST(LcConv2dTest, AutoPicksFoldedForTrainingBatches) {
   LcConv2d tiny(o);
   EXPECT_FALSE(tiny->folded());
   EXPECT_GT(tiny->Account().train_macs_folded, tiny->Account().train_macs_unfolded);
+}
+
+TEST(LcConv2dTest, AutoPicksReducedForFrozenFiltersWhenMExceedsN) {
+  LcConv2dOptions o = Options(16, 16, 3, 1, 64, "frozen", "auto");
+  o.input_size = 32;
+  o.batch_size = 256;
+  LcConv2d conv(o);
+  EXPECT_TRUE(conv->reduced());
+  const LcConvAccount a = conv->Account();
+  EXPECT_EQ(a.execution, "reduced");
+  EXPECT_EQ(a.fold_macs_folded, 16 * 1024 * 144);
+  EXPECT_EQ(a.fold_macs_reduced, 16 * 144 * 144);
+  EXPECT_EQ(a.train_macs_reduced, 16 * 16 * 9 * 32 * 32 + (16 * 144 * 144) / 256);
+  EXPECT_EQ(a.train_macs, a.train_macs_reduced);
+  EXPECT_EQ(a.params_learned, 16 * 1024);         // P as a function
+  EXPECT_EQ(a.params_trained, 16 * 144 + 1);      // Q and c
+  EXPECT_TRUE(conv->named_parameters().contains("reduced.weight"));
+  EXPECT_TRUE(conv->named_parameters().contains("reduced.decay"));
+  EXPECT_FALSE(conv->named_parameters().contains("lc.weight"));
+  EXPECT_TRUE(conv->named_buffers().contains("reduced.r"));
+  // m <= n (E = 8: 128 <= 144): nothing to reduce, auto and reduced are folded.
+  o.conv.lc_rate = 8;
+  LcConv2d small(o);
+  EXPECT_TRUE(small->folded());
+  o.conv.execution = "reduced";
+  LcConv2d small_reduced(o);
+  EXPECT_TRUE(small_reduced->folded());
+  EXPECT_TRUE(small_reduced->named_parameters().contains("lc.weight"));
+  // Another optimizer: auto does not pick reduced, and asking for it is an error.
+  o.conv.lc_rate = 64;
+  o.conv.execution = "auto";
+  o.optimizer = "adam";
+  EXPECT_TRUE(LcConv2d(o)->folded());
+  o.conv.execution = "reduced";
+  EXPECT_NE(ValidateLcConv2dOptions(o).message().find("train.optimizer"), std::string::npos);
+  o.optimizer = "sgd";
+  o.conv.spatial = "learned";
+  EXPECT_NE(ValidateLcConv2dOptions(o).message().find("frozen"), std::string::npos);
+  o.conv.spatial = "frozen";
+  o.conv.intermediate = "relu";
+  EXPECT_NE(ValidateLcConv2dOptions(o).message().find("intermediate"), std::string::npos);
 }
 
 TEST(LcConv2dTest, IntermediateOpsRunUnfoldedAndRefuseFolded) {

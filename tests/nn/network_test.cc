@@ -73,15 +73,29 @@ TEST(ParamCountTest, PaperNumbers) {
   ASSERT_TRUE(a.ok()) << a.status().ToString();
   EXPECT_EQ(a->params_total, 272474);
 
-  Network lc128 = MustBuild(Resnet20Spec("lc", 128));
+  ModelSpec folded_spec = Resnet20Spec("lc", 128);
+  folded_spec.model.conv.execution = "folded";
+  Network lc128 = MustBuild(folded_spec);
   EXPECT_EQ(CountParameters(*lc128), 4166314);
   auto b = AccountModel(*lc128);
   ASSERT_TRUE(b.ok());
   EXPECT_EQ(b->params_total, 38431402);
   EXPECT_EQ(b->params_learned, 4166314);
+  EXPECT_EQ(b->params_trained, 4166314);
   EXPECT_EQ(b->params_frozen, 38431402 - 4166314);
   EXPECT_EQ(b->params_stored, 38431402);
   EXPECT_EQ(b->params_stored_frozen_regenerated, 4166314);
+  // Reduced (what auto picks here): the same function and counts, but the
+  // optimizer holds Q [c_out, c_in*k^2] per block, the plain conv's shape,
+  // plus one decay scalar per spatial layer (19).
+  Network reduced = MustBuild(Resnet20Spec("lc", 128));
+  EXPECT_EQ(CountParameters(*reduced), 272474 + 19);
+  auto r = AccountModel(*reduced);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->params_total, 38431402);
+  EXPECT_EQ(r->params_learned, 4166314);
+  EXPECT_EQ(r->params_trained, 272474 + 19);
+  EXPECT_EQ(r->params_stored_frozen_regenerated, 272474 + 19);
   // The formula agrees with the paper's numbers, so it can be trusted below.
   EXPECT_EQ(ExpectedCounts(20, 16, 128, "lc", "frozen", 3, 10).total, 38431402);
   EXPECT_EQ(ExpectedCounts(20, 16, 1, "learned", "frozen", 3, 10).total, 272474);
@@ -110,7 +124,10 @@ TEST(ParamCountTest, OtherRatesDepthsWidthsAndModes) {
     SCOPED_TRACE(c.mode + " E=" + std::to_string(c.e) + " D=" + std::to_string(c.depth));
     EXPECT_EQ(a->params_total, want.total);
     EXPECT_EQ(a->params_learned, want.learned);
-    EXPECT_EQ(CountParameters(*net), want.learned);
+    EXPECT_EQ(CountParameters(*net), a->params_trained);
+    spec.model.conv.execution = c.mode == "lc" ? "folded" : "auto";
+    Network folded = MustBuild(spec);
+    EXPECT_EQ(CountParameters(*folded), want.learned);
   }
 }
 

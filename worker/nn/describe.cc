@@ -21,7 +21,8 @@ nlohmann::json LayerJson(const LayerAccount& l) {
                       {"kind", l.kind},
                       {"params_total", l.params_total},
                       {"params_learned", l.params_learned},
-                      {"params_frozen", l.params_frozen}};
+                      {"params_frozen", l.params_frozen},
+                      {"params_trained", l.params_trained}};
   if (l.kind == "bn") return j;
   j["in_channels"] = l.in_channels;
   j["out_channels"] = l.out_channels;
@@ -36,9 +37,11 @@ nlohmann::json LayerJson(const LayerAccount& l) {
     j["lc_rate"] = l.lc_rate;
     j["execution"] = l.execution;
     j["fold_macs"] = l.fold_macs;
+    j["fold_macs_reduced"] = l.fold_macs_reduced;
   }
   j["train_macs_folded"] = l.train_macs_folded;
   j["train_macs_unfolded"] = l.train_macs_unfolded;
+  j["train_macs_reduced"] = l.train_macs_reduced;
   j["train_macs"] = l.train_macs;
   j["inference_macs"] = l.inference_macs;
   return j;
@@ -74,9 +77,12 @@ StatusOr<ModelAccount> AccountModel(NetworkImpl& network) {
       l.params_total = a.params_total;
       l.params_learned = a.params_learned;
       l.params_frozen = a.params_frozen;
+      l.params_trained = a.params_trained;
       l.fold_macs = a.fold_macs;
+      l.fold_macs_reduced = a.fold_macs_reduced;
       l.train_macs_folded = a.train_macs_folded;
       l.train_macs_unfolded = a.train_macs_unfolded;
+      l.train_macs_reduced = a.train_macs_reduced;
       l.train_macs = a.train_macs;
       l.inference_macs = a.inference_macs;
       torch::Tensor frozen = lc->FrozenStorage();
@@ -93,20 +99,21 @@ StatusOr<ModelAccount> AccountModel(NetworkImpl& network) {
       l.output_size = network.OutputSizeOf(name);
       if (l.output_size < 0) return InternalError("no recorded output size for conv '" + name + "'");
       l.input_size = l.output_size * l.stride;
-      l.params_total = l.params_learned = NumelOf(*conv);
+      l.params_total = l.params_learned = l.params_trained = NumelOf(*conv);
       const int64_t macs = conv->weight.numel() * l.output_size * l.output_size;
-      l.train_macs_folded = l.train_macs_unfolded = l.train_macs = l.inference_macs = macs;
+      l.train_macs_folded = l.train_macs_unfolded = l.train_macs_reduced = l.train_macs = l.inference_macs =
+          macs;
     } else if (auto linear = std::dynamic_pointer_cast<torch::nn::LinearImpl>(module)) {
       l.kind = "linear";
       l.in_channels = linear->options.in_features();
       l.out_channels = linear->options.out_features();
-      l.params_total = l.params_learned = NumelOf(*linear);
-      l.train_macs_folded = l.train_macs_unfolded = l.train_macs = l.inference_macs =
+      l.params_total = l.params_learned = l.params_trained = NumelOf(*linear);
+      l.train_macs_folded = l.train_macs_unfolded = l.train_macs_reduced = l.train_macs = l.inference_macs =
           linear->weight.numel();
     } else if (auto bn = std::dynamic_pointer_cast<torch::nn::BatchNorm2dImpl>(module)) {
       l.kind = "bn";
       l.out_channels = bn->options.num_features();
-      l.params_total = l.params_learned = NumelOf(*bn);
+      l.params_total = l.params_learned = l.params_trained = NumelOf(*bn);
     } else {
       if (NumelOf(*module) != 0) {
         return InternalError("accounting does not know module '" + name + "' (" + module->name() +
@@ -117,24 +124,27 @@ StatusOr<ModelAccount> AccountModel(NetworkImpl& network) {
     account.params_total += l.params_total;
     account.params_learned += l.params_learned;
     account.params_frozen += l.params_frozen;
+    account.params_trained += l.params_trained;
     account.train_macs_folded += l.train_macs_folded;
     account.train_macs_unfolded += l.train_macs_unfolded;
+    account.train_macs_reduced += l.train_macs_reduced;
     account.train_macs += l.train_macs;
     account.inference_macs += l.inference_macs;
     account.fold_macs_per_step += l.fold_macs;
+    account.fold_reduced_macs_per_step += l.fold_macs_reduced;
     account.layers.push_back(std::move(l));
   }
-  int64_t learned = 0;
+  int64_t trained = 0;
   std::set<const void*> seen;
   for (const auto& p : network.parameters()) {
-    if (seen.insert(p.unsafeGetTensorImpl()).second) learned += p.numel();
+    if (seen.insert(p.unsafeGetTensorImpl()).second) trained += p.numel();
   }
-  if (learned != account.params_learned) {
-    return InternalError("accounting walk found " + std::to_string(account.params_learned) +
-                         " learned parameters, parameters() holds " + std::to_string(learned));
+  if (trained != account.params_trained) {
+    return InternalError("accounting walk found " + std::to_string(account.params_trained) +
+                         " trained parameters, parameters() holds " + std::to_string(trained));
   }
-  account.params_stored += learned;
-  account.params_stored_frozen_regenerated = learned;
+  account.params_stored += trained;
+  account.params_stored_frozen_regenerated = trained;
   return account;
 }
 
@@ -162,19 +172,25 @@ StatusOr<nlohmann::json> DescribeModel(const ModelSpec& spec) {
   j["parameters"] = {{"total", a.params_total},
                      {"learned", a.params_learned},
                      {"frozen", a.params_frozen},
+                     {"trained", a.params_trained},
                      {"stored", a.params_stored},
-                     {"stored_frozen_regenerated", a.params_stored_frozen_regenerated}};
+                     {"stored_frozen_regenerated", a.params_stored_frozen_regenerated},
+                     {"trained_state_bytes", 2 * a.params_trained * 4}};
   j["macs_per_image"] = {{"train_folded", a.train_macs_folded},
                          {"train_unfolded", a.train_macs_unfolded},
+                         {"train_reduced", a.train_macs_reduced},
                          {"train", a.train_macs},
                          {"inference", a.inference_macs},
-                         {"fold_per_step", a.fold_macs_per_step}};
+                         {"fold_per_step", a.fold_macs_per_step},
+                         {"fold_reduced_per_step", a.fold_reduced_macs_per_step}};
   j["layers"] = nlohmann::json::array();
   for (const auto& l : a.layers) j["layers"].push_back(LayerJson(l));
   j["notes"] = {
       {"parameters",
-       "total = learned + frozen (a shared tensor counts per layer); stored counts a shared tensor "
-       "once; stored_frozen_regenerated = learned (frozen filters regenerate from the seed)"},
+       "total = learned + frozen (a shared tensor counts per layer); trained = what the optimizer "
+       "holds (reduced LC blocks train Q and c instead of P); stored counts a shared tensor once; "
+       "stored_frozen_regenerated = trained (frozen filters regenerate from the seed); "
+       "trained_state_bytes = float32 trained tensors plus momentum buffers"},
       {"macs_per_image",
        "forward multiply-accumulates per image; train_folded adds fold_per_step / batch_size; "
        "BN, ReLU and pooling not counted"}};
@@ -192,6 +208,7 @@ StatusOr<ModelSpec> ModelSpecForJob(const JobConfig& job) {
   spec.std = info.std;
   spec.seed = job.seed;
   spec.batch_size = job.train.batch_size;
+  spec.optimizer = job.train.optimizer;
   return spec;
 }
 

@@ -36,6 +36,12 @@ struct ModelSpec {
   // Images per training step: amortises the per-step fold (P . S) in the MAC
   // model that accounting and conv.execution "auto" use.
   int64_t batch_size = 256;
+  // train.optimizer: conv.execution "reduced" needs the SGD family (lc_conv.h).
+  std::string optimizer = "sgd";
+  // dtype of every parameter and buffer at construction. float64 builds the
+  // reduced form's Q(0) and R exactly in float64 (exactness checks); a model
+  // built in float32 and converted later is exact to float32 only.
+  torch::Dtype dtype = torch::kFloat32;
 };
 
 // One spatial (k x k) layer as filter statistics see it. Tensors are views

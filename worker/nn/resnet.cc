@@ -25,6 +25,8 @@ class LayerFactory {
     o.layer_index = next_layer_++;
     o.input_size = input_size;
     o.batch_size = spec_.batch_size;
+    o.optimizer = spec_.optimizer;
+    o.dtype = spec_.dtype;
     if (spec_.model.conv.sharing != "none") o.share_group = 0;  // regrouped in AttachSharedTensors
     return LcConv2d(o);
   }
@@ -184,6 +186,7 @@ ResNetImpl::ResNetImpl(const ModelSpec& spec, const ResNetLayout& layout) : spec
   }
   output_sizes_["fc"] = 1;
   if (spec.model.conv.sharing != "none") AttachSharedTensors();
+  if (spec.dtype != torch::kFloat32) to(spec.dtype);
 }
 
 std::vector<std::pair<std::string, LcConv2d>> ResNetImpl::LcLayers() {
@@ -256,11 +259,10 @@ std::vector<SpatialLayerView> ResNetImpl::SpatialLayers() {
 }
 
 std::vector<std::pair<std::string, torch::Tensor>> ResNetImpl::CheckpointState() {
-  // Regenerable buffers (frozen filters, shared T, normalisation) stay out.
+  // Regenerable buffers (frozen filters, shared T, reduced R, normalisation) stay out.
   std::set<const void*> regenerable;
   for (auto& [name, layer] : LcLayers()) {
-    torch::Tensor frozen = layer->FrozenStorage();
-    if (frozen.defined()) regenerable.insert(frozen.unsafeGetTensorImpl());
+    for (const torch::Tensor& t : layer->RegenerableBuffers()) regenerable.insert(t.unsafeGetTensorImpl());
   }
   if (norm_mean_.defined()) {
     regenerable.insert(norm_mean_.unsafeGetTensorImpl());
