@@ -1,6 +1,6 @@
 // lcsweep: the command line of lcsweep (submit sweeps, follow them, tabulate
-// results). Argument parsing only; the commands live in cli/commands.cc and
-// cli/watch.cc.
+// results). Argument parsing only; the commands live in the files that
+// cli/commands.h lists.
 #include <unistd.h>
 
 #include <iostream>
@@ -61,6 +61,7 @@ int main(int argc, char** argv) {
   auto* s = app.add_subcommand("submit", "validate a sweep spec and queue its jobs (or --dry-run)");
   s->add_option("SWEEP", submit.file, "sweep JSON file ('-' = stdin)")->required();
   s->add_flag("--dry-run", submit.dry_run, "expand and show the jobs and what the coordinator already has; submit nothing");
+  s->add_flag("--offline", submit.offline, "with --dry-run: only validate and expand, without asking the coordinator");
   s->add_option("--priority", submit.priority, "override the spec's priority (higher runs first)");
   s->add_flag("--force", submit.force, "re-run jobs even when an identical job already finished");
   s->add_flag("--json", submit.json, "print the coordinator's answer as JSON");

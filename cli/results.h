@@ -9,7 +9,8 @@
 // columns by one axis. Formats: text table, markdown, LaTeX (human:
 // accuracies in percent), CSV and JSON (long format, one record per cell,
 // raw values as stored: accuracies as fractions).
-// Thread-safety: pure functions.
+// Thread-safety: pure functions, but for FetchResults (as thread-safe as
+// the connection's stub) and RunResults (one per process).
 #pragma once
 
 #include <map>
@@ -22,6 +23,8 @@
 #include "analysis/figures.h"
 #include "analysis/groups.h"
 #include "analysis/stats.h"
+#include "cli/connection.h"
+#include "cli/io.h"
 #include "common/job_config.h"
 #include "common/status.h"
 #include "lcsweep/v1/coordinator.pb.h"
@@ -56,6 +59,14 @@ std::vector<GroupView> GroupViewsOf(const v1::GetResultsResponse& response, cons
 // lists the available ones); NOT_FOUND when no group has results yet.
 StatusOr<std::string> RenderResults(const std::vector<GroupView>& groups,
                                     const ResultsOptions& options);
+
+// `lcsweep results SWEEP` (cli/results_command.cc): FetchResults, then
+// GroupViewsOf and RenderResults; the jobs' configs only with --vs-paper.
+int RunResults(const ConnectionFlags& flags, int64_t sweep_id, const ResultsOptions& options, Io io);
+
+// Every result group of the sweep, following next_page_token (groups are
+// paged by size); pending_jobs from the last page.
+StatusOr<v1::GetResultsResponse> FetchResults(Connection& c, int64_t sweep_id);
 
 // The text of an axis value: strings bare, null empty, everything else as JSON.
 using analysis::AxisValueText;

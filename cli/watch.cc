@@ -1,10 +1,5 @@
-// `lcsweep watch`: follows WatchSweep / WatchJob and draws live progress.
-//
-// On a terminal: finished jobs scroll by as permanent lines; below them a
-// block that is redrawn in place (ANSI cursor-up + clear) with one bar per
-// running job and the sweep bar. Elsewhere (pipes, CI logs): plain lines for
-// state changes, each epoch's test accuracy and, at most every 10 s per job,
-// a progress line.
+#include "cli/watch.h"
+
 #include <sys/ioctl.h>
 #include <unistd.h>
 
@@ -16,7 +11,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "cli/commands.h"
+#include "cli/call.h"
+#include "cli/format.h"
 #include "proto/convert.h"
 
 namespace lcsweep::cli {
@@ -250,9 +246,8 @@ int RunWatch(const ConnectionFlags& flags, const WatchArgs& args, Io io) {
     v1::GetSweepRequest req;
     req.set_sweep_id(args.sweep);
     v1::GetSweepResponse resp;
-    auto ctx = c.Context();
-    grpc::Status st = c.jobs().GetSweep(ctx.get(), req, &resp);
-    if (!st.ok()) return ReportError(c.Explain(st, "sweep " + std::to_string(args.sweep)), io);
+    Status st = Call(c, &v1::JobService::Stub::GetSweep, req, &resp, "sweep " + std::to_string(args.sweep));
+    if (!st.ok()) return ReportError(st, io);
     name = resp.sweep().name();
   }
   const bool tty = !args.plain && isatty(STDOUT_FILENO);

@@ -338,6 +338,35 @@ TEST_F(CliTest, DryRunSubmitDuplicateAndListings) {
   EXPECT_THAT(ev.out, HasSubstr("(new) -> queued"));
 }
 
+TEST_F(CliTest, DryRunNeedsNoCoordinatorAndWithOneShowsWhatIsDone) {
+  std::string path = WriteSpec(TestSweep("offline", {1, 4}, {0}), "o.json");
+  std::string dead = "127.0.0.1:" + std::to_string(::lcsweep::testing::PickFreePort());
+  // No coordinator: the local expansion, exit 0, and a note why it is alone.
+  CliResult r = Cli({"--coordinator", dead, "--timeout", "1", "submit", path, "--dry-run"}, /*raw=*/true);
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("4 jobs; nothing was submitted"));
+  EXPECT_THAT(r.out, HasSubstr("model.conv.lc_rate: 1 (2) 4 (2)"));
+  EXPECT_THAT(r.out, HasSubstr("offline"));
+  EXPECT_THAT(r.err, HasSubstr("cannot reach the coordinator at " + dead));
+  // --offline does not even try; --json gives the plan in SubmitSweepResponse's shape.
+  r = Cli({"--coordinator", dead, "submit", path, "--dry-run", "--offline", "--json"}, /*raw=*/true);
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.err, "");
+  EXPECT_EQ(nlohmann::json::parse(r.out)["jobs"].size(), 4u);
+  // A real submission still needs the coordinator.
+  r = Cli({"--coordinator", dead, "--timeout", "1", "submit", path}, /*raw=*/true);
+  EXPECT_EQ(r.code, 5);
+
+  // With the coordinator: finished jobs are reported as already done.
+  Submit(TestSweep("offline", {1}, {0}));
+  ASSERT_EQ(CompleteAll(RegisterWorker()).size(), 2u);
+  r = Cli({"submit", path, "--dry-run"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("on the coordinator: 2 new, 0 already queued/running, 2 already done"));
+  EXPECT_THAT(r.out, HasSubstr("reuse result [succeeded]"));
+  EXPECT_EQ(nlohmann::json::parse(Cli({"ls", "--json"}).out)["sweeps"].size(), 1u);  // the dry run stored nothing
+}
+
 TEST_F(CliTest, CancelAndRetryJobsAndSweeps) {
   int64_t sweep = Submit(TestSweep("cancel_me", {1, 2}, {0}));
   ASSERT_EQ(sweep, 1);
