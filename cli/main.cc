@@ -162,7 +162,7 @@ int main(int argc, char** argv) {
   rs->add_option("--cols", results.cols, "column axis (default: the swept axis with the fewest values; '-' = none)");
   rs->add_option("--metric", results.metric, "figure name (see `lcsweep show JOB`)")->capture_default_str();
   rs->add_option("--format", results.format, "table | markdown | csv | json | latex")->capture_default_str();
-  rs->add_flag("--vs-paper", results.vs_paper, "add the published numbers (PAPER.md section 7) where configs match");
+  rs->add_flag("--vs-paper", results.vs_paper, "add the published numbers (docs/method.md section 7) where configs match");
   rs->add_option("--decimals", results.decimals, "decimals in table/markdown/latex")->capture_default_str();
   rs->callback([&] {
     std::stringstream in(rows);

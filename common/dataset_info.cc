@@ -5,7 +5,7 @@ namespace lcsweep {
 StatusOr<DataSetInfo> GetDataSetInfo(const DataConfig& data) {
   DataSetInfo info;
   info.name = data.name;
-  // Normalisation constants: CIFAR-10's are PAPER.md section 5; the others are
+  // Normalisation constants: CIFAR-10's are docs/method.md section 5; the others are
   // the usual per-data-set training-set statistics.
   if (data.name == "cifar10") {
     info.mean = {0.4914, 0.4822, 0.4465};
@@ -18,7 +18,7 @@ StatusOr<DataSetInfo> GetDataSetInfo(const DataConfig& data) {
     info.mean = {0.4377, 0.4438, 0.4728};
     info.std = {0.1980, 0.2010, 0.1970};
   } else if (data.name == "fashion_mnist" || data.name == "mnist") {
-    // 28x28 grey images, upscaled to 32x32 (PAPER.md section 5).
+    // 28x28 grey images, upscaled to 32x32 (docs/method.md section 5).
     info.channels = 1;
     if (data.name == "fashion_mnist") {
       info.mean = {0.2860};

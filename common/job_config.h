@@ -1,6 +1,6 @@
 // JobConfig: one fully explicit training job, the unit that a sweep expands
 // into, the coordinator queues and a worker runs. Every axis of the shared
-// PAPER.md is a field here, with the paper's recipe as the default value.
+// docs/method.md is a field here, with the paper's recipe as the default value.
 //
 // The JSON form (see job_config_json.h) mirrors these structs field by field:
 //   {"seed": 0,
@@ -94,7 +94,7 @@ struct EvalConfig {
   std::vector<double> pgd_eps = {};
   int64_t pgd_steps = 40;
   double pgd_step_fraction = 1.0 / 30;         // step size = eps * fraction
-  std::vector<std::string> corruptions = {};   // names from PAPER.md section 6, or {"all"}
+  std::vector<std::string> corruptions = {};   // names from docs/method.md section 6, or {"all"}
   std::vector<int64_t> severities = {1, 2, 3, 4, 5};
   std::string corruptions_root;                // folder with CIFAR-10-C .npy files (optional)
   int64_t robustness_limit = 1000;             // test images used for attacks/corruptions (0 = all)

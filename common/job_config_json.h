@@ -11,12 +11,12 @@
 //         "none", "auto"): those settings exist only for LC blocks, and
 //         forcing the defaults keeps one hash per distinct model;
 //       * execution "folded" with intermediate != "none": folding needs the
-//         block to be linear (PAPER.md section 1);
+//         block to be linear (docs/method.md section 1);
 //       * execution "reduced" with spatial "learned", intermediate != "none"
 //         or an optimizer outside the SGD family (docs/reduced_lc.md);
 //       * sharing != "none" when the spatial filters are learned (mode
 //         "learned", or mode "lc" with spatial "learned"): sharing ties one
-//         frozen random tensor across layers (PAPER.md section 3). It is
+//         frozen random tensor across layers (docs/method.md section 3). It is
 //         allowed for mode "lc" + spatial "frozen" and for mode "frozen", and
 //         with any init (the shared tensor is drawn with that init).
 //         "Sharing with mixed kernel sizes" cannot be written: kernel_size is
@@ -51,7 +51,7 @@
 
 namespace lcsweep {
 
-// eval.corruptions names (PAPER.md section 6); "all" selects every one.
+// eval.corruptions names (docs/method.md section 6); "all" selects every one.
 inline constexpr const char* kCorruptionNames[] = {
     "gaussian_noise", "shot_noise",   "impulse_noise", "speckle_noise",     "defocus_blur",
     "glass_blur",     "motion_blur",  "zoom_blur",     "gaussian_blur",     "snow",

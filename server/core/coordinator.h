@@ -1,5 +1,5 @@
-// Coordinator: the domain logic of the lcsweep coordinator (DESIGN.md, "The
-// job lifecycle"): sweep submission with dedupe, the job queue with
+// Coordinator: the domain logic of the lcsweep coordinator (docs/architecture.md and
+// server/core/job_lifecycle.h): sweep submission with dedupe, the job queue with
 // priorities and fair share, leases with fencing tokens, heartbeats, retries,
 // cancellation, release (drain), the lease reaper, the audit trail, results
 // aggregated over seeds, and change notification for watchers.

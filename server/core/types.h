@@ -21,7 +21,7 @@
 namespace lcsweep {
 
 // ---------------------------------------------------------------------------
-// Job states (DESIGN.md "The job lifecycle").
+// Job states (server/core/job_lifecycle.h has the transitions).
 enum class JobState { kQueued = 0, kRunning = 1, kSucceeded = 2, kFailed = 3, kCancelled = 4 };
 inline constexpr int kNumJobStates = 5;
 

@@ -1,4 +1,4 @@
-// Schema migrations (see migrations.h). Data model from DESIGN.md: sweeps,
+// Schema migrations (see migrations.h). Data model: sweeps,
 // jobs, the sweep_jobs link table (dedupe puts one job in several sweeps),
 // workers, metrics, checkpoints and events (the audit trail).
 #include "server/store/migrations.h"

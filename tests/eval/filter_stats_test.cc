@@ -1,4 +1,4 @@
-// Filter statistics against hand-computed values (PAPER.md section 6).
+// Filter statistics against hand-computed values (docs/method.md section 6).
 #include "worker/eval/filter_stats.h"
 
 #include <gtest/gtest.h>

@@ -15,7 +15,7 @@ using testing::MustBuild;
 using testing::RelativeError;
 using testing::SmallSpec;
 
-// Parameter counts of ResNet-D-W from the architecture (PAPER.md section 4),
+// Parameter counts of ResNet-D-W from the architecture (docs/method.md section 4),
 // written out independently of the model code.
 struct Counts {
   int64_t total = 0, learned = 0;

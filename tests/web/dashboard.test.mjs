@@ -188,7 +188,7 @@ test('sweep page: ablation plot, pivot with published numbers, job table', async
   assert.equal(await page.evaluate(() => window.Chart.getChart(
     document.querySelector('canvas[data-chart="ablation"]')).options.scales.x.type), 'logarithmic');
 
-  // Pivot: the plain learned baseline on Fashion-MNIST matches PAPER.md's 93.65.
+  // Pivot: the plain learned baseline on Fashion-MNIST matches docs/method.md's 93.65.
   const published = page.locator('#pivot td[data-published]');
   assert.ok(await published.count() >= 1);
   assert.match(await published.first().innerText(), /paper 93\.65 ± 0\.18/);

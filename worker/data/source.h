@@ -37,7 +37,7 @@ class Source {
                       int64_t* label) const = 0;
 };
 
-// What the training transform of an in-memory set does (PAPER.md section 5).
+// What the training transform of an in-memory set does (docs/method.md section 5).
 enum class TensorAugment {
   kNone,         // SVHN, synthetic
   kPadCropFlip,  // CIFAR: zero-pad 4, random crop, horizontal flip

@@ -1,4 +1,4 @@
-// Per-image transforms of PAPER.md section 5, on raw pixel buffers so loader
+// Per-image transforms of docs/method.md section 5, on raw pixel buffers so loader
 // threads never touch LibTorch. Outputs are float in [0, 1]; per-channel
 // normalisation is inside the model (worker/nn/network.h).
 // Thread-safety: pure functions; Resampler is immutable after construction.

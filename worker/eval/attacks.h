@@ -1,4 +1,4 @@
-// L-inf adversarial attacks in [0,1] pixel space (PAPER.md section 6).
+// L-inf adversarial attacks in [0,1] pixel space (docs/method.md section 6).
 //
 // The model normalises internally, so perturbations live in pixel space. The
 // caller puts the model in eval mode (BN statistics frozen); the attacks never

@@ -34,7 +34,7 @@
 
 namespace lcsweep::eval {
 
-// The 19 corruptions of PAPER.md section 6, in its order.
+// The 19 corruptions of docs/method.md section 6, in its order.
 const std::vector<std::string>& AllCorruptionNames();
 // Names that can be generated here (all but frost).
 bool IsGenerated(const std::string& name);

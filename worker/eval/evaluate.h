@@ -1,4 +1,4 @@
-// The evaluation suite of PAPER.md section 6 as one call: clean metrics,
+// The evaluation suite of docs/method.md section 6 as one call: clean metrics,
 // FGSM and PGD robust accuracy, corruption accuracy (generated, or the
 // published CIFAR-10-C .npy files when eval.corruptions_root is set) and
 // filter statistics per spatial layer.
@@ -51,7 +51,7 @@ struct EvalInputs {
 
 StatusOr<nlohmann::json> RunEvaluation(nn::NetworkImpl& model, const EvalConfig& cfg, const EvalInputs& in);
 
-// Expands cfg.corruptions ({"all"} = the 19 of PAPER.md) and checks names.
+// Expands cfg.corruptions ({"all"} = the 19 of docs/method.md) and checks names.
 StatusOr<std::vector<std::string>> ExpandCorruptionNames(const std::vector<std::string>& names);
 
 }  // namespace lcsweep::eval

@@ -1,4 +1,4 @@
-// Filter statistics of PAPER.md section 6, per spatial layer, on S, P and the
+// Filter statistics of docs/method.md section 6, per spatial layer, on S, P and the
 // folded filters W. All computed in double precision on the CPU.
 //
 // For a weight tensor [c_out, c_in, k, k]:

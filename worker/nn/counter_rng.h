@@ -3,7 +3,7 @@
 // classifier, shared tensors).
 //
 // Why not torch's generator: frozen filters must be bitwise identical on any
-// machine and LibTorch version (DESIGN.md, job lifecycle), and a resumed or
+// machine and LibTorch version (docs/method.md section 2), and a resumed or
 // re-run job must start from the same learned init. The i-th value of a
 // stream is a pure function of (seed, layer, stream, i): SplitMix64's output
 // function applied to a counter, so values are generated in double on the

@@ -1,4 +1,4 @@
-// Filter initialisations of PAPER.md section 2, drawn from CounterRng so the
+// Filter initialisations of docs/method.md section 2, drawn from CounterRng so the
 // result is a pure function of (kind, shape, fan-in, rng key).
 //
 // With a = 1/sqrt(fan_in) (PyTorch's default conv init, Kaiming-uniform with
@@ -19,7 +19,7 @@
 //   gaussian_envelope  i.i.d. N(0,1) noise times exp(-r^2 / (2 (k/4)^2)),
 //                      r the distance from the kernel centre, rescaled so the
 //                      expected per-layer variance is sigma^2 (centre-weighted
-//                      filters; PAPER.md's spatially structured init)
+//                      filters; docs/method.md's spatially structured init)
 // Thread-safety: pure functions.
 #pragma once
 

@@ -239,7 +239,7 @@ bool LcConv2dImpl::ReducedApplies() const {
 }
 
 torch::Tensor LcConv2dImpl::InitialCombination() const {
-  // P: Kaiming-uniform with fan-in c_out*E (PAPER.md section 2), whatever the spatial init.
+  // P: Kaiming-uniform with fan-in c_out*E (docs/method.md section 2), whatever the spatial init.
   return InitTensor(InitKind::kKaimingUniform, {options_.out_channels, expanded(), 1, 1}, expanded(),
                     CounterRng(options_.seed, static_cast<uint64_t>(options_.layer_index),
                                RngStream::kCombination))

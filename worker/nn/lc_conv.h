@@ -1,5 +1,5 @@
 // LcConv2d: one spatial (k x k) convolution of a network in any of the
-// paper's conv modes (PAPER.md section 1):
+// paper's conv modes (docs/method.md section 1):
 //   learned   plain Conv2d(c_in, c_out, k), trained          -> "weight" (parameter)
 //   frozen    plain Conv2d kept at its random init            -> "weight" (buffer)
 //   lc        S = Conv2d(c_in, c_out*E, k) then P = Conv2d(c_out*E, c_out, 1)
@@ -28,7 +28,7 @@
 // drawn from CounterRng on the CPU; learned tensors use it as well, so a model
 // is bitwise reproducible across machines and LibTorch versions.
 //
-// Sharing (PAPER.md section 3): with share_group >= 0, the layer owns no
+// Sharing (docs/method.md section 3): with share_group >= 0, the layer owns no
 // spatial tensor; the network attaches a tensor T (AttachShared) and the layer
 // uses S = scale * T[:c_out*E, :c_in] with scale = 1/sqrt(c_in*k*k). Only for
 // frozen spatial filters (a shared learned T is not supported).

@@ -224,7 +224,7 @@ void ResNetImpl::AttachSharedTensors() {
       rows = std::max(rows, o.out_channels * e);
       cols = std::max(cols, o.in_channels);
     }
-    // Unit layer scale (fan-in 1): kaiming_uniform gives T ~ U[-1, 1] (PAPER.md section 3).
+    // Unit layer scale (fan-in 1): kaiming_uniform gives T ~ U[-1, 1] (docs/method.md section 3).
     torch::Tensor t = register_buffer(
         "shared_spatial_" + std::to_string(g),
         InitTensor(init, {rows, cols, k, k}, 1, CounterRng(spec_.seed, g, RngStream::kShared)));

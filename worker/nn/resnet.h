@@ -1,7 +1,7 @@
 // The ResNet family of the registry, torchvision-style: one template
 // (ResNetImpl over a ResNetLayout) and one-line variants.
 //
-//   resnet_cifar  ResNet-LC-D-WxE (PAPER.md section 4): stem k x k conv 3 -> W
+//   resnet_cifar  ResNet-LC-D-WxE (docs/method.md section 4): stem k x k conv 3 -> W
 //                 + BN + ReLU; stages W, 2W, 4W of n = (D-2)/6 BasicBlocks;
 //                 stride 2 in the first block of stages 2 and 3; shortcut
 //                 1x1 conv stride 2 + BN when the shape changes; GAP + Linear.

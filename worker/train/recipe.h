@@ -1,4 +1,4 @@
-// The pieces of PAPER.md section 5's recipe that are pure functions: the
+// The pieces of docs/method.md section 5's recipe that are pure functions: the
 // learning-rate schedules and the label-smoothing loss.
 // Thread-safety: pure functions.
 #pragma once
