@@ -14,14 +14,10 @@
 #include "server/core/metric_batcher.h"
 
 namespace lcsweep {
-namespace {
-
-std::shared_ptr<spdlog::logger> Log() {
+std::shared_ptr<spdlog::logger> Coordinator::Log() {
   static std::shared_ptr<spdlog::logger> logger = GetLogger("coordinator");
   return logger;
 }
-
-}  // namespace
 
 Status Coordinator::StaleToken() {
   return FailedPreconditionError(

@@ -80,6 +80,10 @@
 #include "server/core/store.h"
 #include "server/core/types.h"
 
+namespace spdlog {
+class logger;
+}  // namespace spdlog
+
 namespace lcsweep {
 
 struct CoordinatorOptions {
@@ -251,6 +255,8 @@ class Coordinator {
 
   // FAILED_PRECONDITION for a token whose lease has moved on.
   static Status StaleToken();
+  // The "coordinator" logger of the three coordinator*.cc files.
+  static std::shared_ptr<spdlog::logger> Log();
 
   // Submission steps (see SubmitSweep): the earlier sweep of a replayed
   // request_id (nullopt: none); the existing jobs the expansion names and
@@ -277,6 +283,9 @@ class Coordinator {
   // Transit(job, trigger), committed and applied; the job after it.
   StatusOr<JobRecord> TransitAndCommit(const JobRecord& job, const Trigger& trigger,
                                        std::vector<ChangeNotice>* notices) LCSWEEP_REQUIRES(mu_);
+  // The same for the job of the live lease `token`, then notifies.
+  StatusOr<JobRecord> TransitLease(const std::string& token, const Trigger& trigger)
+      LCSWEEP_EXCLUDES(mu_);
   // Commits `batch`; only when that succeeded applies it to memory and
   // appends the change notices. Memory is untouched on error.
   Status CommitAndApply(const WriteBatch& batch, std::vector<ChangeNotice>* notices)

@@ -16,10 +16,6 @@
 namespace lcsweep {
 namespace {
 
-std::shared_ptr<spdlog::logger> Log() {
-  static std::shared_ptr<spdlog::logger> logger = GetLogger("coordinator");
-  return logger;
-}
 
 constexpr int kDefaultPageSize = 100;
 constexpr int kMaxPageSize = 1000;

@@ -13,14 +13,6 @@
 #include "server/core/metric_batcher.h"
 
 namespace lcsweep {
-namespace {
-
-std::shared_ptr<spdlog::logger> Log() {
-  static std::shared_ptr<spdlog::logger> logger = GetLogger("coordinator");
-  return logger;
-}
-
-}  // namespace
 
 StatusOr<RegisterWorkerResult> Coordinator::RegisterWorker(const WorkerRecord& worker) {
   if (worker.name.empty())
@@ -288,6 +280,18 @@ StatusOr<std::optional<CheckpointMeta>> Coordinator::LatestCheckpoint(const std:
   return std::optional<CheckpointMeta>(it->second.back());
 }
 
+StatusOr<JobRecord> Coordinator::TransitLease(const std::string& token, const Trigger& trigger) {
+  std::vector<ChangeNotice> notices;
+  JobRecord out;
+  {
+    MutexLock lock(&mu_);
+    LCSWEEP_ASSIGN_OR_RETURN(JobRecord job, LiveLease(token));
+    LCSWEEP_ASSIGN_OR_RETURN(out, TransitAndCommit(job, trigger, &notices));
+  }
+  Notify(notices);
+  return out;
+}
+
 Status Coordinator::CompleteJob(const std::string& token, const std::string& result_json) {
   LCSWEEP_RETURN_IF_ERROR(CheckResultJsonText(result_json));  // before any parse (common/limits.h)
   nlohmann::json parsed = nlohmann::json::parse(result_json, nullptr, false);
@@ -295,14 +299,7 @@ Status Coordinator::CompleteJob(const std::string& token, const std::string& res
     return InvalidArgumentError("result_json must be a JSON object; the job stays running");
   Trigger t = MakeTrigger(Trigger::Kind::kComplete);
   t.text = parsed.dump();
-  std::vector<ChangeNotice> notices;
-  {
-    MutexLock lock(&mu_);
-    LCSWEEP_ASSIGN_OR_RETURN(JobRecord job, LiveLease(token));
-    LCSWEEP_RETURN_IF_ERROR(TransitAndCommit(job, t, &notices).status());
-  }
-  Notify(notices);
-  return OkStatus();
+  return TransitLease(token, t).status();
 }
 
 StatusOr<JobRecord> Coordinator::FailJob(const std::string& token, const std::string& error,
@@ -310,28 +307,13 @@ StatusOr<JobRecord> Coordinator::FailJob(const std::string& token, const std::st
   Trigger t = MakeTrigger(Trigger::Kind::kFail);
   t.text = error;
   t.retryable = retryable;
-  std::vector<ChangeNotice> notices;
-  JobRecord out;
-  {
-    MutexLock lock(&mu_);
-    LCSWEEP_ASSIGN_OR_RETURN(JobRecord job, LiveLease(token));
-    LCSWEEP_ASSIGN_OR_RETURN(out, TransitAndCommit(job, t, &notices));
-  }
-  Notify(notices);
-  return out;
+  return TransitLease(token, t);
 }
 
 Status Coordinator::ReleaseJob(const std::string& token, const std::string& reason) {
   Trigger t = MakeTrigger(Trigger::Kind::kRelease);
   t.text = reason;
-  std::vector<ChangeNotice> notices;
-  {
-    MutexLock lock(&mu_);
-    LCSWEEP_ASSIGN_OR_RETURN(JobRecord job, LiveLease(token));
-    LCSWEEP_RETURN_IF_ERROR(TransitAndCommit(job, t, &notices).status());
-  }
-  Notify(notices);
-  return OkStatus();
+  return TransitLease(token, t).status();
 }
 
 StatusOr<std::vector<int64_t>> Coordinator::ReapExpiredLeases() {
