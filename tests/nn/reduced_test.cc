@@ -159,6 +159,29 @@ TEST(ReducedBlockTest, InitialPIsRegeneratedAndSharedSlicesFactorOnAttach) {
   EXPECT_LT(RelativeError(shared->FoldedWeight().reshape({8, 36}), w_ref), 1e-6);
 }
 
+TEST(ReducedBlockTest, RankDeficientSharedFiltersUseTheHouseholderFallback) {
+  // Input channel 1 repeats channel 0 in T, so S has 9 repeated columns: rank
+  // 27 < n = 36. Cholesky QR cannot factor it; the explicit-U fallback must
+  // still train exactly like P.
+  torch::manual_seed(1);
+  torch::Tensor t = torch::rand({600, 4, 3, 3}, torch::kDouble) * 2 - 1;
+  t.select(1, 1).copy_(t.select(1, 0));
+  auto build = [&](const std::string& execution) {
+    LcConv2dOptions o = BlockOptions(4, 8, 64, execution, torch::kFloat64);
+    o.conv.sharing = "global";
+    o.share_group = 0;
+    LcConv2d conv(o);
+    conv->AttachShared(t);
+    return conv;
+  };
+  LcConv2d reduced_conv = build("reduced");
+  ASSERT_TRUE(reduced_conv->reduced());
+  const BlockRun reduced = TrainBlock(reduced_conv, torch::kFloat64, /*nesterov=*/true);
+  const BlockRun folded = TrainBlock(build("folded"), torch::kFloat64, /*nesterov=*/true);
+  EXPECT_LT(reduced.decay, 0.97);
+  ExpectClose(reduced, folded, 1e-10, "rank-deficient S");
+}
+
 // Whole networks: resnet_cifar (depth 8, width 4, 8x8 images, BN, shortcuts).
 struct NetRun {
   std::vector<double> losses;
