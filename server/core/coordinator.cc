@@ -19,6 +19,9 @@ std::shared_ptr<spdlog::logger> Coordinator::Log() {
   return logger;
 }
 
+// Commits at least this long extend every lease by their duration.
+constexpr int64_t kLeaseGraceAfterStallMs = 250;
+
 Status Coordinator::StaleToken() {
   return FailedPreconditionError(
       "unknown or stale lease token: the lease has moved on (expired, released, cancelled or "
@@ -142,10 +145,19 @@ StatusOr<JobRecord> Coordinator::TransitAndCommit(const JobRecord& job, const Tr
 
 Status Coordinator::CommitAndApply(const WriteBatch& batch, std::vector<ChangeNotice>* notices) {
   if (batch.empty()) return OkStatus();
+  const int64_t started = clock_->NowMs();
   Status status = store_->Commit(batch);
   if (!status.ok()) {
     Log()->error("event=commit_failed changed=nothing {}", Kv("status", status.ToString()));
     return status;
+  }
+  // Time the coordinator spent in one long commit (a 100k-job submission,
+  // a slow disk) was time no worker could heartbeat: it does not count
+  // against their leases, as with a restart (LoadFromStore).
+  const int64_t stalled = clock_->NowMs() - started;
+  if (stalled >= kLeaseGraceAfterStallMs) {
+    for (const auto& [token, job_id] : job_by_token_) jobs_.at(job_id).lease_expiry_ms += stalled;
+    Log()->warn("event=long_commit {} leases_extended={}", Kv("ms", stalled), job_by_token_.size());
   }
   for (const SweepRecord& s : batch.sweeps) {
     sweeps_[s.id] = s;

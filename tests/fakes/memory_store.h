@@ -7,6 +7,7 @@
 #pragma once
 
 #include <algorithm>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <set>
@@ -40,6 +41,7 @@ class MemoryStore final : public Store {
   }
 
   Status Commit(const WriteBatch& batch) override {
+    if (during_commit) during_commit();  // e.g. a clock that moves on while a commit is slow
     std::lock_guard<std::mutex> lock(mu_);
     if (fail_commits_ > 0) {
       --fail_commits_;
@@ -141,6 +143,9 @@ class MemoryStore final : public Store {
     fail_commits_ = n;
     fail_status_ = std::move(status);
   }
+  // Called at the start of every Commit (set before the coordinator runs).
+  std::function<void()> during_commit;
+
   // Every commit holding a metric report of `job_id` fails (as a store
   // constraint would), whatever else it holds.
   void RefuseMetricsOfJob(int64_t job_id) {

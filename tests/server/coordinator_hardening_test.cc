@@ -277,6 +277,42 @@ TEST_F(SqliteFixture, ASubmissionRetriedWithItsRequestIdReturnsTheSameSweep) {
   EXPECT_THAT(clash.status().message(), HasSubstr("c0ffee-1"));
 }
 
+// A commit so long that no worker could heartbeat through it (a 100k-job
+// submission, a stalled disk) does not cost the running jobs their leases.
+TEST(CoordinatorSubmitTest, ALongCommitDoesNotCostRunningJobsTheirLeases) {
+  MemoryStore store;
+  FakeClock clock;
+  CoordinatorOptions options;
+  options.lease_ttl_ms = 2'000;
+  auto coord = std::move(Coordinator::Create(&store, &clock, options)).value();
+  SubmitSweepRequest r;
+  r.spec_json = GridSpec("running", {1});
+  ASSERT_TRUE(coord->SubmitSweep(r).ok());
+  WorkerRecord wr;
+  wr.name = "w";
+  const int64_t w = coord->RegisterWorker(wr)->worker_id;
+  auto lease = **coord->LeaseJob({w, true, false, 0});
+  // The next commit (a big submission) takes 5 s, longer than the lease.
+  bool stalled = false;
+  store.during_commit = [&] {
+    if (!stalled) clock.Advance(5'000);
+    stalled = true;
+  };
+  r.spec_json = GridSpec("big", {2, 4, 8});
+  ASSERT_TRUE(coord->SubmitSweep(r).ok());
+  auto reaped = coord->ReapExpiredLeases();
+  ASSERT_TRUE(reaped.ok());
+  EXPECT_TRUE(reaped->empty()) << "the stall was the coordinator's, not the worker's";
+  HeartbeatRequest hb;
+  hb.token = lease.token;
+  EXPECT_TRUE(coord->Heartbeat(hb).ok());
+  // A silence of the worker's own still expires it.
+  clock.Advance(2'001);
+  reaped = coord->ReapExpiredLeases();
+  ASSERT_TRUE(reaped.ok());
+  EXPECT_EQ(reaped->size(), 1u);
+}
+
 TEST(CoordinatorSubmitTest, HundredConcurrentSubmitsOfOneConfigMakeOneJob) {
   MemoryStore store;
   FakeClock clock;
