@@ -233,4 +233,14 @@ void KeepLogs(const LocalCluster& cluster, const std::string& fault) {
   }
 }
 
+int64_t CountSweeps(LocalCluster& cluster) {
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  v1::ListSweepsRequest req;
+  req.set_page_size(1000);
+  v1::ListSweepsResponse resp;
+  EXPECT_TRUE(cluster.stub().ListSweeps(&ctx, req, &resp).ok());
+  return resp.sweeps_size();
+}
+
 }  // namespace lcsweep::testing

@@ -73,6 +73,9 @@ std::vector<v1::Job> CheckSweep(LocalCluster& cluster, int64_t sweep_id, const S
 // expects PRAGMA integrity_check to be "ok" on its database.
 void KillCoordinatorAndCheckIntegrity(LocalCluster& cluster);
 
+// Sweeps the coordinator lists (one page of up to 1,000).
+int64_t CountSweeps(LocalCluster& cluster);
+
 // Copies the coordinator's and workers' logs to $LCSWEEP_FAULT_LOG_DIR/<fault>
 // when that variable is set (for post-mortems of a failed run).
 void KeepLogs(const LocalCluster& cluster, const std::string& fault);

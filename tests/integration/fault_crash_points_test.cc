@@ -41,16 +41,6 @@ const std::vector<std::string> kWorkerCrashPoints = {
     "ReportMetrics:5",    "CompleteJob:1",   "LeaseJob:2",  "UploadCheckpoint:2",
     "Heartbeat:1",        "ReportMetrics:1", "CompleteJob:1"};
 
-int64_t CountSweeps(LocalCluster& cluster) {
-  grpc::ClientContext ctx;
-  ctx.set_deadline(std::chrono::system_clock::now() + seconds(10));
-  v1::ListSweepsRequest req;
-  req.set_page_size(1000);
-  v1::ListSweepsResponse resp;
-  EXPECT_TRUE(cluster.stub().ListSweeps(&ctx, req, &resp).ok());
-  return resp.sweeps_size();
-}
-
 TEST(FaultCrashPoints, CoordinatorKilledAtElevenCommitPointsLosesAndDuplicatesNothing) {
   const auto t0 = Clock::now();
   LocalCluster cluster(ClusterOptions{/*lease_seconds=*/3, {}, ""});

@@ -78,16 +78,6 @@ int64_t FillUp(const std::string& path) {
   return written;
 }
 
-int64_t CountSweeps(LocalCluster& cluster) {
-  grpc::ClientContext ctx;
-  ctx.set_deadline(std::chrono::system_clock::now() + seconds(10));
-  v1::ListSweepsRequest req;
-  req.set_page_size(1000);
-  v1::ListSweepsResponse resp;
-  EXPECT_TRUE(cluster.stub().ListSweeps(&ctx, req, &resp).ok());
-  return resp.sweeps_size();
-}
-
 TEST(FaultDiskFull, FullStateDiskRefusesWithResourceExhaustedAndResumesWhenFreed) {
   SmallFileSystem disk("48m");
   if (!disk.mounted()) GTEST_SKIP() << "cannot mount a size-limited file system: " << disk.error();
