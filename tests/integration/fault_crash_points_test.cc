@@ -30,7 +30,7 @@ using std::chrono::seconds;
 using Clock = std::chrono::steady_clock;
 
 constexpr int kJobs = 8;
-constexpr int kEpochs = 3;
+constexpr int kEpochs = 6;  // long enough that every crash point is reached on an idle machine too
 constexpr int kTrainSize = 1024;  // 16 steps per epoch
 
 // The crash points, in the order they are armed (after SubmitSweep:1, which
