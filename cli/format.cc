@@ -80,7 +80,7 @@ std::string Pct(double fraction) {
 }
 
 std::string Num(double v, int decimals) {
-  char buf[48];
+  char buf[64];
   std::snprintf(buf, sizeof(buf), "%.*f", decimals, v);
   return buf;
 }

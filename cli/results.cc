@@ -7,23 +7,12 @@
 
 #include "analysis/pivot.h"
 #include "analysis/published.h"
+#include "cli/format.h"
 #include "cli/table.h"
 #include "common/job_config_json.h"
 
 namespace lcsweep::cli {
 namespace {
-
-std::string Fixed(double v, int decimals) {
-  char buf[64];
-  std::snprintf(buf, sizeof(buf), "%.*f", decimals, v);
-  return buf;
-}
-
-std::string Exact(double v) {
-  char buf[40];
-  std::snprintf(buf, sizeof(buf), "%.17g", v);
-  return buf;
-}
 
 std::string ShortName(const std::string& path, const std::vector<std::string>& all) {
   auto last_of = [](const std::string& p) { return p.substr(p.rfind('.') == std::string::npos ? 0 : p.rfind('.') + 1); };
@@ -176,7 +165,7 @@ StatusOr<std::string> RenderResults(const std::vector<GroupView>& groups, const 
           rec["mean"] = c->stats.mean;
           rec["std"] = c->stats.std;
           rec["n"] = c->stats.n;
-          line.insert(line.end(), {Exact(c->stats.mean), Exact(c->stats.std), std::to_string(c->stats.n)});
+          line.insert(line.end(), {ExactNum(c->stats.mean), ExactNum(c->stats.std), std::to_string(c->stats.n)});
         } else {
           rec["mean"] = nullptr;
           rec["std"] = nullptr;
@@ -186,8 +175,8 @@ StatusOr<std::string> RenderResults(const std::vector<GroupView>& groups, const 
         if (show_paper) {
           if (c->published) {
             rec["paper"] = analysis::PublishedJson(*c->published, c->recipe_differences);
-            line.push_back(Fixed(c->published->mean, 6));
-            line.push_back(c->published->std ? Fixed(*c->published->std, 6) : "");
+            line.push_back(Num(c->published->mean, 6));
+            line.push_back(c->published->std ? Num(*c->published->std, 6) : "");
             line.push_back(c->published->source);
           } else {
             rec["paper"] = nullptr;
@@ -222,14 +211,14 @@ StatusOr<std::string> RenderResults(const std::vector<GroupView>& groups, const 
     for (const auto& c : t.cells[r]) {
       std::string text = "-", paper = "-";
       if (c && c->stats.n > 0) {
-        text = Fixed(c->stats.mean * scale, options.decimals) + " " + pm + " " +
-               Fixed(c->stats.std * scale, options.decimals) + " (" + std::to_string(c->stats.n) + ")";
+        text = Num(c->stats.mean * scale, options.decimals) + " " + pm + " " +
+               Num(c->stats.std * scale, options.decimals) + " (" + std::to_string(c->stats.n) + ")";
       } else if (c) {
         text = "no result (0/" + std::to_string(c->n_jobs) + ")";
       }
       if (c && c->published) {
-        paper = Fixed(c->published->mean * 100, 2);
-        if (c->published->std) paper += " " + pm + " " + Fixed(*c->published->std * 100, 2);
+        paper = Num(c->published->mean * 100, 2);
+        if (c->published->std) paper += " " + pm + " " + Num(*c->published->std * 100, 2);
       }
       line.push_back(text);
       if (show_paper) line.push_back(paper);

@@ -28,6 +28,7 @@
 
 #include "lcsweep/v1/coordinator.grpc.pb.h"
 #include "server/auth/token_table.h"
+#include "tests/cli/test_sweep.h"
 #include "tests/integration/child_process.h"
 
 
@@ -46,17 +47,6 @@ struct CliResult {
   std::string out, err;
 };
 
-// A small valid sweep on synthetic data (never trained here).
-inline nlohmann::json TestSweep(const std::string& name, std::vector<int> lc_rates, std::vector<int> seeds) {
-  return {{"name", name},
-          {"base",
-           {{"data", {{"name", "synthetic"}}},
-            {"model", {{"arch", "resnet_cifar"}, {"depth", 8}, {"width", 8}, {"conv", {{"mode", "lc"}}}}},
-            {"train", {{"epochs", 1}}},
-            {"resources", {{"device", "cpu"}}}}},
-          {"grid", {{"model.conv.lc_rate", lc_rates}, {"model.conv.spatial", {"frozen", "learned"}}}},
-          {"seeds", seeds}};
-}
 
 // The accuracy the fake worker reports for a job: depends on every axis and
 // the seed, so means and stds differ per cell.

@@ -13,6 +13,7 @@
 #include "cli/jobs.h"
 #include "cli/submit.h"
 #include "cli/sweeps.h"
+#include "tests/cli/test_sweep.h"
 #include "cli/workers_events.h"
 
 namespace lcsweep::cli {
@@ -24,15 +25,7 @@ using ::testing::Not;
 constexpr int64_t kNow = 1'700'000'000'000;
 
 Sweep ParseTestSweep(std::vector<int> lc_rates, std::vector<int> seeds) {
-  nlohmann::json spec = {
-      {"name", "grid_a"},
-      {"base",
-       {{"data", {{"name", "synthetic"}}},
-        {"model", {{"arch", "resnet_cifar"}, {"depth", 8}, {"width", 8}, {"conv", {{"mode", "lc"}}}}},
-        {"train", {{"epochs", 1}}},
-        {"resources", {{"device", "cpu"}}}}},
-      {"grid", {{"model.conv.lc_rate", lc_rates}, {"model.conv.spatial", {"frozen", "learned"}}}},
-      {"seeds", seeds}};
+  const nlohmann::json spec = cli_testing::TestSweep("grid_a", std::move(lc_rates), std::move(seeds));
   SweepParseResult parsed = ParseSweepTextWithErrors(spec.dump());
   EXPECT_TRUE(parsed.sweep) << (parsed.errors.empty() ? "" : parsed.errors[0].ToString());
   return *parsed.sweep;
