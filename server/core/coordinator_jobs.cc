@@ -30,16 +30,6 @@ int Clamp(int requested, int fallback, int max) {
   return std::min(requested, max);
 }
 
-// Page tokens of sweeps and jobs are the decimal id of the last item of the
-// previous page.
-StatusOr<int64_t> ParsePageToken(const std::string& token) {
-  if (token.empty()) return int64_t{0};
-  if (token.size() > 18 || !std::all_of(token.begin(), token.end(), ::isdigit))
-    return InvalidArgumentError("invalid page_token \"" + token +
-                                "\": pass the next_page_token of the previous page unchanged");
-  return static_cast<int64_t>(std::stoll(token));
-}
-
 ResultsSummary AggregateCopies(const std::vector<JobRecord>& copies) {
   std::vector<const JobRecord*> jobs;
   jobs.reserve(copies.size());
@@ -195,7 +185,7 @@ std::vector<SweepSummary> Coordinator::ListSweeps() const {
 
 StatusOr<ListSweepsResult> Coordinator::ListSweeps(const ListSweepsRequest& request) const {
   const int page_size = Clamp(request.page_size, kDefaultPageSize, kMaxPageSize);
-  LCSWEEP_ASSIGN_OR_RETURN(int64_t before, ParsePageToken(request.page_token));
+  LCSWEEP_ASSIGN_OR_RETURN(int64_t before, ParseIdPageToken(request.page_token));
   MutexLock lock(&mu_);
   ListSweepsResult result;
   for (auto it = sweeps_.rbegin(); it != sweeps_.rend(); ++it) {
@@ -215,7 +205,7 @@ StatusOr<ListSweepsResult> Coordinator::ListSweeps(const ListSweepsRequest& requ
 
 StatusOr<ListJobsResult> Coordinator::ListJobs(const ListJobsRequest& request) const {
   const int page_size = Clamp(request.page_size, kDefaultPageSize, kMaxPageSize);
-  LCSWEEP_ASSIGN_OR_RETURN(int64_t after, ParsePageToken(request.page_token));
+  LCSWEEP_ASSIGN_OR_RETURN(int64_t after, ParseIdPageToken(request.page_token));
   MutexLock lock(&mu_);
   auto wanted = [&](const JobRecord& j) {
     if (request.state.has_value() && j.state != *request.state) return false;

@@ -38,4 +38,19 @@ const char* SubmitOutcomeName(SubmitOutcome outcome) {
   return "unknown";
 }
 
+StatusOr<int64_t> ParseIdPageToken(const std::string& token) {
+  if (token.empty()) return int64_t{0};
+  int64_t v = 0;
+  bool ok = token.size() <= 18;
+  for (char c : token) {
+    ok = ok && c >= '0' && c <= '9';
+    if (ok) v = v * 10 + (c - '0');
+  }
+  if (!ok)
+    return InvalidArgumentError("page_token: \"" + token.substr(0, 32) +
+                                "\" is not a token of this server; pass the next_page_token of "
+                                "the previous reply unchanged");
+  return v;
+}
+
 }  // namespace lcsweep

@@ -18,6 +18,8 @@
 #include <string>
 #include <vector>
 
+#include "common/status.h"
+
 namespace lcsweep {
 
 // ---------------------------------------------------------------------------
@@ -33,6 +35,11 @@ std::optional<JobState> ParseJobState(const std::string& name);
 // submission moves a job out of failed or cancelled; succeeded is final
 // unless a submission forces a re-run, which creates a new job).
 bool IsTerminal(JobState state);
+
+// Page tokens of the id-ordered lists (sweeps, jobs, events, result groups,
+// workers): the decimal id of the last item of the previous page; "" = from
+// the start (0). INVALID_ARGUMENT for anything else.
+StatusOr<int64_t> ParseIdPageToken(const std::string& token);
 
 // ---------------------------------------------------------------------------
 struct SweepRecord {

@@ -42,23 +42,6 @@ constexpr size_t kMaxSubmitReplyJobs = 2'000;
 
 bool IsFinal(JobState s) { return IsTerminal(s); }
 
-// A page token of ours: the decimal id of the last item of the previous
-// page; empty = 0 (from the start).
-StatusOr<int64_t> ParseIdToken(const std::string& token) {
-  if (token.empty()) return int64_t{0};
-  int64_t v = 0;
-  bool ok = token.size() <= 18;
-  for (char c : token) {
-    ok &= c >= '0' && c <= '9';
-    if (ok) v = v * 10 + (c - '0');
-  }
-  if (!ok) {
-    return InvalidArgumentError("page_token: not a token of this server (the next_page_token of "
-                                "a previous reply, a decimal id)");
-  }
-  return v;
-}
-
 // A job as sent in any reply: shrunk if it alone would pass the budget.
 void SendJob(const JobRecord& j, v1::Job* out) {
   rpc::ToProto(j, out);
@@ -450,7 +433,7 @@ grpc::Status JobServiceImpl::GetResults(grpc::ServerContext* context,
                                         v1::GetResultsResponse* response) {
   LCSWEEP_CHECK_ACCESS(context, Access::kJobRead);
   LCSWEEP_CHECK_REQUEST(*request);
-  StatusOr<int64_t> after = ParseIdToken(request->page_token());
+  StatusOr<int64_t> after = ParseIdPageToken(request->page_token());
   if (!after.ok()) return ToGrpcStatus(after.status());
   StatusOr<ResultsSummary> r =
       request->sweep_id() != 0
@@ -513,7 +496,7 @@ grpc::Status JobServiceImpl::ListWorkers(grpc::ServerContext* context,
                                          v1::ListWorkersResponse* response) {
   LCSWEEP_CHECK_ACCESS(context, Access::kJobRead);
   LCSWEEP_CHECK_REQUEST(*request);
-  StatusOr<int64_t> after = ParseIdToken(request->page_token());
+  StatusOr<int64_t> after = ParseIdPageToken(request->page_token());
   if (!after.ok()) return ToGrpcStatus(after.status());
   const int64_t now = env_->clock->NowMs();
   const int64_t ttl = env_->coordinator->options().lease_ttl_ms;
