@@ -68,6 +68,7 @@ struct Flags {
   bool sync_full = false;
   int64_t session_hours = 12;
   int64_t max_lost_leases = 20;
+  int64_t submit_chunk_jobs = 1000;
   std::string fault_crash_after;  // tests only: "METHOD:N"
 };
 
@@ -231,6 +232,9 @@ int Run(const Flags& f) {
   co.heartbeat_interval_ms = std::max<int64_t>(co.lease_ttl_ms / 4, 1);
   co.keep_checkpoints = static_cast<int>(f.keep_checkpoints);
   co.max_lost_leases = static_cast<int>(std::clamp<int64_t>(f.max_lost_leases, 1, 1'000'000));
+  co.submit_chunk_jobs = static_cast<int>(std::clamp<int64_t>(f.submit_chunk_jobs, 0, 1'000'000));
+  // SubmitSweepChunk:N crashes after the Nth chunk of a chunked submission.
+  if (ro.after_commit) co.after_submit_chunk = [hook = ro.after_commit] { hook("SubmitSweepChunk"); };
   StatusOr<std::unique_ptr<Coordinator>> coordinator =
       Coordinator::Create(store->get(), SystemClock::Get(), co);
   if (!coordinator.ok()) {
@@ -336,8 +340,13 @@ int main(int argc, char** argv) {
                  "worker losses (expired or released leases) a job may suffer before it fails; "
                  "its own errors are bounded by the sweep's max_attempts")
       ->capture_default_str();
+  app.add_option("--submit-chunk-jobs", f.submit_chunk_jobs,
+                 "a submission creating more jobs than this is written in transactions of this "
+                 "many jobs, so workers never wait behind one long commit (0 = one transaction)")
+      ->capture_default_str();
   app.add_option("--fault-crash-after", f.fault_crash_after,
-                 "fault tests only: exit like kill -9 after the Nth committed METHOD (METHOD:N)")
+                 "fault tests only: exit like kill -9 after the Nth committed METHOD (METHOD:N; "
+                 "SubmitSweepChunk:N = after the Nth chunk of a chunked submission)")
       ->group("Fault injection (tests)");
   CLI11_PARSE(app, argc, argv);
   if (!f.config.empty()) {

@@ -14,6 +14,18 @@
 #include "server/core/metric_batcher.h"
 
 namespace lcsweep {
+namespace {
+
+Change MakeChange(Change::Kind kind, int64_t id, uint64_t version) {
+  Change c;
+  c.kind = kind;
+  c.id = id;
+  c.version = version;
+  return c;
+}
+
+}  // namespace
+
 std::shared_ptr<spdlog::logger> Coordinator::Log() {
   static std::shared_ptr<spdlog::logger> logger = GetLogger("coordinator");
   return logger;
@@ -37,7 +49,7 @@ Coordinator::Coordinator(Store* store, Clock* clock, CoordinatorOptions options)
       options_(options),
       batcher_(std::make_unique<MetricBatcher>(store)) {}
 
-Coordinator::~Coordinator() { Shutdown(); }
+Coordinator::~Coordinator() { feed_.Close(); }
 
 StatusOr<std::unique_ptr<Coordinator>> Coordinator::Create(Store* store, Clock* clock,
                                                            CoordinatorOptions options) {
@@ -54,8 +66,24 @@ StatusOr<std::unique_ptr<Coordinator>> Coordinator::Create(Store* store, Clock* 
 Status Coordinator::LoadFromStore() {
   LCSWEEP_ASSIGN_OR_RETURN(StoreSnapshot snap, store_->Load());
   MutexLock lock(&mu_);
+  // A chunked submission that a crash cut short (coordinator.h): undo it.
+  // Its ids stay unused even if the undo fails (then the next start tries
+  // again), so nothing new can collide with its rows.
+  WriteBatch undo;
+  for (const SweepRecord& s : snap.sweeps)
+    if (!s.complete) undo.rolled_back_sweeps.push_back(s.id);
+  if (!undo.empty()) {
+    Status undone = store_->Commit(undo);
+    Log()->warn("event=incomplete_submission_rolled_back sweeps={} {}",
+                undo.rolled_back_sweeps.size(), Kv("status", undone.ToString()));
+  }
+  auto incomplete = [&](int64_t sweep_id) {
+    return std::find(undo.rolled_back_sweeps.begin(), undo.rolled_back_sweeps.end(), sweep_id) !=
+           undo.rolled_back_sweeps.end();
+  };
   for (SweepRecord& s : snap.sweeps) {
     next_sweep_id_ = std::max(next_sweep_id_, s.id + 1);
+    if (incomplete(s.id)) continue;
     sweep_jobs_[s.id];
     if (!s.request_id.empty()) sweep_by_request_[s.request_id] = s.id;
     sweeps_[s.id] = std::move(s);
@@ -63,6 +91,7 @@ Status Coordinator::LoadFromStore() {
   const int64_t now = clock_->NowMs();
   for (JobRecord& j : snap.jobs) {
     next_job_id_ = std::max(next_job_id_, j.id + 1);
+    if (std::any_of(j.sweep_ids.begin(), j.sweep_ids.end(), incomplete)) continue;
     if (j.state == JobState::kRunning) {
       // Workers could not heartbeat while the coordinator was down: a restart
       // gives every lease one full period from now to come back, instead of
@@ -71,7 +100,7 @@ Status Coordinator::LoadFromStore() {
       j.lease_expiry_ms = std::max(j.lease_expiry_ms, now + options_.lease_ttl_ms);
     }
     for (int64_t s : j.sweep_ids) sweep_jobs_[s].insert(j.id);
-    ApplyJob(j, nullptr);
+    ApplyJob(std::move(j), nullptr);
   }
   for (WorkerRecord& w : snap.workers) {
     next_worker_id_ = std::max(next_worker_id_, w.id + 1);
@@ -135,7 +164,7 @@ Trigger Coordinator::MakeTrigger(Trigger::Kind kind) const {
 }
 
 StatusOr<JobRecord> Coordinator::TransitAndCommit(const JobRecord& job, const Trigger& trigger,
-                                                  std::vector<ChangeNotice>* notices) {
+                                                  std::vector<Change>* notices) {
   LCSWEEP_ASSIGN_OR_RETURN(Transition t, Transit(job, trigger));
   WriteBatch batch;
   AddTransition(t, &batch);
@@ -143,35 +172,45 @@ StatusOr<JobRecord> Coordinator::TransitAndCommit(const JobRecord& job, const Tr
   return jobs_.at(job.id);
 }
 
-Status Coordinator::CommitAndApply(const WriteBatch& batch, std::vector<ChangeNotice>* notices) {
+Status Coordinator::CommitAndApply(const WriteBatch& batch, std::vector<Change>* notices) {
   if (batch.empty()) return OkStatus();
+  LCSWEEP_RETURN_IF_ERROR(CommitToStore(batch));
+  Apply(batch, notices);
+  return OkStatus();
+}
+
+Status Coordinator::CommitToStore(const WriteBatch& batch) {
   const int64_t started = clock_->NowMs();
   Status status = store_->Commit(batch);
   if (!status.ok()) {
     Log()->error("event=commit_failed changed=nothing {}", Kv("status", status.ToString()));
     return status;
   }
-  // Time the coordinator spent in one long commit (a 100k-job submission,
-  // a slow disk) was time no worker could heartbeat: it does not count
-  // against their leases, as with a restart (LoadFromStore).
+  // Time the coordinator spent in one long commit (a slow disk, a large
+  // batch) was time no worker could heartbeat: it does not count against
+  // their leases, as with a restart (LoadFromStore).
   const int64_t stalled = clock_->NowMs() - started;
   if (stalled >= kLeaseGraceAfterStallMs) {
     for (const auto& [token, job_id] : job_by_token_) jobs_.at(job_id).lease_expiry_ms += stalled;
     Log()->warn("event=long_commit {} leases_extended={}", Kv("ms", stalled), job_by_token_.size());
   }
+  return OkStatus();
+}
+
+void Coordinator::Apply(WriteBatch batch, std::vector<Change>* notices) {
   for (const SweepRecord& s : batch.sweeps) {
     sweeps_[s.id] = s;
     sweep_jobs_[s.id];
     if (!s.request_id.empty()) sweep_by_request_[s.request_id] = s.id;
     ++version_;
-    notices->push_back({ChangeNotice::Kind::kSweep, s.id, version_, std::nullopt, std::nullopt, {}});
+    notices->push_back(MakeChange(Change::Kind::kSweep, s.id, version_));
   }
   for (const auto& [sweep_id, job_id] : batch.sweep_jobs) sweep_jobs_[sweep_id].insert(job_id);
-  for (const JobRecord& j : batch.jobs) ApplyJob(j, notices);
+  for (JobRecord& j : batch.jobs) ApplyJob(std::move(j), notices);
   for (const WorkerRecord& w : batch.workers) {
     workers_[w.id] = w;
     ++version_;
-    notices->push_back({ChangeNotice::Kind::kWorker, w.id, version_, std::nullopt, std::nullopt, {}});
+    notices->push_back(MakeChange(Change::Kind::kWorker, w.id, version_));
   }
   for (int64_t id : batch.deleted_checkpoints) {
     for (auto& [job_id, list] : checkpoints_) {
@@ -181,24 +220,30 @@ Status Coordinator::CommitAndApply(const WriteBatch& batch, std::vector<ChangeNo
     }
   }
   for (const CheckpointMeta& c : batch.checkpoints) checkpoints_[c.job_id].push_back(c);
-  for (const Event& e : batch.events)
-    notices->push_back({ChangeNotice::Kind::kEvent, e.job_id, version_, std::nullopt, e, {}});
-  return OkStatus();
+  for (const Event& e : batch.events) {
+    Change c = MakeChange(Change::Kind::kEvent, e.job_id, version_);
+    c.event = e;
+    notices->push_back(std::move(c));
+  }
 }
 
-void Coordinator::ApplyJob(const JobRecord& job, std::vector<ChangeNotice>* notices) {
+void Coordinator::ApplyJob(JobRecord job, std::vector<Change>* notices) {
   auto it = jobs_.find(job.id);
   const bool known = it != jobs_.end();
   if (known && !it->second.lease_token.empty()) job_by_token_.erase(it->second.lease_token);
   queue_.Update(known ? &it->second : nullptr, job);
   JobRecord& stored = jobs_[job.id];
-  stored = job;
+  stored = std::move(job);  // moved: a large submission applies 100k records
   stored.version = ++version_;
   if (!stored.lease_token.empty()) job_by_token_[stored.lease_token] = stored.id;
   int64_t& newest = newest_by_hash_[stored.hash];
   newest = std::max(newest, stored.id);
-  if (notices != nullptr)
-    notices->push_back({ChangeNotice::Kind::kJob, stored.id, version_, stored, std::nullopt, {}});
+  if (notices != nullptr) {
+    Change c = MakeChange(Change::Kind::kJob, stored.id, version_);
+    c.state = stored.state;
+    c.sweep_ids = stored.sweep_ids;
+    notices->push_back(std::move(c));
+  }
 }
 
 int64_t Coordinator::ResumeStep(int64_t job_id) const {
@@ -235,13 +280,7 @@ std::string Coordinator::NewToken() {
   return token;
 }
 
-void Coordinator::Notify(const std::vector<ChangeNotice>& notices) {
-  if (notices.empty()) return;
-  changed_.NotifyAll();
-  MutexLock lock(&listeners_mu_);
-  for (const ChangeNotice& n : notices)
-    for (auto& [id, listener] : listeners_) listener(n);
-}
+void Coordinator::Notify(std::vector<Change> notices) { feed_.Publish(std::move(notices)); }
 
 // ---------------------------------------------------------------------------
 // Watching
@@ -249,49 +288,6 @@ void Coordinator::Notify(const std::vector<ChangeNotice>& notices) {
 uint64_t Coordinator::Version() const {
   MutexLock lock(&mu_);
   return version_;
-}
-
-uint64_t Coordinator::WaitForChange(uint64_t after_version, std::chrono::milliseconds timeout) const {
-  MutexLock lock(&mu_);
-  changed_.WaitFor(&lock, timeout, [&]() LCSWEEP_NO_THREAD_SAFETY_ANALYSIS {
-    return shutdown_ || version_ > after_version;  // under mu_: CondVar holds it for the check
-  });
-  return version_;
-}
-
-bool Coordinator::IsShutDown() const {
-  MutexLock lock(&mu_);
-  return shutdown_;
-}
-
-StatusOr<JobRecord> Coordinator::WaitForJobChange(int64_t job_id, uint64_t after_version,
-                                                  std::chrono::milliseconds timeout) const {
-  MutexLock lock(&mu_);
-  if (FindJob(job_id) == nullptr) return NotFoundError("no job with id " + std::to_string(job_id));
-  changed_.WaitFor(&lock, timeout, [&]() LCSWEEP_NO_THREAD_SAFETY_ANALYSIS {
-    return shutdown_ || jobs_.at(job_id).version > after_version;  // under mu_, as above
-  });
-  return jobs_.at(job_id);
-}
-
-int Coordinator::AddListener(std::function<void(const ChangeNotice&)> listener) {
-  MutexLock lock(&listeners_mu_);
-  const int id = next_listener_id_++;
-  listeners_[id] = std::move(listener);
-  return id;
-}
-
-void Coordinator::RemoveListener(int id) {
-  MutexLock lock(&listeners_mu_);
-  listeners_.erase(id);
-}
-
-void Coordinator::Shutdown() {
-  {
-    MutexLock lock(&mu_);
-    shutdown_ = true;
-  }
-  changed_.NotifyAll();
 }
 
 }  // namespace lcsweep

@@ -2,7 +2,7 @@
 // server/core/job_lifecycle.h): sweep submission with dedupe, the job queue with
 // priorities and fair share, leases with fencing tokens, heartbeats, retries,
 // cancellation, release (drain), the lease reaper, the audit trail, results
-// aggregated over seeds, and change notification for watchers.
+// aggregated over seeds, and the change feed that watchers read.
 //
 // No gRPC and no SQLite here: the rpc layer (server/rpc/) converts messages
 // and calls exactly one method per RPC; persistence goes through the Store
@@ -47,6 +47,18 @@
 //    (replayed) when the spec is the same, FAILED_PRECONDITION otherwise.
 //    Submissions are serialised among themselves and planned outside the
 //    state mutex, so leases and heartbeats flow while a large one plans.
+//  - A submission of more than submit_chunk_jobs new jobs is written in
+//    chunks, each its own transaction under the state mutex, so no worker
+//    waits behind one long transaction: the first chunk writes the sweep as
+//    incomplete, the chunks write the new jobs and their audit entries, the
+//    last transaction writes the changes to existing jobs and marks the
+//    sweep complete. Only then does anything of it enter memory: until the
+//    call returns, the sweep is not listed and none of its jobs is leased or
+//    read (ListEvents without a job or sweep filter may already return their
+//    "submitted" entries). A chunk that fails is undone (rolled back) and its
+//    Status returned; a crash between chunks leaves an incomplete sweep that
+//    Create() rolls back, so the submission either happened whole or not at
+//    all, and a retry with the same request_id creates it once.
 //  - Page sizes and limits out of range are clamped, never refused.
 //  - Stale, unknown or superseded tokens get FAILED_PRECONDITION on every
 //    worker call; the worker must abandon the job.
@@ -73,6 +85,7 @@
 #include "common/mutex.h"
 #include "common/status.h"
 #include "common/sweep_spec.h"
+#include "server/core/change_feed.h"
 #include "server/core/clock.h"
 #include "server/core/job_lifecycle.h"
 #include "server/core/lease_queue.h"
@@ -95,10 +108,14 @@ struct CoordinatorOptions {
   // Lost leases (expired or released) a job may suffer in one budget window
   // before it fails for them; failures of the job itself use max_attempts.
   int max_lost_leases = 20;
-  // Plan submissions outside the state mutex (see SubmitSweep). false plans
-  // them under it, as a single critical section: only for the benchmark that
-  // measures what planning outside buys (tests/bench/server/submit_bench.cc).
-  bool plan_submissions_outside_lock = true;
+  // A submission creating more new jobs than this writes them in chunks of
+  // this many, one transaction each, releasing the state mutex in between
+  // (see SubmitSweep); 0 writes every submission in one transaction, the
+  // slower alternative of tests/bench/server/submit_bench.cc.
+  int submit_chunk_jobs = 1000;
+  // Tests only: called after each chunk of a chunked submission was
+  // committed, without the state mutex (the fault suite crashes there).
+  std::function<void()> after_submit_chunk;
 };
 
 class MetricBatcher;  // group commit of metric points (coordinator.cc)
@@ -111,8 +128,8 @@ class Coordinator {
   // their workers do not come back in time.
   static StatusOr<std::unique_ptr<Coordinator>> Create(Store* store, Clock* clock,
                                                        CoordinatorOptions options = {});
-  // Calls Shutdown(). Destroy it only after every caller (rpc handlers,
-  // reaper timer, listeners) has returned.
+  // Closes the feed. Destroy it only after every caller (rpc handlers,
+  // reaper timer, feed readers) has returned.
   ~Coordinator();
   Coordinator(const Coordinator&) = delete;
   Coordinator& operator=(const Coordinator&) = delete;
@@ -225,27 +242,12 @@ class Coordinator {
 
   // A counter that grows with every change of jobs, sweeps, workers or metrics.
   uint64_t Version() const;
-  // Blocks until Version() > after_version, the timeout (real time) passes or
-  // Shutdown() is called; returns Version(). For LeaseJob long polls: lease,
-  // and if nothing matched wait for a change and try again.
-  uint64_t WaitForChange(uint64_t after_version, std::chrono::milliseconds timeout) const;
-  // Whether Shutdown() was called.
-  bool IsShutDown() const;
-  // Blocks until the job's version exceeds `after_version`, the timeout (real
-  // time, not the injected clock) passes, or Shutdown() is called; then
-  // returns the job as it is. NOT_FOUND for an unknown job. For WatchJob:
-  // call with after_version = the version of the last job sent.
-  StatusOr<JobRecord> WaitForJobChange(int64_t job_id, uint64_t after_version,
-                                       std::chrono::milliseconds timeout) const;
-  // Registers a callback invoked after every committed change (on the calling
-  // thread, after the state mutex is released, serialised by a listeners
-  // mutex). Callbacks must be quick and must not call AddListener /
-  // RemoveListener or the Coordinator's mutating methods. Returns an id for
-  // RemoveListener, which blocks until no callback is running.
-  int AddListener(std::function<void(const ChangeNotice&)> listener);
-  void RemoveListener(int id);
-  // Wakes every WaitForJobChange; later waits return at once.
-  void Shutdown();
+  // Every committed change, in commit order, appended after the state mutex
+  // was released (server/core/change_feed.h): the one source for long polls,
+  // watch streams and the dashboard. Lives as long as the Coordinator.
+  ChangeFeed& feed() { return feed_; }
+  // Closes the feed: every waiter wakes, later waits return closed at once.
+  void Shutdown() { feed_.Close(); }
 
   const CoordinatorOptions& options() const { return options_; }
 
@@ -270,8 +272,25 @@ class Coordinator {
       LCSWEEP_REQUIRES(mu_);
   DedupeIndex IndexLocked(const Sweep& sweep, SubmitIds* ids) const LCSWEEP_REQUIRES(mu_);
   StatusOr<SubmitSweepResult> CommitPlanLocked(const Sweep& sweep, const SubmitSweepRequest& request,
-                                               SubmitPlan plan, std::vector<ChangeNotice>* notices)
+                                               SubmitPlan plan, std::vector<Change>* notices)
       LCSWEEP_REQUIRES(mu_);
+  // An existing job `plan` links may have moved on since it was planned
+  // (heartbeat, lease, completion): links each such job again from its
+  // current record, so the commit never writes a stale copy. false when that
+  // cannot be done because the new jobs would change (a forced submission
+  // whose linked job finished meanwhile): plan again from scratch then.
+  // `first_job_id` is the plan's first new id.
+  bool RelinkLocked(const SubmitSweepRequest& request, int64_t first_job_id, SubmitPlan* plan) const
+      LCSWEEP_REQUIRES(mu_);
+  // The same in chunks (see "A submission of more than submit_chunk_jobs");
+  // takes mu_ for each chunk.
+  StatusOr<SubmitSweepResult> CommitPlanInChunks(const Sweep& sweep,
+                                                 const SubmitSweepRequest& request, SubmitPlan plan,
+                                                 std::vector<Change>* notices)
+      LCSWEEP_REQUIRES(submit_mu_) LCSWEEP_EXCLUDES(mu_);
+  // Undoes the chunks written of `plan` (best effort: what stays is rolled
+  // back by the next Create()) and keeps its ids unused.
+  void AbandonChunksLocked(const SubmitPlan& plan) LCSWEEP_REQUIRES(mu_);
 
   const JobRecord* FindJob(int64_t job_id) const LCSWEEP_REQUIRES(mu_);
   // The running job whose live lease is `token`, or FAILED_PRECONDITION.
@@ -282,15 +301,20 @@ class Coordinator {
   void AddTransition(const Transition& t, WriteBatch* batch) LCSWEEP_REQUIRES(mu_);
   // Transit(job, trigger), committed and applied; the job after it.
   StatusOr<JobRecord> TransitAndCommit(const JobRecord& job, const Trigger& trigger,
-                                       std::vector<ChangeNotice>* notices) LCSWEEP_REQUIRES(mu_);
+                                       std::vector<Change>* notices) LCSWEEP_REQUIRES(mu_);
   // The same for the job of the live lease `token`, then notifies.
   StatusOr<JobRecord> TransitLease(const std::string& token, const Trigger& trigger)
       LCSWEEP_EXCLUDES(mu_);
   // Commits `batch`; only when that succeeded applies it to memory and
   // appends the change notices. Memory is untouched on error.
-  Status CommitAndApply(const WriteBatch& batch, std::vector<ChangeNotice>* notices)
+  Status CommitAndApply(const WriteBatch& batch, std::vector<Change>* notices)
       LCSWEEP_REQUIRES(mu_);
-  void ApplyJob(const JobRecord& job, std::vector<ChangeNotice>* notices) LCSWEEP_REQUIRES(mu_);
+  // The two halves: the commit alone (a commit that stalled everybody
+  // extends the running leases by its duration), and the apply of a batch
+  // that was committed (by one or several commits).
+  Status CommitToStore(const WriteBatch& batch) LCSWEEP_REQUIRES(mu_);
+  void Apply(WriteBatch batch, std::vector<Change>* notices) LCSWEEP_REQUIRES(mu_);
+  void ApplyJob(JobRecord job, std::vector<Change>* notices) LCSWEEP_REQUIRES(mu_);
   // Step of the job's newest checkpoint (where a new lease resumes), or -1.
   int64_t ResumeStep(int64_t job_id) const LCSWEEP_REQUIRES(mu_);
   // After a metric commit: if the job was leased to a new attempt while the
@@ -303,8 +327,8 @@ class Coordinator {
   SubmitSweepResult Replay(const SweepRecord& sweep) const LCSWEEP_REQUIRES(mu_);
   Trigger MakeTrigger(Trigger::Kind kind) const;
   std::string NewToken();
-  // Without mu_: wakes waiters and calls the listeners.
-  void Notify(const std::vector<ChangeNotice>& notices) LCSWEEP_EXCLUDES(mu_);
+  // Without mu_: appends the changes to the feed.
+  void Notify(std::vector<Change> notices) LCSWEEP_EXCLUDES(mu_);
 
   Store* const store_;
   Clock* const clock_;
@@ -315,8 +339,6 @@ class Coordinator {
   // Taken before mu_, never while holding it.
   Mutex submit_mu_ LCSWEEP_ACQUIRED_BEFORE(mu_);
   mutable Mutex mu_;
-  mutable CondVar changed_;
-  bool shutdown_ LCSWEEP_GUARDED_BY(mu_) = false;
   uint64_t version_ LCSWEEP_GUARDED_BY(mu_) = 0;
   int64_t next_sweep_id_ LCSWEEP_GUARDED_BY(mu_) = 1;
   int64_t next_job_id_ LCSWEEP_GUARDED_BY(mu_) = 1;
@@ -341,12 +363,7 @@ class Coordinator {
   // (only to catch metric reports that race with a re-lease).
   std::map<int64_t, std::vector<int64_t>> lease_resume_steps_ LCSWEEP_GUARDED_BY(mu_);
 
-  // Serialises listener calls; taken after mu_ was released (Notify).
-  Mutex listeners_mu_;
-  int next_listener_id_ LCSWEEP_GUARDED_BY(listeners_mu_) = 1;
-  std::map<int, std::function<void(const ChangeNotice&)>> listeners_
-      LCSWEEP_GUARDED_BY(listeners_mu_);
-
+  ChangeFeed feed_;
   std::unique_ptr<MetricBatcher> batcher_;
 };
 

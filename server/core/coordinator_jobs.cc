@@ -2,6 +2,7 @@
 // events, metrics reads). See coordinator.h for the contracts.
 #include <algorithm>
 #include <climits>
+#include <map>
 #include <utility>
 
 #include <nlohmann/json.hpp>
@@ -65,31 +66,24 @@ StatusOr<SubmitSweepResult> Coordinator::SubmitSweep(const SubmitSweepRequest& r
   }
 
   MutexLock submitting(&submit_mu_);
-  std::vector<ChangeNotice> notices;
-  StatusOr<SubmitSweepResult> result = SubmitSweepResult{};
-  if (!options_.plan_submissions_outside_lock) {
-    // The benchmark's baseline: the whole submission in one critical section.
+  {
     MutexLock lock(&mu_);
     std::optional<StatusOr<SubmitSweepResult>> replay = ReplayLocked(sweep, request);
     if (replay.has_value()) return *std::move(replay);
     index = IndexLocked(sweep, &ids);
-    result = CommitPlanLocked(
-        sweep, request, PlanSubmit(sweep, request, index, ids.sweep_id, ids.first_job_id,
-                                   clock_->NowMs()),
-        &notices);
+  }
+  SubmitPlan plan = PlanSubmit(sweep, request, index, ids.sweep_id, ids.first_job_id,
+                               clock_->NowMs());
+  std::vector<Change> notices;
+  StatusOr<SubmitSweepResult> result = SubmitSweepResult{};
+  const size_t chunk = static_cast<size_t>(std::max(0, options_.submit_chunk_jobs));
+  if (chunk > 0 && static_cast<size_t>(plan.result.jobs_created) > chunk) {
+    result = CommitPlanInChunks(sweep, request, std::move(plan), &notices);
   } else {
-    {
-      MutexLock lock(&mu_);
-      std::optional<StatusOr<SubmitSweepResult>> replay = ReplayLocked(sweep, request);
-      if (replay.has_value()) return *std::move(replay);
-      index = IndexLocked(sweep, &ids);
-    }
-    SubmitPlan plan = PlanSubmit(sweep, request, index, ids.sweep_id, ids.first_job_id,
-                                 clock_->NowMs());
     MutexLock lock(&mu_);
     result = CommitPlanLocked(sweep, request, std::move(plan), &notices);
   }
-  Notify(notices);
+  Notify(std::move(notices));
   return result;
 }
 
@@ -124,12 +118,8 @@ DedupeIndex Coordinator::IndexLocked(const Sweep& sweep, SubmitIds* ids) const {
 StatusOr<SubmitSweepResult> Coordinator::CommitPlanLocked(const Sweep& sweep,
                                                           const SubmitSweepRequest& request,
                                                           SubmitPlan plan,
-                                                          std::vector<ChangeNotice>* notices) {
-  // A job the plan read may have moved on meanwhile (leased, heartbeat,
-  // finished): then plan again, under the lock, from its current state.
-  bool stale = false;
-  for (const auto& [id, version] : plan.read) stale = stale || jobs_.at(id).version != version;
-  if (stale) {
+                                                          std::vector<Change>* notices) {
+  if (!RelinkLocked(request, next_job_id_, &plan)) {
     SubmitIds ids;
     DedupeIndex index = IndexLocked(sweep, &ids);
     plan = PlanSubmit(sweep, request, index, ids.sweep_id, ids.first_job_id, clock_->NowMs());
@@ -146,6 +136,113 @@ StatusOr<SubmitSweepResult> Coordinator::CommitPlanLocked(const Sweep& sweep,
   Log()->info("event=sweep_submitted sweep={} {} created={} reused={}", plan.sweep.id,
               Kv("name", plan.sweep.name), plan.result.jobs_created, plan.result.jobs_reused);
   return std::move(plan.result);
+}
+
+bool Coordinator::RelinkLocked(const SubmitSweepRequest& request, int64_t first_job_id,
+                               SubmitPlan* plan) const {
+  std::map<int64_t, uint64_t> read(plan->read.begin(), plan->read.end());
+  std::map<int64_t, SubmittedJob*> submitted;
+  for (SubmittedJob& sj : plan->result.jobs) submitted[sj.job_id] = &sj;
+  // plan->jobs ascends by id: the existing jobs come before the new ones.
+  for (Transition& t : plan->jobs) {
+    if (t.job.id >= first_job_id) break;
+    const JobRecord& current = jobs_.at(t.job.id);
+    auto seen = read.find(t.job.id);
+    if (seen == read.end() || current.version == seen->second) continue;
+    // Forced, it must now run again as a new job: the new jobs change.
+    if (request.force && IsTerminal(current.state)) return false;
+    t = PlanLink(current, plan->sweep, plan->sweep.created_ms, submitted.at(t.job.id));
+    seen->second = current.version;
+  }
+  return true;
+}
+
+StatusOr<SubmitSweepResult> Coordinator::CommitPlanInChunks(const Sweep& sweep,
+                                                            const SubmitSweepRequest& request,
+                                                            SubmitPlan plan,
+                                                            std::vector<Change>* notices) {
+  const size_t chunk = static_cast<size_t>(options_.submit_chunk_jobs);
+  // plan.jobs ascends by id and new ids follow every existing one, so the
+  // new jobs (more than `chunk`, see SubmitSweep) are its tail.
+  const size_t first_new = plan.jobs.size() - static_cast<size_t>(plan.result.jobs_created);
+  const int64_t first_job_id = plan.jobs[first_new].job.id;
+  SweepRecord incomplete = plan.sweep;
+  incomplete.complete = false;
+  // The key is written with the last transaction: a retry that finds it
+  // finds a complete sweep, and leftovers of a failed undo cannot block it.
+  incomplete.request_id.clear();
+  WriteBatch written;  // what the chunks committed, applied with the last one
+  written.sweeps.push_back(plan.sweep);
+  for (size_t begin = first_new; begin < plan.jobs.size(); begin += chunk) {
+    {
+      MutexLock lock(&mu_);
+      WriteBatch batch;
+      if (begin == first_new) batch.sweeps.push_back(incomplete);
+      for (size_t i = begin; i < std::min(begin + chunk, plan.jobs.size()); ++i) {
+        batch.sweep_jobs.push_back({plan.sweep.id, plan.jobs[i].job.id});
+        AddTransition(plan.jobs[i], &batch);
+      }
+      Status status = CommitToStore(batch);
+      if (!status.ok()) {
+        if (begin > first_new) AbandonChunksLocked(plan);
+        return status;
+      }
+      for (auto& link : batch.sweep_jobs) written.sweep_jobs.push_back(link);
+      for (JobRecord& j : batch.jobs) written.jobs.push_back(std::move(j));
+      for (Event& e : batch.events) written.events.push_back(std::move(e));
+    }
+    if (options_.after_submit_chunk) options_.after_submit_chunk();
+  }
+
+  MutexLock lock(&mu_);
+  if (!RelinkLocked(request, first_job_id, &plan)) {
+    // The new jobs are no longer those the chunks wrote: undo them and
+    // commit a fresh plan whole (rare: see RelinkLocked).
+    WriteBatch undo;
+    undo.rolled_back_sweeps.push_back(plan.sweep.id);
+    Status undone = CommitToStore(undo);
+    if (!undone.ok()) {
+      AbandonChunksLocked(plan);
+      return undone;
+    }
+    SubmitIds ids;
+    DedupeIndex index = IndexLocked(sweep, &ids);
+    return CommitPlanLocked(
+        sweep, request,
+        PlanSubmit(sweep, request, index, ids.sweep_id, ids.first_job_id, clock_->NowMs()),
+        notices);
+  }
+  WriteBatch last;
+  last.sweeps.push_back(plan.sweep);  // complete, with its request_id
+  for (size_t i = 0; i < plan.jobs.size() && plan.jobs[i].job.id < first_job_id; ++i) {
+    last.sweep_jobs.push_back({plan.sweep.id, plan.jobs[i].job.id});
+    AddTransition(plan.jobs[i], &last);
+  }
+  Status status = CommitToStore(last);
+  if (!status.ok()) {
+    AbandonChunksLocked(plan);
+    return status;
+  }
+  for (auto& link : last.sweep_jobs) written.sweep_jobs.push_back(link);
+  for (JobRecord& j : last.jobs) written.jobs.push_back(std::move(j));
+  for (Event& e : last.events) written.events.push_back(std::move(e));
+  Apply(std::move(written), notices);
+  next_sweep_id_ = plan.sweep.id + 1;
+  next_job_id_ += plan.result.jobs_created;
+  Log()->info("event=sweep_submitted sweep={} {} created={} reused={} chunks={}", plan.sweep.id,
+              Kv("name", plan.sweep.name), plan.result.jobs_created, plan.result.jobs_reused,
+              (plan.result.jobs_created + chunk - 1) / chunk);
+  return std::move(plan.result);
+}
+
+void Coordinator::AbandonChunksLocked(const SubmitPlan& plan) {
+  WriteBatch undo;
+  undo.rolled_back_sweeps.push_back(plan.sweep.id);
+  Status undone = store_->Commit(undo);
+  Log()->warn("event=submission_abandoned sweep={} {}", plan.sweep.id,
+              Kv("undo", undone.ToString()));
+  next_sweep_id_ = plan.sweep.id + 1;
+  next_job_id_ += plan.result.jobs_created;
 }
 
 SubmitSweepResult Coordinator::Replay(const SweepRecord& sweep) const {
@@ -331,7 +428,7 @@ StatusOr<std::optional<CheckpointMeta>> Coordinator::LatestCheckpointOfJob(int64
 // Changes by users
 
 StatusOr<JobRecord> Coordinator::CancelJob(int64_t job_id, const std::string& reason) {
-  std::vector<ChangeNotice> notices;
+  std::vector<Change> notices;
   JobRecord out;
   {
     MutexLock lock(&mu_);
@@ -346,12 +443,12 @@ StatusOr<JobRecord> Coordinator::CancelJob(int64_t job_id, const std::string& re
     t.text = reason;
     LCSWEEP_ASSIGN_OR_RETURN(out, TransitAndCommit(*found, t, &notices));
   }
-  Notify(notices);
+  Notify(std::move(notices));
   return out;
 }
 
 StatusOr<CancelSweepResult> Coordinator::CancelSweep(int64_t sweep_id, const std::string& reason) {
-  std::vector<ChangeNotice> notices;
+  std::vector<Change> notices;
   CancelSweepResult result;
   {
     MutexLock lock(&mu_);
@@ -385,12 +482,12 @@ StatusOr<CancelSweepResult> Coordinator::CancelSweep(int64_t sweep_id, const std
     }
     LCSWEEP_RETURN_IF_ERROR(CommitAndApply(batch, &notices));
   }
-  Notify(notices);
+  Notify(std::move(notices));
   return result;
 }
 
 StatusOr<JobRecord> Coordinator::RetryJob(int64_t job_id) {
-  std::vector<ChangeNotice> notices;
+  std::vector<Change> notices;
   JobRecord out;
   {
     MutexLock lock(&mu_);
@@ -408,7 +505,7 @@ StatusOr<JobRecord> Coordinator::RetryJob(int64_t job_id) {
     }
     LCSWEEP_ASSIGN_OR_RETURN(out, TransitAndCommit(*found, t, &notices));
   }
-  Notify(notices);
+  Notify(std::move(notices));
   return out;
 }
 

@@ -17,7 +17,7 @@ namespace lcsweep {
 StatusOr<RegisterWorkerResult> Coordinator::RegisterWorker(const WorkerRecord& worker) {
   if (worker.name.empty())
     return InvalidArgumentError("worker name is empty: give each worker a stable name");
-  std::vector<ChangeNotice> notices;
+  std::vector<Change> notices;
   RegisterWorkerResult result;
   {
     MutexLock lock(&mu_);
@@ -45,7 +45,7 @@ StatusOr<RegisterWorkerResult> Coordinator::RegisterWorker(const WorkerRecord& w
     result.lease_ttl_ms = options_.lease_ttl_ms;
     result.heartbeat_interval_ms = options_.heartbeat_interval_ms;
   }
-  Notify(notices);
+  Notify(std::move(notices));
   return result;
 }
 
@@ -69,7 +69,7 @@ std::vector<WorkerRecord> Coordinator::ListWorkers(bool include_dead) const {
 }
 
 StatusOr<std::optional<Lease>> Coordinator::LeaseJob(const LeaseRequest& request) {
-  std::vector<ChangeNotice> notices;
+  std::vector<Change> notices;
   std::optional<Lease> lease;
   {
     MutexLock lock(&mu_);
@@ -113,12 +113,12 @@ StatusOr<std::optional<Lease>> Coordinator::LeaseJob(const LeaseRequest& request
       lease = std::move(l);
     }
   }
-  Notify(notices);
+  Notify(std::move(notices));
   return lease;
 }
 
 StatusOr<HeartbeatResult> Coordinator::Heartbeat(const HeartbeatRequest& request) {
-  std::vector<ChangeNotice> notices;
+  std::vector<Change> notices;
   HeartbeatResult result;
   {
     MutexLock lock(&mu_);
@@ -155,7 +155,7 @@ StatusOr<HeartbeatResult> Coordinator::Heartbeat(const HeartbeatRequest& request
       LCSWEEP_RETURN_IF_ERROR(CommitAndApply(batch, &notices));
     }
   }
-  Notify(notices);
+  Notify(std::move(notices));
   return result;
 }
 
@@ -194,7 +194,7 @@ Status Coordinator::ReportMetrics(const std::string& token, std::vector<MetricPo
   // Durable before we acknowledge: group commit with concurrent reporters.
   LCSWEEP_RETURN_IF_ERROR(batcher_->Append(report));
   const int64_t job_id = report.job_id;
-  std::vector<ChangeNotice> notices;
+  std::vector<Change> notices;
   {
     MutexLock lock(&mu_);
     SupersedeLateReport(job_id, attempt, leases_before);
@@ -206,14 +206,14 @@ Status Coordinator::ReportMetrics(const std::string& token, std::vector<MetricPo
     } else {
       ++version_;
     }
-    ChangeNotice n;
-    n.kind = ChangeNotice::Kind::kMetrics;
+    Change n;
+    n.kind = Change::Kind::kMetrics;
     n.id = job_id;
     n.version = version_;
     n.points = std::move(report.points);
     notices.push_back(std::move(n));
   }
-  Notify(notices);
+  Notify(std::move(notices));
   return OkStatus();
 }
 
@@ -246,7 +246,7 @@ StatusOr<JobRecord> Coordinator::ValidateLease(const std::string& token) const {
 
 StatusOr<RecordCheckpointResult> Coordinator::RecordCheckpoint(const std::string& token,
                                                                CheckpointMeta meta) {
-  std::vector<ChangeNotice> notices;
+  std::vector<Change> notices;
   RecordCheckpointResult result;
   {
     MutexLock lock(&mu_);
@@ -268,7 +268,7 @@ StatusOr<RecordCheckpointResult> Coordinator::RecordCheckpoint(const std::string
     ++next_checkpoint_id_;
     result.recorded = meta;
   }
-  Notify(notices);
+  Notify(std::move(notices));
   return result;
 }
 
@@ -281,14 +281,14 @@ StatusOr<std::optional<CheckpointMeta>> Coordinator::LatestCheckpoint(const std:
 }
 
 StatusOr<JobRecord> Coordinator::TransitLease(const std::string& token, const Trigger& trigger) {
-  std::vector<ChangeNotice> notices;
+  std::vector<Change> notices;
   JobRecord out;
   {
     MutexLock lock(&mu_);
     LCSWEEP_ASSIGN_OR_RETURN(JobRecord job, LiveLease(token));
     LCSWEEP_ASSIGN_OR_RETURN(out, TransitAndCommit(job, trigger, &notices));
   }
-  Notify(notices);
+  Notify(std::move(notices));
   return out;
 }
 
@@ -317,7 +317,7 @@ Status Coordinator::ReleaseJob(const std::string& token, const std::string& reas
 }
 
 StatusOr<std::vector<int64_t>> Coordinator::ReapExpiredLeases() {
-  std::vector<ChangeNotice> notices;
+  std::vector<Change> notices;
   std::vector<int64_t> affected;
   {
     MutexLock lock(&mu_);
@@ -334,7 +334,7 @@ StatusOr<std::vector<int64_t>> Coordinator::ReapExpiredLeases() {
     LCSWEEP_RETURN_IF_ERROR(CommitAndApply(batch, &notices));
     if (!affected.empty()) Log()->warn("event=leases_reaped count={}", affected.size());
   }
-  Notify(notices);
+  Notify(std::move(notices));
   return affected;
 }
 

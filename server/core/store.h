@@ -7,7 +7,9 @@
 // in memory, and writes every change through Commit() before it changes its
 // memory or acknowledges a call. Metrics and events are append-only and only
 // read back by queries; the one change to a stored metric point is marking it
-// superseded (SupersedeMetrics), never deleting it.
+// superseded (SupersedeMetrics), never deleting it. The one deletion of
+// scheduling rows is the undo of an unfinished chunked submission
+// (WriteBatch::rolled_back_sweeps).
 //
 // Contract of Commit: all of a WriteBatch is applied in one transaction, or
 // nothing is (a failed commit leaves the store exactly as before). Errors:
@@ -69,11 +71,19 @@ struct WriteBatch {
   // lease, seq) was not stored before (seq 0: always). A duplicate is not
   // an error: the commit succeeds and stores nothing for it.
   std::vector<MetricReport> metric_reports;
+  // Incomplete sweeps (SweepRecord::complete false) to delete with every job
+  // linked to them, their links and their audit entries: the undo of a
+  // chunked submission that did not finish. Only the chunks of a submission
+  // link jobs to an incomplete sweep, so every such job was created by it.
+  // Applied first. A sweep that is complete (or unknown) is refused with
+  // FAILED_PRECONDITION and nothing of the batch is applied.
+  std::vector<int64_t> rolled_back_sweeps;
 
   bool empty() const {
     return sweeps.empty() && jobs.empty() && sweep_jobs.empty() && workers.empty() &&
            checkpoints.empty() && deleted_checkpoints.empty() && events.empty() &&
-           superseded_metrics.empty() && metrics.empty() && metric_reports.empty();
+           superseded_metrics.empty() && metrics.empty() && metric_reports.empty() &&
+           rolled_back_sweeps.empty();
   }
 };
 

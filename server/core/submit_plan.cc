@@ -34,6 +34,43 @@ JobRecord NewJob(const ExpandedJob& ej, const SweepRecord& sweep, int64_t id, in
 
 }  // namespace
 
+Transition PlanLink(const JobRecord& existing, const SweepRecord& sweep, int64_t now,
+                    SubmittedJob* submitted) {
+  Transition t;
+  t.job = existing;
+  t.job.updated_ms = now;
+  switch (existing.state) {
+    case JobState::kQueued:
+      submitted->outcome = SubmitOutcome::kReused;
+      t.job.priority = std::max(t.job.priority, sweep.priority);
+      break;
+    case JobState::kRunning:
+      submitted->outcome = SubmitOutcome::kReused;
+      break;
+    case JobState::kSucceeded:
+      submitted->outcome = SubmitOutcome::kReusedResult;
+      submitted->result_json = existing.result_json;
+      break;
+    case JobState::kFailed:
+    case JobState::kCancelled: {
+      submitted->outcome = SubmitOutcome::kRequeued;
+      Trigger resubmit;
+      resubmit.kind = Trigger::Kind::kResubmit;
+      resubmit.now_ms = now;
+      resubmit.budget = sweep.max_attempts;
+      resubmit.priority = sweep.priority;
+      resubmit.sweep_id = sweep.id;
+      // The table allows kResubmit from failed and cancelled, the only
+      // states that reach here.
+      t = *Transit(existing, resubmit);
+      break;
+    }
+  }
+  AddSweepId(&t.job, sweep.id);
+  submitted->state = t.job.state;
+  return t;
+}
+
 SubmitPlan PlanSubmit(const Sweep& sweep, const SubmitSweepRequest& request,
                       const DedupeIndex& index, int64_t sweep_id, int64_t first_job_id,
                       int64_t now) {
@@ -67,39 +104,8 @@ SubmitPlan PlanSubmit(const Sweep& sweep, const SubmitSweepRequest& request,
     const bool finished = existing != nullptr && IsTerminal(existing->state);
     if (existing != nullptr && !(request.force && finished)) {
       plan.read.push_back({existing->id, existing->version});
-      Transition t;
-      t.job = *existing;
-      t.job.updated_ms = now;
-      switch (existing->state) {
-        case JobState::kQueued:
-          sj.outcome = SubmitOutcome::kReused;
-          t.job.priority = std::max(t.job.priority, rec.priority);
-          break;
-        case JobState::kRunning:
-          sj.outcome = SubmitOutcome::kReused;
-          break;
-        case JobState::kSucceeded:
-          sj.outcome = SubmitOutcome::kReusedResult;
-          sj.result_json = existing->result_json;
-          break;
-        case JobState::kFailed:
-        case JobState::kCancelled: {
-          sj.outcome = SubmitOutcome::kRequeued;
-          Trigger resubmit;
-          resubmit.kind = Trigger::Kind::kResubmit;
-          resubmit.now_ms = now;
-          resubmit.budget = rec.max_attempts;
-          resubmit.priority = rec.priority;
-          resubmit.sweep_id = rec.id;
-          // The table allows kResubmit from failed and cancelled, the only
-          // states that reach here.
-          t = *Transit(*existing, resubmit);
-          break;
-        }
-      }
-      AddSweepId(&t.job, rec.id);
+      Transition t = PlanLink(*existing, rec, now, &sj);
       sj.job_id = request.dry_run ? 0 : t.job.id;
-      sj.state = t.job.state;
       touched.emplace(t.job.id, std::move(t));
       ++result.jobs_reused;
     } else {

@@ -47,6 +47,12 @@ struct SubmitPlan {
   SubmitSweepResult result;   // ids 0 on a dry run
 };
 
+// The link of one existing job into `sweep` at `now` (the dedupe rules
+// above, for a job that is linked rather than run again): the job's new
+// record and audit entry; `submitted` gets its outcome, state and result.
+Transition PlanLink(const JobRecord& existing, const SweepRecord& sweep, int64_t now,
+                    SubmittedJob* submitted);
+
 // Plans `sweep` (already parsed and expanded) as submitted by `request` at
 // `now`, as sweep `sweep_id` whose new jobs get first_job_id, first_job_id+1,
 // ... in expansion order. `index` holds the existing jobs found for the

@@ -55,6 +55,11 @@ struct SweepRecord {
   // The client's idempotency key of the submission ("" = none): a retry with
   // the same key returns this sweep instead of creating another.
   std::string request_id;
+  // false while a large submission is being written in chunks (see
+  // Coordinator::SubmitSweep): the sweep and its new jobs are in the store
+  // but not yet scheduled; a store that loads an incomplete sweep rolls it
+  // back (WriteBatch::rolled_back_sweeps). Always true in memory.
+  bool complete = true;
 };
 
 // What a job needs from a worker; from the job config's "resources".
@@ -381,17 +386,6 @@ struct ListEventsRequest {
 struct ResultsSummary {
   std::vector<ResultGroup> groups;   // ascending by first job id
   int64_t pending_jobs = 0;          // jobs of the selection not succeeded (yet)
-};
-
-// Notification to listeners (see Coordinator::AddListener).
-struct ChangeNotice {
-  enum class Kind { kJob, kSweep, kWorker, kEvent, kMetrics };
-  Kind kind = Kind::kJob;
-  int64_t id = 0;                    // job (kJob, kEvent, kMetrics), sweep or worker id
-  uint64_t version = 0;              // Coordinator::Version() after the change
-  std::optional<JobRecord> job;      // kJob: the job after the change
-  std::optional<Event> event;        // kEvent: the audit entry (id 0: not known in memory)
-  std::vector<MetricPoint> points;   // kMetrics: the committed points
 };
 
 }  // namespace lcsweep

@@ -11,7 +11,6 @@
 #include <sys/stat.h>
 
 #include "common/logging.h"
-#include "server/http/event_hub.h"
 #include "server/http/http_auth.h"
 #include "server/http/json_api.h"
 
@@ -136,8 +135,6 @@ Status HttpServer::Start() {
   }
   auth_ = std::make_unique<HttpAuth>(options_.credentials, options_.session_ttl_seconds * 1000);
   api_ = std::make_unique<JsonApi>(coordinator_);
-  hub_ = std::make_unique<EventHub>();
-  listener_id_ = coordinator_->AddListener([hub = hub_.get()](const ChangeNotice& n) { hub->Publish(n); });
   const int threads = options_.threads > 0 ? options_.threads : 32;
   server_->new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
   server_->set_keep_alive_max_count(1000);
@@ -151,7 +148,6 @@ Status HttpServer::Start() {
     port_ = server_->bind_to_port(host, port) ? port : -1;
   }
   if (port_ < 0) {
-    coordinator_->RemoveListener(listener_id_);
     server_.reset();
     return UnavailableError("cannot listen on " + options_.listen +
                             " for the dashboard (port in use or address not local?); pick another with --http-listen");
@@ -166,8 +162,7 @@ Status HttpServer::Start() {
 
 void HttpServer::Stop() {
   if (!server_ || stopping_.exchange(true)) return;
-  coordinator_->RemoveListener(listener_id_);
-  hub_->Close();
+  coordinator_->feed().WakeAll();  // the event streams see stopping_ and end
   server_->stop();
   if (thread_.joinable()) thread_.join();
   if (warmup_.joinable()) warmup_.join();
@@ -263,7 +258,7 @@ void HttpServer::Route() {
     if (!gate(req, res, "GET", &d)) return;
     res.set_header("Cache-Control", "no-store");
     res.set_header("X-Accel-Buffering", "no");
-    auto cursor = std::make_shared<uint64_t>(hub_->Cursor());
+    auto cursor = std::make_shared<uint64_t>(coordinator_->feed().Cursor());
     auto first = std::make_shared<bool>(true);
     res.set_chunked_content_provider(
         "text/event-stream", [this, cursor, first](size_t, httplib::DataSink& sink) {
@@ -272,31 +267,34 @@ void HttpServer::Route() {
             std::string hello = "retry: 1000\n" + SseEvent("hello", json{{"version", coordinator_->Version()}});
             return sink.write(hello.data(), hello.size());
           }
-          EventHub::Batch batch = hub_->Wait(*cursor, std::chrono::seconds(15));
+          ChangeFeed& feed = coordinator_->feed();
+          ChangeFeed::Batch batch =
+              feed.Wait(*cursor, std::chrono::steady_clock::now() + std::chrono::seconds(15));
           if (batch.closed || stopping_) {
             sink.done();
             return false;
           }
-          if (batch.notices.empty()) {
+          if (batch.changes.empty()) {
             static const std::string kKeepAlive = ": keep-alive\n\n";
             return sink.write(kKeepAlive.data(), kKeepAlive.size());
           }
           // Coalesce a burst (many workers reporting at once) into one write.
           std::this_thread::sleep_for(std::chrono::milliseconds(50));
-          EventHub::Batch more = hub_->Wait(batch.next_cursor, std::chrono::milliseconds(0));
-          batch.notices.insert(batch.notices.end(), more.notices.begin(), more.notices.end());
+          ChangeFeed::Batch more = feed.Read(batch.next_cursor);
+          batch.changes.insert(batch.changes.end(), more.changes.begin(), more.changes.end());
           *cursor = std::max(batch.next_cursor, more.next_cursor);
           std::string out;
           if (batch.lost || more.lost) out += SseEvent("hello", json{{"resync", true}});
           std::set<int64_t> jobs, workers, sweeps;
           std::map<int64_t, std::pair<json, bool>> metrics;  // job -> (points, truncated)
-          for (const auto& n : batch.notices) {
+          for (const std::shared_ptr<const Change>& c : batch.changes) {
+            const Change& n = *c;
             switch (n.kind) {
-              case ChangeNotice::Kind::kJob: jobs.insert(n.id); break;
-              case ChangeNotice::Kind::kWorker: workers.insert(n.id); break;
-              case ChangeNotice::Kind::kSweep: sweeps.insert(n.id); break;
-              case ChangeNotice::Kind::kEvent: break;  // the "job" event covers state changes
-              case ChangeNotice::Kind::kMetrics: {
+              case Change::Kind::kJob: jobs.insert(n.id); break;
+              case Change::Kind::kWorker: workers.insert(n.id); break;
+              case Change::Kind::kSweep: sweeps.insert(n.id); break;
+              case Change::Kind::kEvent: break;  // the "job" event covers state changes
+              case Change::Kind::kMetrics: {
                 auto& [points, truncated] = metrics[n.id];
                 if (points.is_null()) points = json::array();
                 for (const auto& p : n.points) {

@@ -48,7 +48,6 @@ class Server;
 
 namespace lcsweep {
 
-class EventHub;
 class HttpAuth;
 class JsonApi;
 
@@ -98,11 +97,9 @@ class HttpServer {
   HttpOptions options_;
   std::string web_root_;
   std::unique_ptr<JsonApi> api_;
-  std::unique_ptr<EventHub> hub_;
   std::unique_ptr<httplib::Server> server_;
   std::thread thread_;
   std::thread warmup_;  // fills the API's job cache once at start
-  int listener_id_ = 0;
   int port_ = 0;
   std::atomic<bool> stopping_{false};
 };

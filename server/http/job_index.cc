@@ -91,17 +91,10 @@ std::set<std::string> JobIndex::View::FiguresOf(const std::vector<const Row*>& r
   return out;
 }
 
-JobIndex::JobIndex(Coordinator* coordinator) : coordinator_(coordinator) {
-  listener_id_ = coordinator_->AddListener([this](const ChangeNotice& n) { OnChange(n); });
-}
+JobIndex::JobIndex(Coordinator* coordinator)
+    : coordinator_(coordinator), cursor_(coordinator->feed().Cursor()) {}
 
-JobIndex::~JobIndex() { coordinator_->RemoveListener(listener_id_); }
-
-void JobIndex::OnChange(const ChangeNotice& notice) {
-  if (notice.kind != ChangeNotice::Kind::kJob && notice.kind != ChangeNotice::Kind::kMetrics) return;
-  std::lock_guard<std::mutex> lock(mu_);
-  dirty_.insert(notice.id);
-}
+JobIndex::~JobIndex() = default;
 
 void JobIndex::Read(const std::function<void(const View&)>& fn) {
   std::lock_guard<std::mutex> lock(mu_);
@@ -182,10 +175,17 @@ JobIndex::Row JobIndex::MakeRow(const JobRecord& job) {
 }
 
 void JobIndex::SyncLocked() {
-  if (all_dirty_) {
-    // Cursor pagination over every job; notices that arrive meanwhile are
-    // re-read below, so nothing is missed.
-    dirty_.clear();
+  // The feed is read before the jobs, so a change made while they are read
+  // is read again next time: nothing is missed.
+  ChangeFeed::Batch batch = coordinator_->feed().Read(cursor_);
+  cursor_ = batch.next_cursor;
+  if (batch.lost) all_dirty_ = true;
+  std::set<int64_t> dirty;
+  if (!all_dirty_) {
+    for (const std::shared_ptr<const Change>& c : batch.changes)
+      if (c->kind == Change::Kind::kJob || c->kind == Change::Kind::kMetrics) dirty.insert(c->id);
+  } else {
+    // Cursor pagination over every job.
     rows_.clear();
     ListJobsRequest req;
     req.page_size = kPageSize;
@@ -201,8 +201,6 @@ void JobIndex::SyncLocked() {
     }
     all_dirty_ = false;
   }
-  std::set<int64_t> dirty;
-  dirty.swap(dirty_);
   for (int64_t id : dirty) {
     auto job = coordinator_->GetJob(id);
     auto it = rows_.find(id);

@@ -1,5 +1,5 @@
 // JobIndex: the dashboard's in-memory index of every job, kept in step with
-// the Coordinator through its change listener, so that no request parses
+// the Coordinator by reading its change feed, so that no request parses
 // thousands of configs or results or holds the Coordinator's lock while
 // aggregating.
 //
@@ -98,16 +98,16 @@ class JobIndex {
   void WarmUp();
 
  private:
-  void OnChange(const ChangeNotice& notice);
+  // Reads the coordinator's feed from cursor_, then re-reads the jobs it
+  // names (or every job after the feed dropped changes).
   void SyncLocked();
   Row MakeRow(const JobRecord& job);
   uint32_t InternFigure(const std::string& name);
 
   Coordinator* const coordinator_;
-  int listener_id_ = 0;
   std::mutex mu_;
+  uint64_t cursor_ = 0;                         // next change to read; guarded by mu_
   bool all_dirty_ = true;                       // guarded by mu_
-  std::set<int64_t> dirty_;                     // guarded by mu_
   std::map<int64_t, Row> rows_;                 // guarded by mu_
   std::map<std::string, std::shared_ptr<const GroupInfo>> groups_;  // by group hash; guarded by mu_
   std::unordered_map<std::string, uint32_t> figure_ids_;            // guarded by mu_

@@ -15,6 +15,7 @@
 #include "server/rpc/reply_budget.h"
 #include "server/rpc/request_checks.h"
 #include "server/rpc/services.h"
+#include "server/rpc/watch_session.h"
 
 namespace lcsweep::rpc {
 namespace {
@@ -22,8 +23,6 @@ namespace {
 constexpr int kMaxPageSize = 1000;
 // How often watch loops look at cancellation/shutdown when nothing changes.
 constexpr std::chrono::milliseconds kWatchTick(500);
-// Stored points per WatchResponse when a watch starts (~40 bytes each).
-constexpr size_t kWatchMetricBatch = 10'000;
 // SubmitSweep lists at most this many jobs (~200 bytes each): a 100,000-job
 // sweep must answer a client with gRPC's default 4 MiB receive limit.
 constexpr size_t kMaxSubmitReplyJobs = 2'000;
@@ -39,8 +38,6 @@ constexpr size_t kMaxSubmitReplyJobs = 2'000;
     ::lcsweep::Status lcsweep_check_ = CheckRequest(request);        \
     if (!lcsweep_check_.ok()) return ToGrpcStatus(lcsweep_check_);   \
   } while (0)
-
-bool IsFinal(JobState s) { return IsTerminal(s); }
 
 // A job as sent in any reply: shrunk if it alone would pass the budget.
 void SendJob(const JobRecord& j, v1::Job* out) {
@@ -239,62 +236,20 @@ grpc::Status JobServiceImpl::RetryJob(grpc::ServerContext* context,
 
 namespace {
 
-// Collects the coordinator's change notices for one watch stream. The
-// listener only copies matching notices into a queue (it must stay quick);
-// the stream's thread drains the queue and writes.
-class NoticeQueue {
- public:
-  NoticeQueue(Coordinator* coordinator, std::function<bool(const ChangeNotice&)> filter)
-      : coordinator_(coordinator), filter_(std::move(filter)) {
-    id_ = coordinator_->AddListener([this](const ChangeNotice& n) {
-      if (!filter_(n)) return;
-      std::lock_guard<std::mutex> lock(mu_);
-      queue_.push_back(n);
-      cv_.notify_one();
-    });
+// Writes a session's messages until it is finished, waiting on the feed in
+// between; ends at once when the client goes or the server stops.
+grpc::Status DriveWatch(const ServiceEnv& env, grpc::ServerContext* context,
+                        WatchSession* session, grpc::ServerWriter<v1::WatchResponse>* writer) {
+  ChangeFeed& feed = env.coordinator->feed();
+  while (true) {
+    for (const v1::WatchResponse& msg : session->Next())
+      if (!writer->Write(msg)) return grpc::Status::OK;
+    if (session->finished()) return grpc::Status::OK;
+    if (context->IsCancelled()) return grpc::Status(grpc::StatusCode::CANCELLED, "client cancelled");
+    if (env.stopping->load())
+      return grpc::Status(grpc::StatusCode::UNAVAILABLE, "coordinator shutting down");
+    feed.Wait(session->cursor(), std::chrono::steady_clock::now() + kWatchTick);
   }
-  ~NoticeQueue() { coordinator_->RemoveListener(id_); }
-
-  // Waits up to `timeout` for notices and takes all of them.
-  std::deque<ChangeNotice> Take(std::chrono::milliseconds timeout) {
-    std::unique_lock<std::mutex> lock(mu_);
-    cv_.wait_for(lock, timeout, [&] { return !queue_.empty(); });
-    std::deque<ChangeNotice> out;
-    out.swap(queue_);
-    return out;
-  }
-
- private:
-  Coordinator* coordinator_;
-  std::function<bool(const ChangeNotice&)> filter_;
-  int id_ = 0;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<ChangeNotice> queue_;
-};
-
-// Writes one notice to a watch stream; false when the client is gone.
-bool WriteNotice(const ChangeNotice& n, bool events, bool metrics,
-                 grpc::ServerWriter<v1::WatchResponse>* writer) {
-  v1::WatchResponse msg;
-  switch (n.kind) {
-    case ChangeNotice::Kind::kJob:
-      if (!n.job) return true;
-      SendJob(*n.job, msg.mutable_job());
-      break;
-    case ChangeNotice::Kind::kEvent:
-      if (!events || !n.event) return true;
-      rpc::ToProto(*n.event, msg.mutable_event());
-      break;
-    case ChangeNotice::Kind::kMetrics:
-      if (!metrics || n.points.empty()) return true;
-      msg.mutable_metrics()->set_job_id(n.id);
-      for (const MetricPoint& p : n.points) rpc::ToProto(p, msg.mutable_metrics()->add_points());
-      break;
-    default:
-      return true;
-  }
-  return writer->Write(msg);
 }
 
 }  // namespace
@@ -303,129 +258,20 @@ grpc::Status JobServiceImpl::WatchJob(grpc::ServerContext* context,
                                       const v1::WatchJobRequest* request,
                                       grpc::ServerWriter<v1::WatchResponse>* writer) {
   LCSWEEP_CHECK_ACCESS(context, Access::kJobRead);
-  Coordinator* coord = env_->coordinator;
-  const int64_t id = request->job_id();
-  // Listen first, then snapshot, so nothing between the two is missed (a
-  // change may then be reported twice, which snapshots tolerate).
-  NoticeQueue queue(coord, [id](const ChangeNotice& n) {
-    return n.kind != ChangeNotice::Kind::kSweep && n.kind != ChangeNotice::Kind::kWorker &&
-           n.id == id;
-  });
-  StatusOr<JobRecord> job = coord->GetJob(id);
-  if (!job.ok()) return ToGrpcStatus(job.status());
-  {
-    v1::WatchResponse msg;
-    SendJob(*job, msg.mutable_job());
-    if (!writer->Write(msg)) return grpc::Status::OK;
-  }
-  if (request->include_events()) {
-    ListEventsRequest er;
-    er.job_id = id;
-    er.limit = 5000;
-    StatusOr<std::vector<Event>> events = coord->ListEvents(er);
-    if (events.ok()) {
-      for (const Event& e : *events) {
-        v1::WatchResponse msg;
-        rpc::ToProto(e, msg.mutable_event());
-        if (!writer->Write(msg)) return grpc::Status::OK;
-      }
-    }
-  }
-  if (request->include_metrics()) {
-    ListMetricsRequest mr;
-    mr.job_id = id;
-    StatusOr<std::vector<MetricPoint>> points = coord->ListMetrics(mr);
-    if (points.ok()) {
-      // In batches, so a long history stays under the message size limits.
-      for (size_t i = 0; i < points->size(); i += kWatchMetricBatch) {
-        v1::WatchResponse msg;
-        msg.mutable_metrics()->set_job_id(id);
-        for (size_t k = i; k < std::min(points->size(), i + kWatchMetricBatch); ++k) {
-          rpc::ToProto((*points)[k], msg.mutable_metrics()->add_points());
-        }
-        if (!writer->Write(msg)) return grpc::Status::OK;
-      }
-    }
-  }
-  bool final = IsFinal(job->state);
-  while (!final) {
-    if (context->IsCancelled()) return grpc::Status(grpc::StatusCode::CANCELLED, "client cancelled");
-    if (env_->signal->shut_down()) {
-      return grpc::Status(grpc::StatusCode::UNAVAILABLE, "coordinator shutting down");
-    }
-    for (const ChangeNotice& n : queue.Take(kWatchTick)) {
-      if (!WriteNotice(n, request->include_events(), request->include_metrics(), writer)) {
-        return grpc::Status::OK;
-      }
-      if (n.kind == ChangeNotice::Kind::kJob && n.job && IsFinal(n.job->state)) final = true;
-    }
-  }
-  // Events of the final transition may arrive just after the job notice.
-  for (const ChangeNotice& n : queue.Take(std::chrono::milliseconds(0))) {
-    if (!WriteNotice(n, request->include_events(), request->include_metrics(), writer)) break;
-  }
-  return grpc::Status::OK;
+  StatusOr<std::unique_ptr<WatchSession>> session =
+      WatchSession::ForJob(env_->coordinator, *request);
+  if (!session.ok()) return ToGrpcStatus(session.status());
+  return DriveWatch(*env_, context, session->get(), writer);
 }
 
 grpc::Status JobServiceImpl::WatchSweep(grpc::ServerContext* context,
                                         const v1::WatchSweepRequest* request,
                                         grpc::ServerWriter<v1::WatchResponse>* writer) {
   LCSWEEP_CHECK_ACCESS(context, Access::kJobRead);
-  Coordinator* coord = env_->coordinator;
-  const int64_t sweep_id = request->sweep_id();
-  // Job ids of the sweep; the listener reads it, so it is guarded.
-  auto members = std::make_shared<std::pair<std::mutex, std::set<int64_t>>>();
-  NoticeQueue queue(coord, [sweep_id, members](const ChangeNotice& n) {
-    if (n.kind == ChangeNotice::Kind::kJob) {
-      return n.job && std::find(n.job->sweep_ids.begin(), n.job->sweep_ids.end(), sweep_id) !=
-                          n.job->sweep_ids.end();
-    }
-    if (n.kind == ChangeNotice::Kind::kEvent || n.kind == ChangeNotice::Kind::kMetrics) {
-      std::lock_guard<std::mutex> lock(members->first);
-      return members->second.count(n.id) > 0;
-    }
-    return n.kind == ChangeNotice::Kind::kSweep && n.id == sweep_id;
-  });
-  StatusOr<SweepSummary> sweep = coord->GetSweep(sweep_id);
-  if (!sweep.ok()) return ToGrpcStatus(sweep.status());
-  ListJobsRequest req;
-  req.sweep_id = sweep_id;
-  req.page_size = kMaxPageSize;
-  while (true) {
-    StatusOr<ListJobsResult> page = coord->ListJobs(req);
-    if (!page.ok()) return ToGrpcStatus(page.status());
-    {
-      std::lock_guard<std::mutex> lock(members->first);
-      for (const JobRecord& j : page->jobs) members->second.insert(j.id);
-    }
-    for (const JobRecord& j : page->jobs) {
-      v1::WatchResponse msg;
-      SendJob(j, msg.mutable_job());
-      if (!writer->Write(msg)) return grpc::Status::OK;
-    }
-    if (page->next_page_token.empty()) break;
-    req.page_token = page->next_page_token;
-  }
-  auto unfinished = [&]() {
-    StatusOr<SweepSummary> s = coord->GetSweep(sweep_id);
-    return s.ok() && s->counts[static_cast<int>(JobState::kQueued)] +
-                             s->counts[static_cast<int>(JobState::kRunning)] > 0;
-  };
-  while (unfinished()) {
-    if (context->IsCancelled()) return grpc::Status(grpc::StatusCode::CANCELLED, "client cancelled");
-    if (env_->signal->shut_down()) {
-      return grpc::Status(grpc::StatusCode::UNAVAILABLE, "coordinator shutting down");
-    }
-    for (const ChangeNotice& n : queue.Take(kWatchTick)) {
-      if (!WriteNotice(n, request->include_events(), request->include_metrics(), writer)) {
-        return grpc::Status::OK;
-      }
-    }
-  }
-  for (const ChangeNotice& n : queue.Take(std::chrono::milliseconds(0))) {
-    if (!WriteNotice(n, request->include_events(), request->include_metrics(), writer)) break;
-  }
-  return grpc::Status::OK;
+  StatusOr<std::unique_ptr<WatchSession>> session =
+      WatchSession::ForSweep(env_->coordinator, *request);
+  if (!session.ok()) return ToGrpcStatus(session.status());
+  return DriveWatch(*env_, context, session->get(), writer);
 }
 
 grpc::Status JobServiceImpl::GetResults(grpc::ServerContext* context,

@@ -36,7 +36,7 @@ StatusOr<std::unique_ptr<RpcServer>> RpcServer::Start(Coordinator* coordinator, 
   s->env_.clock = clock;
   s->env_.tokens = s->options_.tokens ? &*s->options_.tokens : nullptr;
   s->env_.checkpoints = s->checkpoints_.get();
-  s->env_.signal = &s->signal_;
+  s->env_.stopping = &s->streams_stopping_;
   s->env_.max_checkpoint_bytes = s->options_.max_checkpoint_bytes;
   s->env_.max_lease_wait_seconds = s->options_.max_lease_wait_seconds;
   s->env_.after_commit = s->options_.after_commit;
@@ -82,12 +82,6 @@ StatusOr<std::unique_ptr<RpcServer>> RpcServer::Start(Coordinator* coordinator, 
   s->address_ = host + ":" + std::to_string(port);
 
   RpcServer* self = s.get();
-  s->listener_id_ = coordinator->AddListener([self](const ChangeNotice& n) {
-    if (n.kind == ChangeNotice::Kind::kSweep ||
-        (n.kind == ChangeNotice::Kind::kJob && n.job && n.job->state == JobState::kQueued)) {
-      self->signal_.Bump();
-    }
-  });
   if (s->options_.reap_interval_ms > 0) s->reaper_ = std::thread([self] { self->ReapLoop(); });
   log->info("event=serving {} {} {} {}", Kv("address", s->address_), Kv("tls", tls ? "on" : "off"),
             Kv("auth", s->env_.tokens ? "on" : "off"),
@@ -129,8 +123,8 @@ void RpcServer::Shutdown(std::chrono::milliseconds grace) {
   log->info("event=shutdown_begin {}", Kv("grace_ms", grace.count()));
   if (server_->GetHealthCheckService()) server_->GetHealthCheckService()->SetServingStatus(false);
   // Long polls and watch loops end at once; in-flight unary calls finish.
-  signal_.Shutdown();
-  coordinator_->RemoveListener(listener_id_);
+  streams_stopping_ = true;
+  coordinator_->feed().WakeAll();
   server_->Shutdown(std::chrono::system_clock::now() + grace);
   if (reaper_.joinable()) reaper_.join();
   log->info("event=shutdown_done");

@@ -66,12 +66,11 @@ class RpcServer {
   RpcServerOptions options_;
   Coordinator* coordinator_ = nullptr;
   std::unique_ptr<CheckpointFiles> checkpoints_;
-  QueueSignal signal_;
+  std::atomic<bool> streams_stopping_{false};  // ServiceEnv::stopping
   ServiceEnv env_;
   std::unique_ptr<JobServiceImpl> job_service_;
   std::unique_ptr<WorkerServiceImpl> worker_service_;
   std::unique_ptr<grpc::Server> server_;
-  int listener_id_ = 0;
   int port_ = 0;
   std::string address_;
 

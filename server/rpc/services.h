@@ -29,30 +29,14 @@
 
 namespace lcsweep::rpc {
 
-// Wakes LeaseJob long polls when a job may have become leasable (a job
-// entered queued, or a sweep was submitted) and on shutdown.
-class QueueSignal {
- public:
-  uint64_t generation() const;
-  void Bump();
-  void Shutdown();
-  bool shut_down() const;
-  // Waits until the generation differs from `seen`, shutdown, or `timeout`.
-  void WaitFor(uint64_t seen, std::chrono::milliseconds timeout) const;
-
- private:
-  mutable std::mutex mu_;
-  mutable std::condition_variable cv_;
-  uint64_t generation_ = 0;
-  bool shutdown_ = false;
-};
-
 struct ServiceEnv {
   Coordinator* coordinator = nullptr;
   Clock* clock = nullptr;
   const TokenTable* tokens = nullptr;  // null = authentication off
   CheckpointFiles* checkpoints = nullptr;
-  QueueSignal* signal = nullptr;
+  // Set (and the coordinator's feed woken) when the server stops: long polls
+  // and watch streams end at once.
+  const std::atomic<bool>* stopping = nullptr;
   int64_t max_checkpoint_bytes = int64_t{8} << 30;  // declared sizes above: INVALID_ARGUMENT
   int max_lease_wait_seconds = 60;
   // Fault injection for tests (null in production): called by the handlers

@@ -29,37 +29,6 @@ constexpr std::chrono::milliseconds kLeasePollTick(250);
 
 }  // namespace
 
-uint64_t QueueSignal::generation() const {
-  std::lock_guard<std::mutex> lock(mu_);
-  return generation_;
-}
-
-void QueueSignal::Bump() {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    ++generation_;
-  }
-  cv_.notify_all();
-}
-
-void QueueSignal::Shutdown() {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    shutdown_ = true;
-  }
-  cv_.notify_all();
-}
-
-bool QueueSignal::shut_down() const {
-  std::lock_guard<std::mutex> lock(mu_);
-  return shutdown_;
-}
-
-void QueueSignal::WaitFor(uint64_t seen, std::chrono::milliseconds timeout) const {
-  std::unique_lock<std::mutex> lock(mu_);
-  cv_.wait_for(lock, timeout, [&] { return shutdown_ || generation_ != seen; });
-}
-
 grpc::Status WorkerServiceImpl::RegisterWorker(grpc::ServerContext* context,
                                                const v1::RegisterWorkerRequest* request,
                                                v1::RegisterWorkerResponse* response) {
@@ -83,10 +52,11 @@ grpc::Status WorkerServiceImpl::LeaseJob(grpc::ServerContext* context,
   const int wait_s = std::min(request->wait_seconds(), env_->max_lease_wait_seconds);
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(wait_s);
   const LeaseRequest req = FromProto(*request);
+  ChangeFeed& feed = env_->coordinator->feed();
+  // Take the cursor before trying, so a job queued between the try and the
+  // wait still wakes us.
+  uint64_t cursor = feed.Cursor();
   while (true) {
-    // Read the generation before trying, so a job queued between the try
-    // and the wait still wakes us.
-    uint64_t seen = env_->signal->generation();
     StatusOr<std::optional<Lease>> lease = env_->coordinator->LeaseJob(req);
     if (!lease.ok()) return ToGrpcStatus(lease.status());
     if (lease->has_value()) {
@@ -100,11 +70,10 @@ grpc::Status WorkerServiceImpl::LeaseJob(grpc::ServerContext* context,
       return grpc::Status::OK;
     }
     auto now = std::chrono::steady_clock::now();
-    if (now >= deadline || context->IsCancelled() || env_->signal->shut_down()) {
+    if (now >= deadline || context->IsCancelled() || env_->stopping->load()) {
       return grpc::Status::OK;  // no lease this time
     }
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now);
-    env_->signal->WaitFor(seen, std::min(left, kLeasePollTick));
+    cursor = feed.Wait(cursor, std::min(deadline, now + kLeasePollTick)).next_cursor;
   }
 }
 

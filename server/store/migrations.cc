@@ -136,6 +136,13 @@ ALTER TABLE jobs ADD COLUMN leases INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE sweeps ADD COLUMN request_id TEXT NOT NULL DEFAULT '';
 CREATE UNIQUE INDEX sweeps_by_request ON sweeps(request_id) WHERE request_id != '';
 )sql",
+      // 4: chunked submissions. A large submission writes its sweep as
+      // incomplete (0) and its new jobs in several transactions, then marks
+      // it complete in the last one; a sweep found incomplete at load is
+      // rolled back (server/core/store.h). Existing sweeps are complete.
+      R"sql(
+ALTER TABLE sweeps ADD COLUMN complete INTEGER NOT NULL DEFAULT 1;
+)sql",
   };
   return *migrations;
 }

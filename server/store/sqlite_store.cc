@@ -32,12 +32,12 @@ std::shared_ptr<spdlog::logger> Log() {
 
 constexpr const char* kUpsertSweep = R"sql(
 INSERT INTO sweeps (id, name, description, priority, max_attempts, tags_json, spec_json,
-                    created_ms, cancelled_ms, request_id)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+                    created_ms, cancelled_ms, request_id, complete)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
 ON CONFLICT(id) DO UPDATE SET name=excluded.name, description=excluded.description,
   priority=excluded.priority, max_attempts=excluded.max_attempts, tags_json=excluded.tags_json,
   spec_json=excluded.spec_json, created_ms=excluded.created_ms, cancelled_ms=excluded.cancelled_ms,
-  request_id=excluded.request_id
+  request_id=excluded.request_id, complete=excluded.complete
 )sql";
 
 
@@ -269,6 +269,46 @@ Status SqliteStore::Commit(const WriteBatch& batch) {
   return status;
 }
 
+Status SqliteStore::RollBackSweepLocked(int64_t sweep_id) {
+  {
+    LCSWEEP_ASSIGN_OR_RETURN(sqlite3_stmt * s, Prepare("SELECT complete FROM sweeps WHERE id = ?1"));
+    StmtScope scope(s);
+    Bind(s, 1, sweep_id);
+    const int rc = sqlite3_step(s);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) return Error(rc, "cannot read sweep");
+    if (rc == SQLITE_DONE || Int(s, 0) != 0)
+      return FailedPreconditionError("refusing to roll back sweep " + std::to_string(sweep_id) +
+                                     ": it is " + (rc == SQLITE_DONE ? "unknown" : "complete"));
+  }
+  // Every job linked to an incomplete sweep was created by its submission
+  // (store.h), so these deletes touch nothing else. The links go before the
+  // jobs they reference (foreign keys), so the ids are read first.
+  std::vector<int64_t> jobs;
+  {
+    LCSWEEP_ASSIGN_OR_RETURN(sqlite3_stmt * s,
+                             Prepare("SELECT job_id FROM sweep_jobs WHERE sweep_id = ?1"));
+    StmtScope scope(s);
+    Bind(s, 1, sweep_id);
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) jobs.push_back(Int(s, 0));
+    if (rc != SQLITE_DONE) return Error(rc, "cannot read the jobs of an incomplete sweep");
+  }
+  auto run = [&](const char* sql, int64_t id) LCSWEEP_NO_THREAD_SAFETY_ANALYSIS -> Status {
+    LCSWEEP_ASSIGN_OR_RETURN(sqlite3_stmt * s, Prepare(sql));  // under mu_, as the caller
+    StmtScope scope(s);
+    Bind(s, 1, id);
+    const int rc = sqlite3_step(s);
+    if (rc != SQLITE_DONE) return Error(rc, "cannot roll back an incomplete sweep");
+    return OkStatus();
+  };
+  LCSWEEP_RETURN_IF_ERROR(run("DELETE FROM sweep_jobs WHERE sweep_id = ?1", sweep_id));
+  for (int64_t job : jobs) {
+    LCSWEEP_RETURN_IF_ERROR(run("DELETE FROM events WHERE job_id = ?1", job));
+    LCSWEEP_RETURN_IF_ERROR(run("DELETE FROM jobs WHERE id = ?1", job));
+  }
+  return run("DELETE FROM sweeps WHERE id = ?1", sweep_id);
+}
+
 Status SqliteStore::CommitLocked(const WriteBatch& batch) {
   // Called only below, under mu_ (the analysis cannot see into lambdas).
   auto step = [&](sqlite3_stmt* s, const char* what) LCSWEEP_NO_THREAD_SAFETY_ANALYSIS -> Status {
@@ -276,6 +316,8 @@ Status SqliteStore::CommitLocked(const WriteBatch& batch) {
     if (rc != SQLITE_DONE) return Error(rc, what);
     return OkStatus();
   };
+  for (int64_t sweep_id : batch.rolled_back_sweeps)
+    LCSWEEP_RETURN_IF_ERROR(RollBackSweepLocked(sweep_id));
   if (!batch.sweeps.empty()) {
     LCSWEEP_ASSIGN_OR_RETURN(sqlite3_stmt * s, Prepare(kUpsertSweep));
     for (const SweepRecord& r : batch.sweeps) {
@@ -290,6 +332,7 @@ Status SqliteStore::CommitLocked(const WriteBatch& batch) {
       Bind(s, 8, r.created_ms);
       Bind(s, 9, r.cancelled_ms);
       Bind(s, 10, r.request_id);
+      Bind(s, 11, r.complete ? 1 : 0);
       LCSWEEP_RETURN_IF_ERROR(step(s, "cannot write sweep"));
     }
   }

@@ -82,6 +82,9 @@ class SqliteStore final : public Store {
   // Maps the connection's last error (code `rc`) to a Status.
   Status Error(int rc, const std::string& what) const LCSWEEP_REQUIRES(mu_);
   Status CommitLocked(const WriteBatch& batch) LCSWEEP_REQUIRES(mu_);
+  // One entry of WriteBatch::rolled_back_sweeps, inside CommitLocked's
+  // transaction.
+  Status RollBackSweepLocked(int64_t sweep_id) LCSWEEP_REQUIRES(mu_);
 
   const std::string path_;
   const SqliteStoreOptions options_;

@@ -28,7 +28,7 @@ StatusOr<StoreSnapshot> SqliteStore::Load() {
       LCSWEEP_ASSIGN_OR_RETURN(sqlite3_stmt * s,
                                Prepare("SELECT id, name, description, priority, max_attempts, "
                                        "tags_json, spec_json, created_ms, cancelled_ms, "
-                                       "request_id FROM sweeps ORDER BY id"));
+                                       "request_id, complete FROM sweeps ORDER BY id"));
       StmtScope scope(s);
       int rc;
       while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -45,6 +45,7 @@ StatusOr<StoreSnapshot> SqliteStore::Load() {
         r.created_ms = Int(s, 7);
         r.cancelled_ms = Int(s, 8);
         r.request_id = Text(s, 9);
+        r.complete = Int(s, 10) != 0;
         snap.sweeps.push_back(std::move(r));
       }
       if (rc != SQLITE_DONE) return Error(rc, "cannot read sweeps");

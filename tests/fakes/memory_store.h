@@ -50,7 +50,25 @@ class MemoryStore final : public Store {
     for (const MetricReport& r : batch.metric_reports)
       if (refused_job_ != 0 && r.job_id == refused_job_)
         return InternalError("a constraint refused a point of job " + std::to_string(r.job_id));
+    for (int64_t id : batch.rolled_back_sweeps) {
+      auto it = sweeps_.find(id);
+      if (it == sweeps_.end() || it->second.complete)
+        return FailedPreconditionError("refusing to roll back sweep " + std::to_string(id));
+    }
     ++commits_;
+    for (int64_t id : batch.rolled_back_sweeps) {  // checked above: all incomplete
+      std::set<int64_t> created;
+      for (const auto& [sweep_id, job_id] : links_)
+        if (sweep_id == id) created.insert(job_id);
+      for (int64_t job_id : created) jobs_.erase(job_id);
+      links_.erase(std::remove_if(links_.begin(), links_.end(),
+                                  [id](const auto& l) { return l.first == id; }),
+                   links_.end());
+      events_.erase(std::remove_if(events_.begin(), events_.end(),
+                                   [&](const Event& e) { return created.count(e.job_id) > 0; }),
+                    events_.end());
+      sweeps_.erase(id);
+    }
     for (const auto& s : batch.sweeps) sweeps_[s.id] = s;
     for (const auto& j : batch.jobs) jobs_[j.id] = j;
     for (const auto& l : batch.sweep_jobs)

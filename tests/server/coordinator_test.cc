@@ -647,35 +647,40 @@ TEST_F(CoordinatorTest, ConcurrentMetricReportsAreAllStored) {
   EXPECT_DOUBLE_EQ(Job(leases[3].job.id).progress.metrics["loss"], kPoints - 1);
 }
 
-TEST_F(CoordinatorTest, WatchersWakeOnChangesAndListenersSeeThem) {
+TEST_F(CoordinatorTest, TheFeedWakesWaitersWithEachCommittedChange) {
   SubmitSweepResult r = Submit(GridSpec("s", {1}));
   int64_t job_id = r.jobs[0].job_id;
-  std::vector<std::string> seen;
-  std::mutex seen_mu;
-  int listener = coord_->AddListener([&](const ChangeNotice& n) {
-    std::lock_guard<std::mutex> l(seen_mu);
-    if (n.kind == ChangeNotice::Kind::kJob && n.id == job_id)
-      seen.push_back(JobStateName(n.job->state));
-  });
-  JobRecord before = Job(job_id);
+  ChangeFeed& feed = coord_->feed();
+  std::atomic<int> woken{0};
+  const int sub = feed.Subscribe([&] { ++woken; });
+  const uint64_t cursor = feed.Cursor();
   int64_t w = Worker("w");
   std::thread leaser([&] {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
     LeaseFor(w);
   });
-  auto changed = coord_->WaitForJobChange(job_id, before.version, std::chrono::seconds(10));
-  leaser.join();
-  ASSERT_TRUE(changed.ok());
-  EXPECT_EQ(changed->state, JobState::kRunning);
-  EXPECT_GT(changed->version, before.version);
-  // A wait with nothing changing times out and returns the job unchanged.
-  auto same = coord_->WaitForJobChange(job_id, changed->version, std::chrono::milliseconds(20));
-  EXPECT_EQ(same->version, changed->version);
-  coord_->RemoveListener(listener);
-  {
-    std::lock_guard<std::mutex> l(seen_mu);
-    EXPECT_EQ(seen, std::vector<std::string>{"running"});
+  // Wait until the lease shows up (the worker's registration comes first).
+  std::vector<JobState> states;
+  uint64_t at = cursor;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (states.empty() && std::chrono::steady_clock::now() < deadline) {
+    ChangeFeed::Batch b = feed.Wait(at, deadline);
+    at = b.next_cursor;
+    EXPECT_FALSE(b.lost);
+    for (const auto& c : b.changes)
+      if (c->kind == Change::Kind::kJob && c->id == job_id) states.push_back(c->state);
   }
+  leaser.join();
+  EXPECT_EQ(states, std::vector<JobState>{JobState::kRunning});
+  EXPECT_GT(woken.load(), 0);
+  // Nothing changes: the wait ends at its deadline with nothing.
+  ChangeFeed::Batch quiet = feed.Wait(feed.Cursor(), std::chrono::steady_clock::now() +
+                                                         std::chrono::milliseconds(20));
+  EXPECT_TRUE(quiet.changes.empty());
+  feed.Unsubscribe(sub);
+  const int before = woken.load();
+  Submit(GridSpec("t", {2}));
+  EXPECT_EQ(woken.load(), before);  // unsubscribed: not called again
 }
 
 TEST_F(CoordinatorTest, ReRegisteringAWorkerKeepsItsId) {
