@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <atomic>
 #include <cstdio>
 #include <fstream>
@@ -66,7 +67,7 @@ struct Flags {
   int64_t keep_checkpoints = 2;
   int64_t shutdown_grace_seconds = 10;
   bool sync_full = false;
-  int64_t session_hours = 12;
+  double session_hours = 12;  // fractional: 0.25 = 15 minutes
   int64_t max_lost_leases = 20;
   std::string fault_crash_after;  // tests only: "METHOD:N"
 };
@@ -172,8 +173,9 @@ bool CheckExposure(const Flags& f, const std::string& address, const char* port_
 int Run(const Flags& f) {
   auto log = GetLogger("coordinator");
   if (!CheckExposure(f, f.listen, "gRPC") || !CheckExposure(f, f.http_listen, "dashboard")) return 2;
-  if (f.session_hours < 1) {
-    std::cerr << "error: --session-hours must be >= 1\n";
+  const int64_t session_seconds = std::llround(f.session_hours * 3600);
+  if (!(f.session_hours > 0) || session_seconds < 1) {
+    std::cerr << "error: --session-hours must be at least one second (e.g. 0.25 = 15 minutes)\n";
     return 2;
   }
   if (f.lease_seconds < 1 || f.reap_interval_seconds < 0 || f.max_message_mb < 1 ||
@@ -250,7 +252,7 @@ int Run(const Flags& f) {
     ho.credentials = credentials;
     ho.tls_cert_file = f.tls_cert;
     ho.tls_key_file = f.tls_key;
-    ho.session_ttl_seconds = f.session_hours * 3600;
+    ho.session_ttl_seconds = session_seconds;
     http = std::make_unique<HttpServer>(coordinator->get(), ho);
     Status st = http->Start();
     if (!st.ok()) {
@@ -323,7 +325,7 @@ int main(int argc, char** argv) {
   app.add_option("--log-level", f.log_level, "trace|debug|info|warn|error|critical|off");
   app.add_flag("--insecure", f.insecure,
                "allow serving a non-loopback address without TLS or tokens (logs a warning)");
-  app.add_option("--session-hours", f.session_hours, "how long a dashboard sign-in lasts")->capture_default_str();
+  app.add_option("--session-hours", f.session_hours, "how long a dashboard sign-in lasts (fractional: 0.25 = 15 minutes)")->capture_default_str();
   app.add_option("--max-message-mb", f.max_message_mb, "largest gRPC message (MiB)")
       ->capture_default_str();
   app.add_option("--keep-checkpoints", f.keep_checkpoints, "newest checkpoints kept per job")
