@@ -2,7 +2,8 @@
 // when server/http is built), on one SQLite file.
 //
 //   lcsweep-coordinator [--config FILE.json] [--listen HOST:PORT] [--db PATH]
-//       [--artifacts DIR] [--tokens-file FILE] [--tls-cert PEM --tls-key PEM]
+//       [--artifacts DIR] [--tokens-file FILE] [--tls-cert PEM --tls-key PEM
+//       [--tls-client-ca PEM]]
 //       [--lease-seconds N] [--reap-interval-seconds N] [--http-listen HOST:PORT]
 //       [--log-level LEVEL] [--insecure] ...
 //
@@ -13,7 +14,9 @@
 // default and share --tokens-file and --tls-cert/--tls-key. A non-loopback
 // address is refused unless both TLS and --tokens-file are given; --insecure
 // allows it anyway and logs a warning per port (for a trusted private
-// network only: tokens then cross it in plaintext).
+// network only: tokens then cross it in plaintext). --tls-client-ca makes the
+// gRPC port require client certificates (mutual TLS); tokens and roles still
+// apply on top of them.
 //
 // Prints "lcsweep-coordinator listening on HOST:PORT" (the bound port, also
 // with port 0) on stdout once it serves. SIGTERM / SIGINT: stop accepting,
@@ -58,6 +61,7 @@ struct Flags {
   std::string tokens_file;
   std::string tls_cert;
   std::string tls_key;
+  std::string tls_client_ca;
   int64_t lease_seconds = 60;
   int64_t reap_interval_seconds = 1;
   std::string http_listen = "127.0.0.1:8080";
@@ -188,6 +192,7 @@ int Run(const Flags& f) {
   ro.listen = f.listen;
   ro.tls_cert_file = f.tls_cert;
   ro.tls_key_file = f.tls_key;
+  ro.tls_client_ca_file = f.tls_client_ca;
   ro.artifacts_dir = f.artifacts;
   ro.max_message_bytes = static_cast<int>(std::min<int64_t>(f.max_message_mb, 1024) << 20);
   ro.reap_interval_ms = f.reap_interval_seconds * 1000;
@@ -316,6 +321,9 @@ int main(int argc, char** argv) {
                  "client, read-only, worker; mode 0600; re-read on SIGHUP");
   app.add_option("--tls-cert", f.tls_cert, "PEM certificate (TLS on both ports, with --tls-key)");
   app.add_option("--tls-key", f.tls_key, "PEM private key");
+  app.add_option("--tls-client-ca", f.tls_client_ca,
+                 "PEM CA: the gRPC port requires client certificates signed by it (mutual TLS for "
+                 "workers and the CLI; the dashboard is unaffected); needs --tls-cert");
   app.add_option("--lease-seconds", f.lease_seconds, "lease length")->capture_default_str();
   app.add_option("--reap-interval-seconds", f.reap_interval_seconds,
                  "how often expired leases are requeued (0 = never)")
