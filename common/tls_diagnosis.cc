@@ -2,6 +2,8 @@
 
 #include <arpa/inet.h>
 #include <netdb.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -11,6 +13,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include <cerrno>
 #include <memory>
 
 namespace lcsweep {
@@ -130,10 +133,37 @@ void UseClientCertificate(SSL_CTX* ctx, const std::string& cert_pem, const std::
   ERR_clear_error();
 }
 
+// Blocks SIGPIPE in this thread for its lifetime: OpenSSL writes to the socket
+// with write(), and a server that hangs up mid-handshake (the very failures
+// diagnosed here) would otherwise kill the process. A SIGPIPE raised meanwhile
+// is consumed before the old mask returns.
+class NoSigpipe {
+ public:
+  NoSigpipe() {
+    sigemptyset(&pipe_);
+    sigaddset(&pipe_, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe_, &old_);
+  }
+  ~NoSigpipe() {
+    if (sigismember(&old_, SIGPIPE)) return;  // blocked before: leave it pending as it was
+    const timespec zero{};
+    while (sigtimedwait(&pipe_, nullptr, &zero) > 0) {
+    }
+    pthread_sigmask(SIG_SETMASK, &old_, nullptr);
+  }
+  NoSigpipe(const NoSigpipe&) = delete;
+  NoSigpipe& operator=(const NoSigpipe&) = delete;
+
+ private:
+  sigset_t pipe_, old_;
+};
+
 struct Attempt {
   bool connected = false;   // TCP
   bool handshake = false;   // TLS handshake completed (client side)
   bool answered = false;    // the server sent application data after it
+  bool hung_up = false;     // ... or closed the connection instead (not a timeout)
+  bool cert_requested = false;  // the server asked for a client certificate
   unsigned long error = 0;  // OpenSSL's first error (an alert the server sent, ...)
   VerifyFailure verify;
 };
@@ -144,6 +174,7 @@ struct Attempt {
 // verdict (an alert, or its SETTINGS frame) is the first thing read.
 Attempt Try(const HostPort& hp, const TlsClientSettings& s, bool verify, std::chrono::milliseconds timeout) {
   Attempt a;
+  NoSigpipe no_sigpipe;
   const int fd = Connect(hp, timeout);
   if (fd < 0) return a;
   a.connected = true;
@@ -170,6 +201,14 @@ Attempt Try(const HostPort& hp, const TlsClientSettings& s, bool verify, std::ch
   }
   SSL_set_fd(ssl.get(), fd);
   SSL_set_app_data(ssl.get(), &a.verify);
+  SSL_set_msg_callback_arg(ssl.get(), &a.cert_requested);
+  SSL_set_msg_callback(ssl.get(), [](int write_p, int, int content_type, const void* buf, size_t len, SSL*,
+                                     void* arg) {
+    if (!write_p && content_type == SSL3_RT_HANDSHAKE && len > 0 &&
+        static_cast<const unsigned char*>(buf)[0] == SSL3_MT_CERTIFICATE_REQUEST) {
+      *static_cast<bool*>(arg) = true;
+    }
+  });
   if (IsIpAddress(hp.host)) {
     X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl.get()), hp.host.c_str());
   } else {
@@ -182,7 +221,12 @@ Attempt Try(const HostPort& hp, const TlsClientSettings& s, bool verify, std::ch
     static const char kPreface[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\0\0\0\4\0\0\0\0\0";
     SSL_write(ssl.get(), kPreface, sizeof(kPreface) - 1);
     char buf[64];
-    a.answered = SSL_read(ssl.get(), buf, sizeof(buf)) > 0;
+    errno = 0;
+    const int n = SSL_read(ssl.get(), buf, sizeof(buf));
+    a.answered = n > 0;
+    const int why = n > 0 ? SSL_ERROR_NONE : SSL_get_error(ssl.get(), n);
+    a.hung_up = why == SSL_ERROR_ZERO_RETURN ||
+                ((why == SSL_ERROR_SSL || why == SSL_ERROR_SYSCALL) && errno != EAGAIN && errno != EWOULDBLOCK);
   }
   a.error = ERR_peek_error();
   ERR_clear_error();
@@ -224,14 +268,16 @@ std::string ServerCertificateProblem(const VerifyFailure& f, const HostPort& hp)
   }
 }
 
+// `error` is the alert the server sent, or 0 when it just hung up.
 std::string ClientCertificateProblem(unsigned long error, bool sent_certificate) {
   const int reason = ERR_GET_REASON(error);
   if (!sent_certificate || reason == SSL_R_TLSV13_ALERT_CERTIFICATE_REQUIRED) {
     return "the coordinator requires a client certificate (mutual TLS): pass --tls-cert CERT.pem and "
            "--tls-key KEY.pem, signed by the CA in its --tls-client-ca";
   }
-  const char* why = ERR_reason_error_string(error);
-  return std::string("the coordinator refused this client certificate (") + (why ? why : "alert") +
+  const char* why = error != 0 && IsAlert(error) ? ERR_reason_error_string(error) : nullptr;
+  return std::string("the coordinator refused this client certificate (") +
+         (why ? why : "it closed the connection") +
          "): use one signed by the CA in its --tls-client-ca that has not expired";
 }
 
@@ -249,8 +295,14 @@ std::string DiagnoseTls(const TlsClientSettings& s, std::chrono::milliseconds ti
   const Attempt a = Try(hp, s, /*verify=*/true, timeout);
   if (!a.connected) return "";
   if (a.verify.error != X509_V_OK) return ServerCertificateProblem(a.verify, hp);
-  if (a.handshake && (a.answered || !IsAlert(a.error))) return "";
-  if (IsAlert(a.error)) return ClientCertificateProblem(a.error, !s.cert_pem.empty());
+  if (a.handshake && a.answered) return "";
+  // A server that asked for a client certificate and then refused the
+  // connection judged the certificate (TLS 1.3 sends that verdict after the
+  // handshake; gRPC hangs up without an alert).
+  if (IsAlert(a.error) || (a.handshake && a.hung_up && a.cert_requested)) {
+    return ClientCertificateProblem(a.error, !s.cert_pem.empty());
+  }
+  if (a.handshake) return "";
   return "the coordinator's port does not speak TLS: drop --tls-ca (and LCSWEEP_TLS_CA) to connect in "
          "plaintext, or start the coordinator with --tls-cert and --tls-key";
 }
