@@ -188,7 +188,19 @@ std::string Connection::TlsProblem() const {
 Status Connection::WaitConnected() const {
   auto deadline = std::chrono::system_clock::now() +
                   std::chrono::milliseconds(static_cast<int64_t>(settings_.timeout_seconds * 1000));
-  if (channel_->WaitForConnected(deadline)) return OkStatus();
+  // Wait for READY; at the first failed attempt ask whether TLS is why, so
+  // that a certificate problem is reported at once, not after the timeout
+  // (it will not mend itself; a coordinator that is still starting might).
+  bool diagnosed = false;
+  for (grpc_connectivity_state state = channel_->GetState(/*try_to_connect=*/true);
+       state != GRPC_CHANNEL_READY; state = channel_->GetState(/*try_to_connect=*/true)) {
+    if (state == GRPC_CHANNEL_TRANSIENT_FAILURE && !diagnosed) {
+      diagnosed = true;
+      if (std::string tls = TlsProblem(); !tls.empty()) return UnavailableError(tls);
+    }
+    if (!channel_->WaitForStateChange(state, deadline)) break;
+  }
+  if (channel_->GetState(false) == GRPC_CHANNEL_READY) return OkStatus();
   if (std::string tls = TlsProblem(); !tls.empty()) return UnavailableError(tls);
   return UnavailableError("cannot reach the coordinator at " + settings_.coordinator + " (from " +
                           settings_.source +
