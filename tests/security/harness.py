@@ -28,6 +28,15 @@ def _kill_children():
             p.wait()
 
 
+def spawn(cmd, log_path):
+    """Starts `cmd` with stdout and stderr to `log_path`; killed at exit if still running."""
+    log = open(log_path, "w")
+    p = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, text=True)
+    log.close()
+    _children.append(p)
+    return p
+
+
 class Results:
     """Counts checks; prints one line per failure and "N passed, N failed" at the end."""
 

@@ -64,12 +64,11 @@ def plain_http(address, path="/healthz"):
 
 def worker(binary, coordinator, token_file, directory, *flags):
     """Starts lcsweep-worker; returns the process (stderr to a file in `directory`)."""
-    log = open(os.path.join(directory, "worker.log"), "w")
-    p = subprocess.Popen([binary, "--coordinator", coordinator, "--token-file", token_file, "--devices",
-                          "cpu", "--work-dir", os.path.join(directory, "work"), "--name", "tls-worker",
-                          "--lease-wait", "1", *flags], stdout=log, stderr=subprocess.STDOUT, text=True)
-    harness._children.append(p)
-    return p, log.name
+    log = os.path.join(directory, "worker.log")
+    p = harness.spawn([binary, "--coordinator", coordinator, "--token-file", token_file, "--devices", "cpu",
+                       "--work-dir", os.path.join(directory, "work"), "--name", "tls-worker", "--lease-wait",
+                       "1", *flags], log)
+    return p, log
 
 
 def registered_workers(http_address, ca, token):
