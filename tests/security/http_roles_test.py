@@ -172,6 +172,8 @@ def main(argv):
     sessions["session-no-csrf"] = sessions["session"]
     signed_out = {r: h.sign_in(tokens[r]) for r in roles}
     for role, (cookie, csrf) in signed_out.items():
+        status, _, _ = h("DELETE", "/api/v1/session", {"Cookie": cookie})
+        R.check(status == 403, f"sign-out as {role} without the CSRF header: {status}, expected 403")
         status, r, _ = h("DELETE", "/api/v1/session", {"Cookie": cookie, "X-CSRF-Token": csrf})
         R.check(status == 200 and "Max-Age=0" in (r.getheader("Set-Cookie") or ""),
                 f"sign-out as {role}: {status}, clears the cookie")
