@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/tls_diagnosis.h"
 #include "proto/convert.h"
 
 namespace lcsweep::cli {
@@ -70,16 +71,18 @@ StatusOr<ConnectionSettings> ResolveSettings(const ConnectionFlags& flags) {
       if (!file_cfg.is_object()) {
         return InvalidArgumentError(config_path +
                                     ": expected a JSON object with any of \"coordinator\", "
-                                    "\"token\", \"token_file\", \"tls_ca\", \"tls\"");
+                                    "\"token\", \"token_file\", \"tls_ca\", \"tls_cert\", \"tls_key\", \"tls\"");
       }
       for (const auto& [key, value] : file_cfg.items()) {
         bool ok = (key == "tls") ? value.is_boolean()
                                  : (key == "coordinator" || key == "token" || key == "token_file" ||
-                                    key == "tls_ca") && value.is_string();
+                                    key == "tls_ca" || key == "tls_cert" || key == "tls_key") &&
+                                       value.is_string();
         if (!ok) {
           return InvalidArgumentError(config_path + ": key \"" + key +
                                       "\": expected \"coordinator\", \"token\", \"token_file\", "
-                                      "\"tls_ca\" (strings) or \"tls\" (boolean)");
+                                      "\"tls_ca\", \"tls_cert\", \"tls_key\" (strings) or \"tls\" "
+                                      "(boolean)");
         }
       }
     } else if (explicit_config) {
@@ -127,6 +130,19 @@ StatusOr<ConnectionSettings> ResolveSettings(const ConnectionFlags& flags) {
   } else if (file_cfg.contains("tls") && file_cfg["tls"].get<bool>()) {
     s.tls = true;
   }
+  // A client certificate (mutual TLS): flag, else environment, else config file.
+  std::string cert = !flags.tls_cert.empty() ? flags.tls_cert : Env("LCSWEEP_TLS_CERT");
+  if (cert.empty()) cert = from_file("tls_cert");
+  std::string key = !flags.tls_key.empty() ? flags.tls_key : Env("LCSWEEP_TLS_KEY");
+  if (key.empty()) key = from_file("tls_key");
+  if (cert.empty() != key.empty()) {
+    return InvalidArgumentError("a client certificate needs both --tls-cert and --tls-key");
+  }
+  if (!cert.empty()) {
+    LCSWEEP_ASSIGN_OR_RETURN(s.tls_cert_pem, ReadFile(cert, "TLS client certificate"));
+    LCSWEEP_ASSIGN_OR_RETURN(s.tls_key_pem, ReadFile(key, "TLS client key"));
+    s.tls = true;
+  }
   return s;
 }
 
@@ -135,6 +151,8 @@ Connection::Connection(ConnectionSettings settings) : settings_(std::move(settin
   if (settings_.tls) {
     grpc::SslCredentialsOptions ssl;
     ssl.pem_root_certs = settings_.tls_ca_pem;
+    ssl.pem_cert_chain = settings_.tls_cert_pem;
+    ssl.pem_private_key = settings_.tls_key_pem;
     creds = grpc::SslCredentials(ssl);
   }
   grpc::ChannelArguments args;
@@ -156,10 +174,34 @@ std::unique_ptr<grpc::ClientContext> Connection::Context(bool deadline) const {
   return ctx;
 }
 
+std::string Connection::TlsProblem() const {
+  TlsClientSettings t;
+  t.target = settings_.coordinator;
+  t.tls = settings_.tls;
+  t.ca_pem = settings_.tls_ca_pem;
+  t.cert_pem = settings_.tls_cert_pem;
+  t.key_pem = settings_.tls_key_pem;
+  const std::string why = DiagnoseTls(t);
+  return why.empty() ? why : "cannot connect to the coordinator at " + settings_.coordinator + ": " + why;
+}
+
 Status Connection::WaitConnected() const {
   auto deadline = std::chrono::system_clock::now() +
                   std::chrono::milliseconds(static_cast<int64_t>(settings_.timeout_seconds * 1000));
-  if (channel_->WaitForConnected(deadline)) return OkStatus();
+  // Wait for READY; at the first failed attempt ask whether TLS is why, so
+  // that a certificate problem is reported at once, not after the timeout
+  // (it will not mend itself; a coordinator that is still starting might).
+  bool diagnosed = false;
+  for (grpc_connectivity_state state = channel_->GetState(/*try_to_connect=*/true);
+       state != GRPC_CHANNEL_READY; state = channel_->GetState(/*try_to_connect=*/true)) {
+    if (state == GRPC_CHANNEL_TRANSIENT_FAILURE && !diagnosed) {
+      diagnosed = true;
+      if (std::string tls = TlsProblem(); !tls.empty()) return UnavailableError(tls);
+    }
+    if (!channel_->WaitForStateChange(state, deadline)) break;
+  }
+  if (channel_->GetState(false) == GRPC_CHANNEL_READY) return OkStatus();
+  if (std::string tls = TlsProblem(); !tls.empty()) return UnavailableError(tls);
   return UnavailableError("cannot reach the coordinator at " + settings_.coordinator + " (from " +
                           settings_.source +
                           "): is lcsweep-coordinator running? set --coordinator or "
@@ -172,6 +214,7 @@ Status Connection::Explain(const grpc::Status& status, const std::string& what) 
   const std::string& at = settings_.coordinator;
   switch (status.error_code()) {
     case grpc::StatusCode::UNAVAILABLE:
+      if (std::string tls = TlsProblem(); !tls.empty()) return UnavailableError(what + ": " + tls);
       if (status.error_message().find("connect") != std::string::npos ||
           status.error_message().find("failed to") != std::string::npos) {
         return UnavailableError("cannot reach the coordinator at " + at +

@@ -1,14 +1,21 @@
 // Connection settings of the lcsweep CLI and the channel built from them.
 //
 // Where each setting comes from, first match wins:
-//   1. flags: --coordinator HOST:PORT, --token TOKEN, --token-file FILE, --tls-ca PEM
-//   2. environment: LCSWEEP_COORDINATOR, LCSWEEP_TOKEN (LCSWEEP_TOKEN_FILE, LCSWEEP_TLS_CA)
+//   1. flags: --coordinator HOST:PORT, --token TOKEN, --token-file FILE, --tls-ca PEM,
+//      --tls-cert PEM --tls-key PEM
+//   2. environment: LCSWEEP_COORDINATOR, LCSWEEP_TOKEN (LCSWEEP_TOKEN_FILE, LCSWEEP_TLS_CA,
+//      LCSWEEP_TLS_CERT, LCSWEEP_TLS_KEY)
 //   3. config file: $XDG_CONFIG_HOME/lcsweep/config.json (else ~/.config/lcsweep/config.json),
-//      a JSON object with any of "coordinator", "token", "token_file", "tls_ca"
-//      (overridden by --config FILE or LCSWEEP_CONFIG)
+//      a JSON object with any of "coordinator", "token", "token_file", "tls_ca", "tls_cert",
+//      "tls_key" (overridden by --config FILE or LCSWEEP_CONFIG)
 //   4. default coordinator 127.0.0.1:50051, no token, plaintext.
 // TLS is used when a CA file is given (or "tls": true in the config file,
-// which then trusts the system roots).
+// which then trusts the system roots). A client certificate and key (mutual
+// TLS, for a coordinator started with --tls-client-ca) also turn TLS on.
+//
+// When a connection fails at the TLS layer (wrong CA, expired certificate,
+// plaintext against a TLS port, a missing client certificate), the error
+// says so and what to fix (common/tls_diagnosis.h) instead of "cannot reach".
 //
 // Thread-safety: values; Connection's stubs are thread-safe (gRPC stubs).
 #pragma once
@@ -32,6 +39,8 @@ struct ConnectionFlags {
   std::string token;
   std::string token_file;
   std::string tls_ca;
+  std::string tls_cert;  // client certificate (mutual TLS)
+  std::string tls_key;
   std::string config_file;
   double timeout_seconds = 10;  // connect + per-call deadline for unary calls
 };
@@ -41,6 +50,8 @@ struct ConnectionSettings {
   std::string token;          // empty = none
   bool tls = false;
   std::string tls_ca_pem;     // PEM text; empty with tls = system roots
+  std::string tls_cert_pem;   // client certificate chain (PEM text); empty = none
+  std::string tls_key_pem;
   std::string source;         // where the coordinator address came from, for messages
   double timeout_seconds = 10;
 };
@@ -72,6 +83,10 @@ class Connection {
   Status Explain(const grpc::Status& status, const std::string& what) const;
 
  private:
+  // "cannot connect to the coordinator at X: <TLS cause and fix>", or "" when
+  // the failure is not a TLS one (blocks up to a few seconds).
+  std::string TlsProblem() const;
+
   ConnectionSettings settings_;
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::JobService::Stub> job_stub_;

@@ -3,6 +3,7 @@
 // cli/commands.h lists.
 #include <unistd.h>
 
+#include <cstdlib>
 #include <iostream>
 
 #include <CLI/CLI.hpp>
@@ -12,8 +13,9 @@
 
 namespace {
 
-constexpr const char* kFooter = R"(Connection: --coordinator/--token/--token-file/--tls-ca, else LCSWEEP_COORDINATOR /
-LCSWEEP_TOKEN (LCSWEEP_TOKEN_FILE, LCSWEEP_TLS_CA), else $XDG_CONFIG_HOME/lcsweep/config.json
+constexpr const char* kFooter = R"(Connection: --coordinator/--token/--token-file/--tls-ca (--tls-cert/--tls-key), else
+LCSWEEP_COORDINATOR / LCSWEEP_TOKEN (LCSWEEP_TOKEN_FILE, LCSWEEP_TLS_CA, LCSWEEP_TLS_CERT, LCSWEEP_TLS_KEY),
+else $XDG_CONFIG_HOME/lcsweep/config.json
 (~/.config/lcsweep/config.json: {"coordinator": "host:50051", "token_file": "...", "tls_ca": "..."}),
 else 127.0.0.1:50051 without TLS.
 
@@ -42,6 +44,9 @@ int Exit(CLI::App& app, const CLI::ParseError& e) {
 
 int main(int argc, char** argv) {
   using namespace lcsweep::cli;
+  // gRPC's own log lines (a failed handshake logs one per retry) would bury
+  // the one-line error the commands print; GRPC_VERBOSITY=error brings them back.
+  setenv("GRPC_VERBOSITY", "NONE", /*overwrite=*/0);
   ConnectionFlags conn;
   CLI::App app{"lcsweep: submit LC-CNN ablation sweeps to an lcsweep coordinator, follow them, tabulate results"};
   app.footer(kFooter);
@@ -52,6 +57,8 @@ int main(int argc, char** argv) {
   app.add_option("--token", conn.token, "bearer token");
   app.add_option("--token-file", conn.token_file, "file whose first line is the bearer token");
   app.add_option("--tls-ca", conn.tls_ca, "PEM root certificate(s): connect with TLS");
+  app.add_option("--tls-cert", conn.tls_cert, "PEM client certificate, for a coordinator with --tls-client-ca");
+  app.add_option("--tls-key", conn.tls_key, "PEM private key of --tls-cert");
   app.add_option("--config", conn.config_file, "connection config file (JSON)");
   app.add_option("--timeout", conn.timeout_seconds, "seconds to connect / per call")->capture_default_str();
   Io io{std::cout, std::cerr};

@@ -2,7 +2,8 @@
 // when server/http is built), on one SQLite file.
 //
 //   lcsweep-coordinator [--config FILE.json] [--listen HOST:PORT] [--db PATH]
-//       [--artifacts DIR] [--tokens-file FILE] [--tls-cert PEM --tls-key PEM]
+//       [--artifacts DIR] [--tokens-file FILE] [--tls-cert PEM --tls-key PEM
+//       [--tls-client-ca PEM]]
 //       [--lease-seconds N] [--reap-interval-seconds N] [--http-listen HOST:PORT]
 //       [--log-level LEVEL] [--insecure] ...
 //
@@ -13,7 +14,9 @@
 // default and share --tokens-file and --tls-cert/--tls-key. A non-loopback
 // address is refused unless both TLS and --tokens-file are given; --insecure
 // allows it anyway and logs a warning per port (for a trusted private
-// network only: tokens then cross it in plaintext).
+// network only: tokens then cross it in plaintext). --tls-client-ca makes the
+// gRPC port require client certificates (mutual TLS); tokens and roles still
+// apply on top of them.
 //
 // Prints "lcsweep-coordinator listening on HOST:PORT" (the bound port, also
 // with port 0) on stdout once it serves. SIGTERM / SIGINT: stop accepting,
@@ -25,6 +28,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <atomic>
 #include <cstdio>
 #include <fstream>
@@ -57,6 +61,7 @@ struct Flags {
   std::string tokens_file;
   std::string tls_cert;
   std::string tls_key;
+  std::string tls_client_ca;
   int64_t lease_seconds = 60;
   int64_t reap_interval_seconds = 1;
   std::string http_listen = "127.0.0.1:8080";
@@ -66,7 +71,7 @@ struct Flags {
   int64_t keep_checkpoints = 2;
   int64_t shutdown_grace_seconds = 10;
   bool sync_full = false;
-  int64_t session_hours = 12;
+  double session_hours = 12;  // fractional: 0.25 = 15 minutes
   int64_t max_lost_leases = 20;
   int64_t submit_chunk_jobs = 1000;
   std::string fault_crash_after;  // tests only: "METHOD:N"
@@ -173,8 +178,9 @@ bool CheckExposure(const Flags& f, const std::string& address, const char* port_
 int Run(const Flags& f) {
   auto log = GetLogger("coordinator");
   if (!CheckExposure(f, f.listen, "gRPC") || !CheckExposure(f, f.http_listen, "dashboard")) return 2;
-  if (f.session_hours < 1) {
-    std::cerr << "error: --session-hours must be >= 1\n";
+  const int64_t session_seconds = std::llround(f.session_hours * 3600);
+  if (!(f.session_hours > 0) || session_seconds < 1) {
+    std::cerr << "error: --session-hours must be at least one second (e.g. 0.25 = 15 minutes)\n";
     return 2;
   }
   if (f.lease_seconds < 1 || f.reap_interval_seconds < 0 || f.max_message_mb < 1 ||
@@ -187,6 +193,7 @@ int Run(const Flags& f) {
   ro.listen = f.listen;
   ro.tls_cert_file = f.tls_cert;
   ro.tls_key_file = f.tls_key;
+  ro.tls_client_ca_file = f.tls_client_ca;
   ro.artifacts_dir = f.artifacts;
   ro.max_message_bytes = static_cast<int>(std::min<int64_t>(f.max_message_mb, 1024) << 20);
   ro.reap_interval_ms = f.reap_interval_seconds * 1000;
@@ -254,7 +261,7 @@ int Run(const Flags& f) {
     ho.credentials = credentials;
     ho.tls_cert_file = f.tls_cert;
     ho.tls_key_file = f.tls_key;
-    ho.session_ttl_seconds = f.session_hours * 3600;
+    ho.session_ttl_seconds = session_seconds;
     http = std::make_unique<HttpServer>(coordinator->get(), ho);
     Status st = http->Start();
     if (!st.ok()) {
@@ -318,6 +325,9 @@ int main(int argc, char** argv) {
                  "client, read-only, worker; mode 0600; re-read on SIGHUP");
   app.add_option("--tls-cert", f.tls_cert, "PEM certificate (TLS on both ports, with --tls-key)");
   app.add_option("--tls-key", f.tls_key, "PEM private key");
+  app.add_option("--tls-client-ca", f.tls_client_ca,
+                 "PEM CA: the gRPC port requires client certificates signed by it (mutual TLS for "
+                 "workers and the CLI; the dashboard is unaffected); needs --tls-cert");
   app.add_option("--lease-seconds", f.lease_seconds, "lease length")->capture_default_str();
   app.add_option("--reap-interval-seconds", f.reap_interval_seconds,
                  "how often expired leases are requeued (0 = never)")
@@ -327,7 +337,7 @@ int main(int argc, char** argv) {
   app.add_option("--log-level", f.log_level, "trace|debug|info|warn|error|critical|off");
   app.add_flag("--insecure", f.insecure,
                "allow serving a non-loopback address without TLS or tokens (logs a warning)");
-  app.add_option("--session-hours", f.session_hours, "how long a dashboard sign-in lasts")->capture_default_str();
+  app.add_option("--session-hours", f.session_hours, "how long a dashboard sign-in lasts (fractional: 0.25 = 15 minutes)")->capture_default_str();
   app.add_option("--max-message-mb", f.max_message_mb, "largest gRPC message (MiB)")
       ->capture_default_str();
   app.add_option("--keep-checkpoints", f.keep_checkpoints, "newest checkpoints kept per job")

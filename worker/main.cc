@@ -125,7 +125,7 @@ int main(int argc, char** argv) {
 
   CLI::App app{"lcsweep-worker: leases lcsweep jobs from a coordinator and trains them"};
   std::string coordinator, token_file, devices_spec = "cpu", work_dir = "lcsweep-work", name,
-                                        tls_ca, log_level;
+                                        tls_ca, tls_cert, tls_key, log_level;
   int slots = 0, threads = 0, lease_wait = 10;
   double drain_timeout = 120;
   bool once = false;
@@ -138,6 +138,8 @@ int main(int argc, char** argv) {
   app.add_option("--work-dir", work_dir, "folder for job checkpoints")->capture_default_str();
   app.add_option("--name", name, "stable worker name (default: HOSTNAME-PID... see README)");
   app.add_option("--tls-ca", tls_ca, "PEM root certificates: connect with TLS");
+  app.add_option("--tls-cert", tls_cert, "PEM client certificate, for a coordinator with --tls-client-ca");
+  app.add_option("--tls-key", tls_key, "PEM private key of --tls-cert");
   app.add_option("--drain-timeout", drain_timeout, "seconds a drain may take before exiting anyway")
       ->capture_default_str();
   app.add_option("--lease-wait", lease_wait, "long-poll seconds per lease request")->capture_default_str();
@@ -200,7 +202,15 @@ int main(int argc, char** argv) {
   client_options.target = coordinator;
   client_options.token = token;
   client_options.tls_ca_file = tls_ca;
-  auto client = lcsweep::agent::MakeGrpcCoordinatorClient(client_options);
+  client_options.tls_cert_file = tls_cert;
+  client_options.tls_key_file = tls_key;
+  StatusOr<std::unique_ptr<lcsweep::agent::CoordinatorClient>> made =
+      lcsweep::agent::MakeGrpcCoordinatorClient(client_options);
+  if (!made.ok()) {
+    std::cerr << "lcsweep-worker: " << made.status().message() << "\n";
+    return 2;
+  }
+  std::unique_ptr<lcsweep::agent::CoordinatorClient> client = std::move(made).value();
   lcsweep::agent::TrainerJobRunner runner(threads);
   lcsweep::agent::StopSignal stop;
 

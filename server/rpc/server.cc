@@ -53,7 +53,14 @@ StatusOr<std::unique_ptr<RpcServer>> RpcServer::Start(Coordinator* coordinator, 
     LCSWEEP_ASSIGN_OR_RETURN(std::string key, ReadFile(s->options_.tls_key_file, "TLS key"));
     grpc::SslServerCredentialsOptions ssl;
     ssl.pem_key_cert_pairs.push_back({key, cert});
+    if (!s->options_.tls_client_ca_file.empty()) {
+      LCSWEEP_ASSIGN_OR_RETURN(ssl.pem_root_certs,
+                               ReadFile(s->options_.tls_client_ca_file, "client CA (--tls-client-ca)"));
+      ssl.client_certificate_request = GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY;
+    }
     creds = grpc::SslServerCredentials(ssl);
+  } else if (!s->options_.tls_client_ca_file.empty()) {
+    return InvalidArgumentError("--tls-client-ca needs TLS on the port (--tls-cert, --tls-key)");
   } else {
     creds = grpc::InsecureServerCredentials();
   }
@@ -83,7 +90,8 @@ StatusOr<std::unique_ptr<RpcServer>> RpcServer::Start(Coordinator* coordinator, 
 
   RpcServer* self = s.get();
   if (s->options_.reap_interval_ms > 0) s->reaper_ = std::thread([self] { self->ReapLoop(); });
-  log->info("event=serving {} {} {} {}", Kv("address", s->address_), Kv("tls", tls ? "on" : "off"),
+  const char* tls_mode = !tls ? "off" : s->options_.tls_client_ca_file.empty() ? "on" : "mutual";
+  log->info("event=serving {} {} {} {}", Kv("address", s->address_), Kv("tls", tls_mode),
             Kv("auth", s->env_.tokens ? "on" : "off"),
             Kv("max_message_bytes", s->options_.max_message_bytes));
   return s;

@@ -1,6 +1,7 @@
 // RpcServer: the gRPC server of lcsweep-coordinator. Hosts JobService and
 // WorkerService (services.h), the standard health service
-// (grpc.health.v1.Health) and server reflection, with optional TLS, bearer
+// (grpc.health.v1.Health) and server reflection, with optional TLS (mutual
+// with tls_client_ca_file), bearer
 // token auth (auth.h), a message size limit, and the lease reaper thread.
 //
 // Lifecycle: Start() binds and serves (port 0 picks a free port: see
@@ -35,6 +36,9 @@ struct RpcServerOptions {
   std::string listen = "127.0.0.1:50051";  // HOST:PORT; port 0 = any free port
   std::string tls_cert_file;               // PEM; TLS when both are set
   std::string tls_key_file;
+  // PEM CA(s): mutual TLS. Every gRPC client must then present a certificate
+  // signed by one of them (workers and the CLI alike); needs TLS.
+  std::string tls_client_ca_file;
   std::optional<TokenTable> tokens;        // nullopt = authentication off
   std::string artifacts_dir = "./lcsweep-artifacts";
   int max_message_bytes = 16 << 20;        // per message, both directions

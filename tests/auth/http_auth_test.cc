@@ -1,6 +1,6 @@
 // HttpAuth: the dashboard's route policy and its bearer / cookie + CSRF
 // decisions, on the real server/auth tables (the full matrix against the real
-// binary is tests/web/http_roles.test.mjs).
+// binary is tests/security/http_roles_test.py).
 #include "server/http/http_auth.h"
 
 #include <gtest/gtest.h>

@@ -1,6 +1,10 @@
 // TokenTable: file formats, refusal of bad files, and the role matrix.
 #include <gtest/gtest.h>
 
+#include <string>
+#include <vector>
+
+#include "common/sha256.h"
 #include "server/rpc/auth.h"
 
 namespace lcsweep::rpc {
@@ -12,19 +16,23 @@ constexpr const char* kR = "rrrrrrrrrrrrrrrr3333";
 constexpr const char* kC = "cccccccccccccccc4444";
 
 std::string Bearer(const char* t) { return std::string("Bearer ") + t; }
+// A tokens-file secret column: the digest `lcsweep token` writes.
+std::string D(const char* t) { return "sha256:" + Sha256Hex(t); }
 
 TEST(AuthTest, LinesAndJsonGiveTheSameTable) {
-  std::string lines = std::string("# operators\n") + kA + " admin alice\n\n" + kW +
-                      " worker   # a worker without a name\n" + kR + " read-only carol\n" + kC +
+  std::string lines = "# operators\n" + D(kA) + " admin alice\n\n" + D(kW) +
+                      " worker   # a worker without a name\n" + D(kR) + " read-only carol\n" + D(kC) +
                       " client bob\n";
-  std::string json = std::string(R"({"tokens": [{"token": ")") + kA +
-                     R"(", "role": "admin", "name": "alice"}, {"token": ")" + kW +
-                     R"(", "role": "worker"}, {"token": ")" + kR +
-                     R"(", "role": "read-only", "name": "carol"}, {"token": ")" + kC +
+  std::string json = R"({"tokens": [{"sha256": ")" + Sha256Hex(kA) +
+                     R"(", "role": "admin", "name": "alice"}, {"sha256": ")" + Sha256Hex(kW) +
+                     R"(", "role": "worker"}, {"sha256": ")" + Sha256Hex(kR) +
+                     R"(", "role": "read-only", "name": "carol"}, {"sha256": ")" + Sha256Hex(kC) +
                      R"(", "role": "client", "name": "bob"}]})";
   for (const std::string& text : {lines, json}) {
-    StatusOr<TokenTable> t = TokenTable::Parse(text);
+    std::vector<std::string> warnings;
+    StatusOr<TokenTable> t = TokenTable::Parse(text, &warnings);
     ASSERT_TRUE(t.ok()) << t.status().ToString();
+    EXPECT_TRUE(warnings.empty()) << "digests are not deprecated: " << warnings[0];
     EXPECT_EQ(t->size(), 4u);
     StatusOr<Principal> p = t->Authorize(Bearer(kA), Access::kJobWrite);
     ASSERT_TRUE(p.ok());
@@ -35,8 +43,8 @@ TEST(AuthTest, LinesAndJsonGiveTheSameTable) {
 }
 
 TEST(AuthTest, RoleMatrix) {
-  StatusOr<TokenTable> t = TokenTable::Parse(std::string(kA) + " admin\n" + kW + " worker\n" + kR +
-                                             " read-only\n" + kC + " client\n");
+  StatusOr<TokenTable> t = TokenTable::Parse(D(kA) + " admin\n" + D(kW) + " worker\n" + D(kR) +
+                                             " read-only\n" + D(kC) + " client\n");
   ASSERT_TRUE(t.ok());
   struct Case {
     const char* token;
@@ -65,9 +73,10 @@ TEST(AuthTest, RoleMatrix) {
 }
 
 TEST(AuthTest, BadFilesAreRefusedWithEveryProblem) {
-  StatusOr<TokenTable> t = TokenTable::Parse(std::string("short admin\n") + kA + " superuser\n" + kW +
-                                             "\n" + kR + " read-only x extra\n" + kC + " client\n" +
-                                             kC + " admin\n");
+  // Line 1 is the deprecated plaintext form, whose own rule (length) still holds.
+  StatusOr<TokenTable> t = TokenTable::Parse("short admin\n" + D(kA) + " superuser\n" + D(kW) + "\n" +
+                                             D(kR) + " read-only x extra\n" + D(kC) + " client\n" + D(kC) +
+                                             " admin\n");
   ASSERT_FALSE(t.ok());
   const std::string& m = t.status().message();
   EXPECT_NE(m.find("line 1: token too short"), std::string::npos) << m;
@@ -76,7 +85,7 @@ TEST(AuthTest, BadFilesAreRefusedWithEveryProblem) {
   EXPECT_NE(m.find("line 4: expected"), std::string::npos) << m;
   EXPECT_NE(m.find("more than once"), std::string::npos) << m;
   EXPECT_FALSE(TokenTable::Parse("").ok());
-  EXPECT_FALSE(TokenTable::Parse(R"({"tokens": [{"token": 5, "role": "admin"}]})").ok());
+  EXPECT_FALSE(TokenTable::Parse(R"({"tokens": [{"sha256": 5, "role": "admin"}]})").ok());
   EXPECT_FALSE(TokenTable::Parse("{broken").ok());
   EXPECT_EQ(TokenTable::Load("/nonexistent/tokens").status().code(), StatusCode::kNotFound);
 }

@@ -15,6 +15,7 @@
 #include <gtest/gtest.h>
 
 #include "lcsweep/v1/coordinator.grpc.pb.h"
+#include "server/auth/token_table.h"
 #include "server/core/clock.h"
 #include "server/core/coordinator.h"
 #include "server/rpc/server.h"
@@ -46,9 +47,14 @@ inline const char* kClientToken = "client-token-0123456789abcdef";
 inline const char* kReadOnlyToken = "readonly-token-0123456789abcdef";
 inline const char* kWorkerToken = "worker-token-0123456789abcdef";
 
+// The tokens file the way `lcsweep token` writes it: digests, never the tokens.
 inline std::string TokensFileText() {
-  return std::string(kAdminToken) + " admin alice\n" + kClientToken + " client bob\n" +
-         kReadOnlyToken + " read-only carol\n" + kWorkerToken + " worker w1\n";
+  using auth::Role;
+  using auth::TokenFileLine;
+  return TokenFileLine(kAdminToken, Role::kAdmin, "alice") + "\n" +
+         TokenFileLine(kClientToken, Role::kClient, "bob") + "\n" +
+         TokenFileLine(kReadOnlyToken, Role::kReadOnly, "carol") + "\n" +
+         TokenFileLine(kWorkerToken, Role::kWorker, "w1") + "\n";
 }
 
 struct StackOptions {

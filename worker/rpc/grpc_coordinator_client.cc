@@ -8,6 +8,7 @@
 #include "common/limits.h"
 #include "common/sha256.h"
 #include "common/text_checks.h"
+#include "common/tls_diagnosis.h"
 #include "lcsweep/v1/coordinator.grpc.pb.h"
 #include "proto/convert.h"
 
@@ -16,14 +17,15 @@ namespace {
 
 class GrpcCoordinatorClient : public CoordinatorClient {
  public:
-  explicit GrpcCoordinatorClient(const GrpcClientOptions& options) : options_(options) {
+  // `tls` holds the PEM texts read from options' files.
+  GrpcCoordinatorClient(const GrpcClientOptions& options, TlsClientSettings tls)
+      : options_(options), tls_(std::move(tls)) {
     std::shared_ptr<grpc::ChannelCredentials> creds = grpc::InsecureChannelCredentials();
-    if (!options.tls_ca_file.empty()) {
-      std::ifstream in(options.tls_ca_file);
-      std::stringstream pem;
-      pem << in.rdbuf();
+    if (tls_.tls) {
       grpc::SslCredentialsOptions ssl;
-      ssl.pem_root_certs = pem.str();
+      ssl.pem_root_certs = tls_.ca_pem;
+      ssl.pem_cert_chain = tls_.cert_pem;
+      ssl.pem_private_key = tls_.key_pem;
       creds = grpc::SslCredentials(ssl);
     }
     grpc::ChannelArguments args;
@@ -55,7 +57,12 @@ class GrpcCoordinatorClient : public CoordinatorClient {
     for (const auto& [k, v] : r.labels) (*req.mutable_labels())[k] = v;
     v1::RegisterWorkerResponse resp;
     auto ctx = Context();
-    LCSWEEP_RETURN_IF_ERROR(FromGrpcStatus(stub_->RegisterWorker(ctx.get(), req, &resp)));
+    Status st = FromGrpcStatus(stub_->RegisterWorker(ctx.get(), req, &resp));
+    if (st.code() == StatusCode::kUnavailable) {
+      std::string tls = DiagnoseTls(tls_);
+      if (!tls.empty()) return InvalidArgumentError("cannot connect to the coordinator at " + options_.target + ": " + tls);
+    }
+    LCSWEEP_RETURN_IF_ERROR(st);
     Registration out;
     out.worker_id = resp.worker_id();
     out.lease_ttl_ms = resp.lease_ttl_ms();
@@ -236,6 +243,7 @@ class GrpcCoordinatorClient : public CoordinatorClient {
   }
 
   GrpcClientOptions options_;
+  TlsClientSettings tls_;
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::WorkerService::Stub> stub_;
 };
@@ -258,8 +266,27 @@ StatusOr<std::string> ReadTokenFile(const std::string& path) {
   return InvalidArgumentError("token file " + path + " is empty; put the worker token on its first line");
 }
 
-std::unique_ptr<CoordinatorClient> MakeGrpcCoordinatorClient(const GrpcClientOptions& options) {
-  return std::make_unique<GrpcCoordinatorClient>(options);
+StatusOr<std::unique_ptr<CoordinatorClient>> MakeGrpcCoordinatorClient(const GrpcClientOptions& options) {
+  auto read = [](const std::string& path, const char* flag, std::string* out) -> Status {
+    std::ifstream in(path);
+    if (!in) return InvalidArgumentError(std::string("cannot read ") + flag + " " + path);
+    std::stringstream pem;
+    pem << in.rdbuf();
+    *out = pem.str();
+    return OkStatus();
+  };
+  if (options.tls_cert_file.empty() != options.tls_key_file.empty()) {
+    return InvalidArgumentError("a client certificate needs both --tls-cert and --tls-key");
+  }
+  TlsClientSettings tls;
+  tls.target = options.target;
+  tls.tls = !options.tls_ca_file.empty() || !options.tls_cert_file.empty();
+  if (!options.tls_ca_file.empty()) LCSWEEP_RETURN_IF_ERROR(read(options.tls_ca_file, "--tls-ca", &tls.ca_pem));
+  if (!options.tls_cert_file.empty()) {
+    LCSWEEP_RETURN_IF_ERROR(read(options.tls_cert_file, "--tls-cert", &tls.cert_pem));
+    LCSWEEP_RETURN_IF_ERROR(read(options.tls_key_file, "--tls-key", &tls.key_pem));
+  }
+  return std::unique_ptr<CoordinatorClient>(std::make_unique<GrpcCoordinatorClient>(options, std::move(tls)));
 }
 
 }  // namespace lcsweep::agent
