@@ -14,6 +14,7 @@
 #include "server/rpc/error_details.h"
 #include "server/rpc/reply_budget.h"
 #include "server/rpc/request_checks.h"
+#include "server/rpc/long_polls.h"
 #include "server/rpc/services.h"
 #include "server/rpc/watch_session.h"
 
@@ -21,8 +22,6 @@ namespace lcsweep::rpc {
 namespace {
 
 constexpr int kMaxPageSize = 1000;
-// How often watch loops look at cancellation/shutdown when nothing changes.
-constexpr std::chrono::milliseconds kWatchTick(500);
 // SubmitSweep lists at most this many jobs (~200 bytes each): a 100,000-job
 // sweep must answer a client with gRPC's default 4 MiB receive limit.
 constexpr size_t kMaxSubmitReplyJobs = 2'000;
@@ -47,7 +46,7 @@ void SendJob(const JobRecord& j, v1::Job* out) {
 
 }  // namespace
 
-grpc::Status CheckAccess(const ServiceEnv& env, grpc::ServerContext* context, Access access) {
+grpc::Status CheckAccess(const ServiceEnv& env, grpc::ServerContextBase* context, Access access) {
   if (env.tokens == nullptr) return grpc::Status::OK;
   std::string_view authorization;
   const auto& md = context->client_metadata();
@@ -234,44 +233,24 @@ grpc::Status JobServiceImpl::RetryJob(grpc::ServerContext* context,
   return grpc::Status::OK;
 }
 
-namespace {
-
-// Writes a session's messages until it is finished, waiting on the feed in
-// between; ends at once when the client goes or the server stops.
-grpc::Status DriveWatch(const ServiceEnv& env, grpc::ServerContext* context,
-                        WatchSession* session, grpc::ServerWriter<v1::WatchResponse>* writer) {
-  ChangeFeed& feed = env.coordinator->feed();
-  while (true) {
-    for (const v1::WatchResponse& msg : session->Next())
-      if (!writer->Write(msg)) return grpc::Status::OK;
-    if (session->finished()) return grpc::Status::OK;
-    if (context->IsCancelled()) return grpc::Status(grpc::StatusCode::CANCELLED, "client cancelled");
-    if (env.stopping->load())
-      return grpc::Status(grpc::StatusCode::UNAVAILABLE, "coordinator shutting down");
-    feed.Wait(session->cursor(), std::chrono::steady_clock::now() + kWatchTick);
-  }
-}
-
-}  // namespace
-
-grpc::Status JobServiceImpl::WatchJob(grpc::ServerContext* context,
-                                      const v1::WatchJobRequest* request,
-                                      grpc::ServerWriter<v1::WatchResponse>* writer) {
-  LCSWEEP_CHECK_ACCESS(context, Access::kJobRead);
+grpc::ServerWriteReactor<v1::WatchResponse>* JobServiceImpl::WatchJob(
+    grpc::CallbackServerContext* context, const v1::WatchJobRequest* request) {
+  grpc::Status access = CheckAccess(*env_, context, Access::kJobRead);
+  if (!access.ok()) return RefusedWatch(access);
   StatusOr<std::unique_ptr<WatchSession>> session =
       WatchSession::ForJob(env_->coordinator, *request);
-  if (!session.ok()) return ToGrpcStatus(session.status());
-  return DriveWatch(*env_, context, session->get(), writer);
+  if (!session.ok()) return RefusedWatch(ToGrpcStatus(session.status()));
+  return StartWatch(env_, context, std::move(session).value());
 }
 
-grpc::Status JobServiceImpl::WatchSweep(grpc::ServerContext* context,
-                                        const v1::WatchSweepRequest* request,
-                                        grpc::ServerWriter<v1::WatchResponse>* writer) {
-  LCSWEEP_CHECK_ACCESS(context, Access::kJobRead);
+grpc::ServerWriteReactor<v1::WatchResponse>* JobServiceImpl::WatchSweep(
+    grpc::CallbackServerContext* context, const v1::WatchSweepRequest* request) {
+  grpc::Status access = CheckAccess(*env_, context, Access::kJobRead);
+  if (!access.ok()) return RefusedWatch(access);
   StatusOr<std::unique_ptr<WatchSession>> session =
       WatchSession::ForSweep(env_->coordinator, *request);
-  if (!session.ok()) return ToGrpcStatus(session.status());
-  return DriveWatch(*env_, context, session->get(), writer);
+  if (!session.ok()) return RefusedWatch(ToGrpcStatus(session.status()));
+  return StartWatch(env_, context, std::move(session).value());
 }
 
 grpc::Status JobServiceImpl::GetResults(grpc::ServerContext* context,

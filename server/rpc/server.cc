@@ -9,6 +9,7 @@
 #include <grpcpp/health_check_service_interface.h>
 
 #include "common/logging.h"
+#include "server/rpc/feed_waiters.h"
 #include "server/rpc/parse_error_interceptor.h"
 
 namespace lcsweep::rpc {
@@ -37,6 +38,8 @@ StatusOr<std::unique_ptr<RpcServer>> RpcServer::Start(Coordinator* coordinator, 
   s->env_.tokens = s->options_.tokens ? &*s->options_.tokens : nullptr;
   s->env_.checkpoints = s->checkpoints_.get();
   s->env_.stopping = &s->streams_stopping_;
+  s->waiters_ = std::make_unique<FeedWaiters>(&coordinator->feed());
+  s->env_.waiters = s->waiters_.get();
   s->env_.max_checkpoint_bytes = s->options_.max_checkpoint_bytes;
   s->env_.max_lease_wait_seconds = s->options_.max_lease_wait_seconds;
   s->env_.after_commit = s->options_.after_commit;
@@ -132,7 +135,7 @@ void RpcServer::Shutdown(std::chrono::milliseconds grace) {
   if (server_->GetHealthCheckService()) server_->GetHealthCheckService()->SetServingStatus(false);
   // Long polls and watch loops end at once; in-flight unary calls finish.
   streams_stopping_ = true;
-  coordinator_->feed().WakeAll();
+  waiters_->Stop();  // every parked long poll and watch finishes now
   server_->Shutdown(std::chrono::system_clock::now() + grace);
   if (reaper_.joinable()) reaper_.join();
   log->info("event=shutdown_done");

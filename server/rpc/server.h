@@ -32,6 +32,8 @@
 
 namespace lcsweep::rpc {
 
+class FeedWaiters;
+
 struct RpcServerOptions {
   std::string listen = "127.0.0.1:50051";  // HOST:PORT; port 0 = any free port
   std::string tls_cert_file;               // PEM; TLS when both are set
@@ -71,6 +73,8 @@ class RpcServer {
   Coordinator* coordinator_ = nullptr;
   std::unique_ptr<CheckpointFiles> checkpoints_;
   std::atomic<bool> streams_stopping_{false};  // ServiceEnv::stopping
+  // Before server_: parked calls Forget() themselves when gRPC ends them.
+  std::unique_ptr<FeedWaiters> waiters_;
   ServiceEnv env_;
   std::unique_ptr<JobServiceImpl> job_service_;
   std::unique_ptr<WorkerServiceImpl> worker_service_;

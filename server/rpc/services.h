@@ -1,9 +1,11 @@
-// The gRPC services of lcsweep.v1 (JobService, WorkerService) on the
-// synchronous gRPC API. Each handler checks the caller's token, converts the
-// request, calls the Coordinator, and converts the answer back; the only logic
-// here is transport-level: the LeaseJob long poll, the Watch* stream loops,
-// pagination of ListSweeps, and moving checkpoint bytes between the stream
-// and the artifact directory (CheckpointFiles).
+// The gRPC services of lcsweep.v1 (JobService, WorkerService). Each handler
+// checks the caller's token, converts the request, calls the Coordinator, and
+// converts the answer back; the only logic here is transport-level: the
+// calls that wait (LeaseJob's long poll, the Watch* streams) on gRPC's
+// callback API so that a waiting call holds no thread (long_polls.h), the
+// rest on the synchronous API; pagination of ListSweeps; and moving
+// checkpoint bytes between the stream and the artifact directory
+// (CheckpointFiles).
 //
 // Ownership: services borrow everything in ServiceEnv; it must outlive the
 // grpc::Server they are registered with.
@@ -29,6 +31,8 @@
 
 namespace lcsweep::rpc {
 
+class FeedWaiters;
+
 struct ServiceEnv {
   Coordinator* coordinator = nullptr;
   Clock* clock = nullptr;
@@ -37,6 +41,8 @@ struct ServiceEnv {
   // Set (and the coordinator's feed woken) when the server stops: long polls
   // and watch streams end at once.
   const std::atomic<bool>* stopping = nullptr;
+  // Where waiting calls park (long_polls.h); stopped before the server.
+  FeedWaiters* waiters = nullptr;
   int64_t max_checkpoint_bytes = int64_t{8} << 30;  // declared sizes above: INVALID_ARGUMENT
   int max_lease_wait_seconds = 60;
   // Fault injection for tests (null in production): called by the handlers
@@ -53,9 +59,11 @@ inline void AfterCommit(const ServiceEnv& env, const char* method) {
 }
 
 // Returns OK or UNAUTHENTICATED / PERMISSION_DENIED for the call.
-grpc::Status CheckAccess(const ServiceEnv& env, grpc::ServerContext* context, Access access);
+grpc::Status CheckAccess(const ServiceEnv& env, grpc::ServerContextBase* context, Access access);
 
-class JobServiceImpl final : public v1::JobService::Service {
+class JobServiceImpl final
+    : public v1::JobService::WithCallbackMethod_WatchJob<
+          v1::JobService::WithCallbackMethod_WatchSweep<v1::JobService::Service>> {
  public:
   explicit JobServiceImpl(const ServiceEnv* env) : env_(env) {}
 
@@ -75,10 +83,10 @@ class JobServiceImpl final : public v1::JobService::Service {
                            v1::CancelSweepResponse*) override;
   grpc::Status RetryJob(grpc::ServerContext*, const v1::RetryJobRequest*,
                         v1::RetryJobResponse*) override;
-  grpc::Status WatchJob(grpc::ServerContext*, const v1::WatchJobRequest*,
-                        grpc::ServerWriter<v1::WatchResponse>*) override;
-  grpc::Status WatchSweep(grpc::ServerContext*, const v1::WatchSweepRequest*,
-                          grpc::ServerWriter<v1::WatchResponse>*) override;
+  grpc::ServerWriteReactor<v1::WatchResponse>* WatchJob(grpc::CallbackServerContext*,
+                                                        const v1::WatchJobRequest*) override;
+  grpc::ServerWriteReactor<v1::WatchResponse>* WatchSweep(grpc::CallbackServerContext*,
+                                                          const v1::WatchSweepRequest*) override;
   grpc::Status GetResults(grpc::ServerContext*, const v1::GetResultsRequest*,
                           v1::GetResultsResponse*) override;
   grpc::Status ListEvents(grpc::ServerContext*, const v1::ListEventsRequest*,
@@ -92,14 +100,15 @@ class JobServiceImpl final : public v1::JobService::Service {
   const ServiceEnv* env_;
 };
 
-class WorkerServiceImpl final : public v1::WorkerService::Service {
+class WorkerServiceImpl final
+    : public v1::WorkerService::WithCallbackMethod_LeaseJob<v1::WorkerService::Service> {
  public:
   explicit WorkerServiceImpl(const ServiceEnv* env) : env_(env) {}
 
   grpc::Status RegisterWorker(grpc::ServerContext*, const v1::RegisterWorkerRequest*,
                               v1::RegisterWorkerResponse*) override;
-  grpc::Status LeaseJob(grpc::ServerContext*, const v1::LeaseJobRequest*,
-                        v1::LeaseJobResponse*) override;
+  grpc::ServerUnaryReactor* LeaseJob(grpc::CallbackServerContext*, const v1::LeaseJobRequest*,
+                                     v1::LeaseJobResponse*) override;
   grpc::Status Heartbeat(grpc::ServerContext*, const v1::HeartbeatRequest*,
                          v1::HeartbeatResponse*) override;
   grpc::Status ReportMetrics(grpc::ServerContext*, const v1::ReportMetricsRequest*,

@@ -1,10 +1,12 @@
-// WorkerService handlers and the LeaseJob long poll / checkpoint streams.
+// WorkerService handlers and the checkpoint streams (LeaseJob's long poll
+// is in long_polls.cc).
 #include <fstream>
 #include <vector>
 
 #include "proto/convert.h"
 #include "server/rpc/convert.h"
 #include "server/rpc/request_checks.h"
+#include "server/rpc/long_polls.h"
 #include "server/rpc/services.h"
 
 namespace lcsweep::rpc {
@@ -12,8 +14,6 @@ namespace {
 
 constexpr int kDefaultChunkBytes = 1 << 20;
 constexpr int kMaxChunkBytes = 4 << 20;
-// Longest single wait of a long poll between re-checks of cancellation.
-constexpr std::chrono::milliseconds kLeasePollTick(250);
 
 #define LCSWEEP_CHECK_WORKER(context)                                          \
   do {                                                                         \
@@ -42,39 +42,18 @@ grpc::Status WorkerServiceImpl::RegisterWorker(grpc::ServerContext* context,
   return grpc::Status::OK;
 }
 
-grpc::Status WorkerServiceImpl::LeaseJob(grpc::ServerContext* context,
-                                         const v1::LeaseJobRequest* request,
-                                         v1::LeaseJobResponse* response) {
-  LCSWEEP_CHECK_WORKER(context);
-  if (request->wait_seconds() < 0) {
-    return ToGrpcStatus(InvalidArgumentError("wait_seconds must be >= 0"));
+grpc::ServerUnaryReactor* WorkerServiceImpl::LeaseJob(grpc::CallbackServerContext* context,
+                                                     const v1::LeaseJobRequest* request,
+                                                     v1::LeaseJobResponse* response) {
+  grpc::Status refused = CheckAccess(*env_, context, Access::kWorker);
+  if (refused.ok() && request->wait_seconds() < 0)
+    refused = ToGrpcStatus(InvalidArgumentError("wait_seconds must be >= 0"));
+  if (!refused.ok()) {
+    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+    reactor->Finish(refused);
+    return reactor;
   }
-  const int wait_s = std::min(request->wait_seconds(), env_->max_lease_wait_seconds);
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(wait_s);
-  const LeaseRequest req = FromProto(*request);
-  ChangeFeed& feed = env_->coordinator->feed();
-  // Take the cursor before trying, so a job queued between the try and the
-  // wait still wakes us.
-  uint64_t cursor = feed.Cursor();
-  while (true) {
-    StatusOr<std::optional<Lease>> lease = env_->coordinator->LeaseJob(req);
-    if (!lease.ok()) return ToGrpcStatus(lease.status());
-    if (lease->has_value()) {
-      if (context->IsCancelled()) {
-        // The worker is gone: give the job straight back, attempt unchanged.
-        env_->coordinator->ReleaseJob((*lease)->token, "lease reply not deliverable");
-        return grpc::Status(grpc::StatusCode::CANCELLED, "client cancelled");
-      }
-      AfterCommit(*env_, "LeaseJob");
-      ToProto(**lease, response->mutable_lease());
-      return grpc::Status::OK;
-    }
-    auto now = std::chrono::steady_clock::now();
-    if (now >= deadline || context->IsCancelled() || env_->stopping->load()) {
-      return grpc::Status::OK;  // no lease this time
-    }
-    cursor = feed.Wait(cursor, std::min(deadline, now + kLeasePollTick)).next_cursor;
-  }
+  return StartLeasePoll(env_, context, request, response);
 }
 
 grpc::Status WorkerServiceImpl::Heartbeat(grpc::ServerContext* context,
