@@ -4,7 +4,7 @@
 //   lcsweep-coordinator [--config FILE.json] [--listen HOST:PORT] [--db PATH]
 //       [--artifacts DIR] [--tokens-file FILE] [--tls-cert PEM --tls-key PEM]
 //       [--lease-seconds N] [--reap-interval-seconds N] [--http-listen HOST:PORT]
-//       [--log-level LEVEL] [--insecure] ...
+//       [--log-level LEVEL] [--insecure] [--metrics-public] ...
 //
 // --config takes a JSON object with the same keys as the long flags (either
 // "lease-seconds" or "lease_seconds"); flags given on the command line win.
@@ -14,6 +14,9 @@
 // address is refused unless both TLS and --tokens-file are given; --insecure
 // allows it anyway and logs a warning per port (for a trusted private
 // network only: tokens then cross it in plaintext).
+//
+// Prometheus metrics (docs/metrics.md) are at GET /metrics on the dashboard
+// port; they need a token that may read unless --metrics-public.
 //
 // Prints "lcsweep-coordinator listening on HOST:PORT" (the bound port, also
 // with port 0) on stdout once it serves. SIGTERM / SIGINT: stop accepting,
@@ -39,8 +42,10 @@
 #include <nlohmann/json.hpp>
 
 #include "common/logging.h"
+#include "common/metrics_registry.h"
 #include "server/core/clock.h"
 #include "server/core/coordinator.h"
+#include "server/metrics/metered_store.h"
 #include "server/rpc/server.h"
 #include "server/store/sqlite_store.h"
 
@@ -62,6 +67,7 @@ struct Flags {
   std::string http_listen = "127.0.0.1:8080";
   std::string log_level;
   bool insecure = false;
+  bool metrics_public = false;
   int64_t max_message_mb = 16;
   int64_t keep_checkpoints = 2;
   int64_t shutdown_grace_seconds = 10;
@@ -231,12 +237,18 @@ int Run(const Flags& f) {
   co.heartbeat_interval_ms = std::max<int64_t>(co.lease_ttl_ms / 4, 1);
   co.keep_checkpoints = static_cast<int>(f.keep_checkpoints);
   co.max_lost_leases = static_cast<int>(std::clamp<int64_t>(f.max_lost_leases, 1, 1'000'000));
+  // Declared before everything that counts into it, so it is destroyed last.
+  MetricsRegistry metrics;
+  MeteredStore metered_store(store->get(), &metrics);
+  ro.metrics = &metrics;
   StatusOr<std::unique_ptr<Coordinator>> coordinator =
-      Coordinator::Create(store->get(), SystemClock::Get(), co);
+      Coordinator::Create(&metered_store, SystemClock::Get(), co);
   if (!coordinator.ok()) {
     std::cerr << "error: cannot load " << f.db << ": " << coordinator.status().ToString() << "\n";
     return 1;
   }
+  metrics.AddCallbackGauge("lcsweep_workers_alive", "Workers seen within one lease period",
+                           [c = coordinator->get()] { return static_cast<double>(c->ListWorkers(false).size()); });
   StatusOr<std::unique_ptr<rpc::RpcServer>> server =
       rpc::RpcServer::Start(coordinator->get(), SystemClock::Get(), std::move(ro));
   if (!server.ok()) {
@@ -251,6 +263,8 @@ int Run(const Flags& f) {
     ho.tls_cert_file = f.tls_cert;
     ho.tls_key_file = f.tls_key;
     ho.session_ttl_seconds = f.session_hours * 3600;
+    ho.metrics = &metrics;
+    ho.metrics_public = f.metrics_public;
     http = std::make_unique<HttpServer>(coordinator->get(), ho);
     Status st = http->Start();
     if (!st.ok()) {
@@ -323,6 +337,8 @@ int main(int argc, char** argv) {
   app.add_option("--log-level", f.log_level, "trace|debug|info|warn|error|critical|off");
   app.add_flag("--insecure", f.insecure,
                "allow serving a non-loopback address without TLS or tokens (logs a warning)");
+  app.add_flag("--metrics-public", f.metrics_public,
+               "serve GET /metrics on the dashboard port without a token (default: a token that may read)");
   app.add_option("--session-hours", f.session_hours, "how long a dashboard sign-in lasts")->capture_default_str();
   app.add_option("--max-message-mb", f.max_message_mb, "largest gRPC message (MiB)")
       ->capture_default_str();
