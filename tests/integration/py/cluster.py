@@ -33,13 +33,14 @@ def free_port():
         return s.getsockname()[1]
 
 
-def tiny_sweep(name, seeds, lc_rates=(2,)):
-    """Jobs that train in a few seconds on one core (synthetic data)."""
+def tiny_sweep(name, seeds, lc_rates=(2,), train_size=256):
+    """Jobs that train in about a second on one core (synthetic data; 2048
+    images: a few seconds, long enough for heartbeats)."""
     return {
         "name": name,
         "base": {
             "data": {"name": "synthetic",
-                     "synthetic": {"train_size": 256, "test_size": 64, "image_size": 16, "classes": 4}},
+                     "synthetic": {"train_size": train_size, "test_size": 64, "image_size": 16, "classes": 4}},
             "model": {"arch": "resnet_cifar", "depth": 8, "width": 8, "conv": {"mode": "lc"}},
             "train": {"epochs": 1, "batch_size": 64, "log_every_steps": 1, "threads": 1},
             "eval": {"fgsm_eps": [], "filter_stats": False},
@@ -52,13 +53,13 @@ def tiny_sweep(name, seeds, lc_rates=(2,)):
 
 class Cluster:
     def __init__(self, bins, coordinator_args=()):
-        self.bins = bins  # {"coordinator", "worker", "cli"}: paths
+        self.bins = {k: os.path.abspath(v) for k, v in bins.items()}  # coordinator, worker, cli
         self.dir = tempfile.mkdtemp(prefix="lcsweep-py-")
         self.procs = []
         self.tokens = {}
         lines = []
         for role in ("admin", "client", "read-only", "worker"):
-            out = json.loads(self._run([bins["cli"], "token", "--role", role, "--json"]))
+            out = json.loads(self._run([self.bins["cli"], "token", "--role", role, "--json"]))
             self.tokens[role] = out["token"]
             lines.append(out["line"])
             path = os.path.join(self.dir, role + ".token")
@@ -74,7 +75,7 @@ class Cluster:
         self.address = "127.0.0.1:%d" % self.port
         self.http = "http://127.0.0.1:%d" % self.http_port
         self.coordinator = self._spawn("coordinator", [
-            bins["coordinator"], "--listen", self.address, "--http-listen", "127.0.0.1:%d" % self.http_port,
+            self.bins["coordinator"], "--listen", self.address, "--http-listen", "127.0.0.1:%d" % self.http_port,
             "--db", os.path.join(self.dir, "lcsweep.db"), "--artifacts", os.path.join(self.dir, "artifacts"),
             "--tokens-file", self.tokens_file, "--lease-seconds", "4"] + list(coordinator_args))
         self._wait_for_log("coordinator", "lcsweep-coordinator listening on", 30)

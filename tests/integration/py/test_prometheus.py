@@ -68,7 +68,7 @@ def main():
             raise AssertionError("%s: Prometheus says %r, expected %g\nprometheus log:\n%s"
                                  % (expr, got, want, c.log("prometheus")[-3000:]))
 
-        sweep = c.submit(tiny_sweep("scraped", seeds=list(range(JOBS))))
+        sweep = c.submit(tiny_sweep("scraped", seeds=list(range(JOBS)), train_size=2048))
         expect('lcsweep_jobs{job="lcsweep",state="queued"}', JOBS)
         expect('sum(lcsweep_queue_depth{job="lcsweep"})', JOBS)
         expect('lcsweep_leases_granted_total{job="lcsweep"}', 0)
@@ -91,6 +91,8 @@ def main():
         expect('lcsweep_store_commit_seconds_count{job="lcsweep"} > bool 0', 1)
         expect('lcsweep_worker_jobs_finished_total{job="lcsweep-worker",outcome="succeeded"}', JOBS)
         expect('lcsweep_worker_jobs_running{job="lcsweep-worker"}', 0)
+        expect('max_over_time(lcsweep_worker_jobs_running{job="lcsweep-worker"}[10m])', 1)
+        expect('max_over_time(lcsweep_worker_images_per_second{job="lcsweep-worker",device="cpu"}[10m]) > bool 0', 1)
         expect('lcsweep_worker_last_heartbeat_age_seconds{job="lcsweep-worker"} < bool 60', 1)
     print("PASS")
 
