@@ -2,14 +2,18 @@
 loopback: submit from a dict and from a file (request_id replays), wait, and
 the DataFrames of results(sweep) and metrics(job) must equal the records of
 `lcsweep export --format json [--metrics]` (the CLI's C++ flattening and
-paging, an independent implementation of the same naming).
+paging, an independent implementation of the same naming). Then TLS: a
+coordinator with a certificate, reached with tls_ca, refused without.
 
     python3 test_python_client.py COORDINATOR WORKER CLI PYTHONPATH
 Exits 77 (ctest: skipped) when grpc or pandas cannot be imported."""
 import json
 import math
 import os
+import shutil
+import subprocess
 import sys
+import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from cluster import Cluster, skip, tiny_sweep  # noqa: E402
@@ -98,6 +102,27 @@ def main():
         accuracy = df["final.test_accuracy"]
         assert all(0 <= a <= 1 and not math.isnan(a) for a in accuracy), accuracy
         client.close()
+
+    # TLS: the coordinator with a certificate; the client trusts it through tls_ca.
+    tls_dir = tempfile.mkdtemp(prefix="lcsweep-py-tls-")
+    cert, key = os.path.join(tls_dir, "cert.pem"), os.path.join(tls_dir, "key.pem")
+    made = subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                           "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
+                           "-keyout", key, "-out", cert], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    if made.returncode != 0:
+        print("SKIP (TLS part): the openssl command failed")
+    else:
+        with Cluster(bins, coordinator_args=["--tls-cert", cert, "--tls-key", key]) as c:
+            tls = lcsweep.connect(c.address, token_file=c.token_file("client"), tls_ca=cert, timeout=10)
+            sweep = tls.submit(tiny_sweep("over-tls", seeds=[0]))
+            assert tls.sweep(sweep)["counts"]["queued"] == 1
+            try:
+                lcsweep.connect(c.address, token_file=c.token_file("client"), timeout=3).sweep(sweep)
+                raise AssertionError("a plaintext client must not reach a TLS coordinator")
+            except lcsweep.LcsweepError as e:
+                assert e.code == "UNAVAILABLE", e
+            print("ok   TLS with tls_ca; plaintext refused")
+    shutil.rmtree(tls_dir, ignore_errors=True)
     print("PASS")
 
 
