@@ -28,6 +28,8 @@ packages=(
   python3 python3-yaml systemd shellcheck
   clang     # the thread-safety analysis of the test command (deploy/check-thread-safety.sh)
   faketime  # libfaketime for the clock-skew fault test (tests/integration)
+  prometheus  # scrapes the coordinator in the metrics test (tests/integration); promtool checks deploy/prometheus
+  python3-grpcio python3-protobuf python3-pandas  # the Python client (python/lcsweep)
 )
 if [ "$want_browser" = 1 ]; then
   packages+=(chromium nodejs npm)

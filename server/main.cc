@@ -5,7 +5,7 @@
 //       [--artifacts DIR] [--tokens-file FILE] [--tls-cert PEM --tls-key PEM
 //       [--tls-client-ca PEM]]
 //       [--lease-seconds N] [--reap-interval-seconds N] [--http-listen HOST:PORT]
-//       [--log-level LEVEL] [--insecure] ...
+//       [--log-level LEVEL] [--insecure] [--metrics-public] ...
 //
 // --config takes a JSON object with the same keys as the long flags (either
 // "lease-seconds" or "lease_seconds"); flags given on the command line win.
@@ -17,6 +17,9 @@
 // network only: tokens then cross it in plaintext). --tls-client-ca makes the
 // gRPC port require client certificates (mutual TLS); tokens and roles still
 // apply on top of them.
+//
+// Prometheus metrics (docs/metrics.md) are at GET /metrics on the dashboard
+// port; they need a token that may read unless --metrics-public.
 //
 // Prints "lcsweep-coordinator listening on HOST:PORT" (the bound port, also
 // with port 0) on stdout once it serves. SIGTERM / SIGINT: stop accepting,
@@ -43,8 +46,10 @@
 #include <nlohmann/json.hpp>
 
 #include "common/logging.h"
+#include "common/metrics_registry.h"
 #include "server/core/clock.h"
 #include "server/core/coordinator.h"
+#include "server/metrics/metered_store.h"
 #include "server/rpc/server.h"
 #include "server/store/sqlite_store.h"
 
@@ -67,6 +72,7 @@ struct Flags {
   std::string http_listen = "127.0.0.1:8080";
   std::string log_level;
   bool insecure = false;
+  bool metrics_public = false;
   int64_t max_message_mb = 16;
   int64_t keep_checkpoints = 2;
   int64_t shutdown_grace_seconds = 10;
@@ -242,12 +248,18 @@ int Run(const Flags& f) {
   co.submit_chunk_jobs = static_cast<int>(std::clamp<int64_t>(f.submit_chunk_jobs, 0, 1'000'000));
   // SubmitSweepChunk:N crashes after the Nth chunk of a chunked submission.
   if (ro.after_commit) co.after_submit_chunk = [hook = ro.after_commit] { hook("SubmitSweepChunk"); };
+  // Declared before everything that counts into it, so it is destroyed last.
+  MetricsRegistry metrics;
+  MeteredStore metered_store(store->get(), &metrics);
+  ro.metrics = &metrics;
   StatusOr<std::unique_ptr<Coordinator>> coordinator =
-      Coordinator::Create(store->get(), SystemClock::Get(), co);
+      Coordinator::Create(&metered_store, SystemClock::Get(), co);
   if (!coordinator.ok()) {
     std::cerr << "error: cannot load " << f.db << ": " << coordinator.status().ToString() << "\n";
     return 1;
   }
+  metrics.AddCallbackGauge("lcsweep_workers_alive", "Workers seen within one lease period",
+                           [c = coordinator->get()] { return static_cast<double>(c->ListWorkers(false).size()); });
   StatusOr<std::unique_ptr<rpc::RpcServer>> server =
       rpc::RpcServer::Start(coordinator->get(), SystemClock::Get(), std::move(ro));
   if (!server.ok()) {
@@ -262,6 +274,8 @@ int Run(const Flags& f) {
     ho.tls_cert_file = f.tls_cert;
     ho.tls_key_file = f.tls_key;
     ho.session_ttl_seconds = session_seconds;
+    ho.metrics = &metrics;
+    ho.metrics_public = f.metrics_public;
     http = std::make_unique<HttpServer>(coordinator->get(), ho);
     Status st = http->Start();
     if (!st.ok()) {
@@ -337,6 +351,8 @@ int main(int argc, char** argv) {
   app.add_option("--log-level", f.log_level, "trace|debug|info|warn|error|critical|off");
   app.add_flag("--insecure", f.insecure,
                "allow serving a non-loopback address without TLS or tokens (logs a warning)");
+  app.add_flag("--metrics-public", f.metrics_public,
+               "serve GET /metrics on the dashboard port without a token (default: a token that may read)");
   app.add_option("--session-hours", f.session_hours, "how long a dashboard sign-in lasts (fractional: 0.25 = 15 minutes)")->capture_default_str();
   app.add_option("--max-message-mb", f.max_message_mb, "largest gRPC message (MiB)")
       ->capture_default_str();

@@ -2,6 +2,10 @@
 //
 //   lcsweep-worker --coordinator HOST:PORT --token-file F
 //                  [--devices cpu | cuda:0,cuda:1] [--slots N] [--once]
+//                  [--metrics-listen HOST:PORT]
+//
+// --metrics-listen (off by default) serves Prometheus metrics at GET /metrics
+// (worker/agent/worker_metrics.h lists them; no token: counts only).
 //
 // SIGTERM / SIGINT drain: each running job checkpoints at its next step,
 // uploads, releases its lease, and the process exits 0 (within
@@ -22,7 +26,10 @@
 #include <torch/torch.h>
 
 #include "common/logging.h"
+#include "common/metrics_registry.h"
 #include "worker/agent/agent.h"
+#include "worker/agent/worker_metrics.h"
+#include "worker/metrics_port.h"
 #include "worker/rpc/grpc_coordinator_client.h"
 #include "worker/runner/trainer_job_runner.h"
 #include "worker/train/trainer.h"
@@ -125,7 +132,7 @@ int main(int argc, char** argv) {
 
   CLI::App app{"lcsweep-worker: leases lcsweep jobs from a coordinator and trains them"};
   std::string coordinator, token_file, devices_spec = "cpu", work_dir = "lcsweep-work", name,
-                                        tls_ca, tls_cert, tls_key, log_level;
+                                        tls_ca, tls_cert, tls_key, log_level, metrics_listen;
   int slots = 0, threads = 0, lease_wait = 10;
   double drain_timeout = 120;
   bool once = false;
@@ -143,6 +150,8 @@ int main(int argc, char** argv) {
   app.add_option("--drain-timeout", drain_timeout, "seconds a drain may take before exiting anyway")
       ->capture_default_str();
   app.add_option("--lease-wait", lease_wait, "long-poll seconds per lease request")->capture_default_str();
+  app.add_option("--metrics-listen", metrics_listen,
+                 "HOST:PORT for Prometheus metrics at GET /metrics (default: off; no auth, counts only)");
   app.add_option("--log-level", log_level, "trace|debug|info|warn|error (default: $LCSWEEP_LOG_LEVEL or info)");
   try {
     app.parse(argc, argv);
@@ -211,8 +220,23 @@ int main(int argc, char** argv) {
     return 2;
   }
   std::unique_ptr<lcsweep::agent::CoordinatorClient> client = std::move(made).value();
-  lcsweep::agent::TrainerJobRunner runner(threads);
+  lcsweep::agent::TrainerJobRunner trainer(threads);
   lcsweep::agent::StopSignal stop;
+  lcsweep::MetricsRegistry registry;
+  lcsweep::agent::WorkerMetrics worker_metrics(&registry);
+  lcsweep::agent::MeteredRunner runner(&trainer, &worker_metrics);
+  lcsweep::agent::MeteredClient metered_client(client.get(), &worker_metrics);
+  std::unique_ptr<lcsweep::agent::MetricsPort> metrics_port;
+  if (!metrics_listen.empty()) {
+    StatusOr<std::unique_ptr<lcsweep::agent::MetricsPort>> p =
+        lcsweep::agent::MetricsPort::Start(metrics_listen, &registry);
+    if (!p.ok()) {
+      std::cerr << "lcsweep-worker: " << p.status().message() << "\n";
+      return 2;
+    }
+    metrics_port = std::move(p).value();
+    log->info("event=metrics_listening {}", Kv("port", metrics_port->port()));
+  }
 
   std::thread([&stop, drain_timeout, log] {
     int sig = NextStopSignal();
@@ -230,7 +254,7 @@ int main(int argc, char** argv) {
 
   log->info("event=start {} {} {} {}", Kv("coordinator", coordinator), Kv("name", reg.name),
             Kv("devices", devices_spec), Kv("slots", slots));
-  lcsweep::agent::Agent agent(client.get(), &runner, &stop, options);
+  lcsweep::agent::Agent agent(&metered_client, &runner, &stop, options);
   lcsweep::Status status = agent.Run();
   if (!status.ok()) {
     std::cerr << "lcsweep-worker: " << status.ToString() << "\n";

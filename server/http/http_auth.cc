@@ -26,6 +26,7 @@ RouteAccess RouteAccessFor(std::string_view method, std::string_view path) {
   if (path == "/healthz" || path == "/api/v1/healthz") return RouteAccess::kPublic;
   if (path == "/api/v1/session") return method == "POST" ? RouteAccess::kPublic : RouteAccess::kPrincipal;
   if (path == "/api/v1/whoami") return RouteAccess::kPrincipal;
+  if (path == "/metrics") return RouteAccess::kRead;  // HttpOptions::metrics_public opens it
   if (path.compare(0, 5, "/api/") == 0 || path == "/api") {
     return IsStateChanging(method) ? RouteAccess::kWrite : RouteAccess::kRead;
   }

@@ -16,8 +16,9 @@
 // other /api/ route needs a principal: GET with a role that may read
 // (auth::Access::kJobRead), anything else with one that may write
 // (kJobWrite). GET/DELETE /api/v1/session and /api/v1/whoami need a
-// principal of any role. The page itself ("/", "/index.html") is sent only
-// to a signed-in browser; others are redirected to the sign-in page.
+// principal of any role; GET /metrics needs one that may read, as the API
+// does. The page itself ("/", "/index.html") is sent only to a signed-in
+// browser; others are redirected to the sign-in page.
 //
 // Without a tokens file (Credentials null) authentication is off: every
 // request is the anonymous read-only principal, so reads work on loopback

@@ -323,6 +323,18 @@ void HttpServer::Route() {
         });
   });
 
+  server_->Get("/metrics", [this, gate](const httplib::Request& req, httplib::Response& res) {
+    HttpDecision d;
+    if (!options_.metrics_public && !gate(req, res, "GET", &d)) return;
+    if (options_.metrics == nullptr) {
+      res.status = 404;
+      res.set_content("no metrics in this process\n", "text/plain; charset=utf-8");
+      return;
+    }
+    res.set_header("Cache-Control", "no-store");
+    res.set_content(options_.metrics->Expose(), MetricsRegistry::kContentType);
+  });
+
   auto api_handler = [this, gate, to_request](const std::string& method) {
     return [this, gate, to_request, method](const httplib::Request& req, httplib::Response& res) {
       HttpDecision d;

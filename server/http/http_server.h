@@ -15,6 +15,10 @@
 //                            "expires_in_seconds"}
 //   GET    /api/v1/session   the signed-in principal and its csrf_token
 //   DELETE /api/v1/session   sign out (needs X-CSRF-Token like every mutation)
+// Metrics: GET /metrics answers HttpOptions::metrics in the Prometheus text
+// format (404 when there is none); it needs a principal that may read (a
+// bearer token: Prometheus's `authorization` scrape setting) unless
+// HttpOptions::metrics_public opens it (--metrics-public).
 //
 // TLS: with tls_cert_file and tls_key_file the port speaks only HTTPS
 // (cpp-httplib's SSLServer on OpenSSL), with the same PEM files as gRPC.
@@ -38,6 +42,7 @@
 #include <string>
 #include <thread>
 
+#include "common/metrics_registry.h"
 #include "common/status.h"
 #include "server/auth/credentials.h"
 #include "server/core/coordinator.h"
@@ -62,6 +67,9 @@ struct HttpOptions {
   std::string tls_key_file;
   int64_t session_ttl_seconds = 12 * 3600;    // a browser session's life from sign-in
   int threads = 32;                           // request threads; each open live stream holds one
+  // Served at GET /metrics; borrowed, must outlive the server. null = no /metrics.
+  const MetricsRegistry* metrics = nullptr;
+  bool metrics_public = false;                // /metrics without a token
 };
 
 // The default web root as described under HttpOptions::web_root ("" if none exists).

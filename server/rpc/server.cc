@@ -10,6 +10,7 @@
 
 #include "common/logging.h"
 #include "server/rpc/feed_waiters.h"
+#include "server/rpc/metrics_interceptor.h"
 #include "server/rpc/parse_error_interceptor.h"
 
 namespace lcsweep::rpc {
@@ -80,6 +81,9 @@ StatusOr<std::unique_ptr<RpcServer>> RpcServer::Start(Coordinator* coordinator, 
   {
     std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> f;
     f.push_back(std::make_unique<ParseErrorInterceptorFactory>());
+    // Last: PRE_SEND_STATUS hooks run in registration order, so it counts the
+    // status the client gets (after the parse-error rewrite).
+    if (s->options_.metrics) f.push_back(std::make_unique<MetricsInterceptorFactory>(s->options_.metrics));
     builder.experimental().SetInterceptorCreators(std::move(f));
   }
   s->server_ = builder.BuildAndStart();
@@ -91,6 +95,12 @@ StatusOr<std::unique_ptr<RpcServer>> RpcServer::Start(Coordinator* coordinator, 
   std::string host = s->options_.listen.substr(0, s->options_.listen.rfind(':'));
   s->address_ = host + ":" + std::to_string(port);
 
+  if (s->options_.metrics) {
+    s->leases_expired_ = s->options_.metrics
+                             ->AddCounter("lcsweep_leases_expired_total",
+                                          "Leases the reaper found expired (the worker went silent)")
+                             ->With({});
+  }
   RpcServer* self = s.get();
   if (s->options_.reap_interval_ms > 0) s->reaper_ = std::thread([self] { self->ReapLoop(); });
   const char* tls_mode = !tls ? "off" : s->options_.tls_client_ca_file.empty() ? "on" : "mutual";
@@ -113,6 +123,7 @@ void RpcServer::ReapLoop() {
       log->error("event=reap_failed {}", Kv("error", reaped.status().ToString()));
     } else if (!reaped->empty()) {
       log->info("event=reaped {}", Kv("jobs", reaped->size()));
+      if (leases_expired_) leases_expired_->Inc(static_cast<double>(reaped->size()));
     }
     lock.lock();
   }

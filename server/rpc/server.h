@@ -23,6 +23,7 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include "common/metrics_registry.h"
 #include "common/status.h"
 #include "server/core/clock.h"
 #include "server/core/coordinator.h"
@@ -49,6 +50,10 @@ struct RpcServerOptions {
   int max_lease_wait_seconds = 60;
   bool enable_reflection = true;
   std::function<void(const char* method)> after_commit;  // see ServiceEnv (tests only)
+  // Borrowed; must outlive the server. Non-null: every call is counted and
+  // timed (metrics_interceptor.h) and the reaper counts the leases it
+  // expires (lcsweep_leases_expired_total). Null: no metrics.
+  MetricsRegistry* metrics = nullptr;
 };
 
 class RpcServer {
@@ -87,6 +92,7 @@ class RpcServer {
   bool stopping_ = false;
   bool stopped_ = false;
   std::thread reaper_;
+  Counter* leases_expired_ = nullptr;  // null without options_.metrics
 };
 
 }  // namespace lcsweep::rpc

@@ -33,6 +33,14 @@ TEST(HttpAuthTest, RoutePolicy) {
   EXPECT_EQ(RouteAccessFor("POST", "/api/v1/jobs/3/cancel"), RouteAccess::kWrite);
   EXPECT_EQ(RouteAccessFor("GET", "/"), RouteAccess::kPage);
   EXPECT_EQ(RouteAccessFor("GET", "/login.html"), RouteAccess::kPublic);
+  EXPECT_EQ(RouteAccessFor("GET", "/metrics"), RouteAccess::kRead);
+}
+
+TEST(HttpAuthTest, MetricsNeedATokenThatMayRead) {
+  HttpAuth a(Creds(), 60'000);
+  EXPECT_EQ(a.Check("GET", "/metrics", {}).status, 401);
+  EXPECT_EQ(a.Check("GET", "/metrics", Bearer(kR)).status, 200);
+  EXPECT_EQ(a.Check("GET", "/metrics", Bearer(kW)).status, 403) << "workers read nothing";
 }
 
 TEST(HttpAuthTest, BearerTokensFollowTheSharedRoles) {
