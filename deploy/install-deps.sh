@@ -28,6 +28,10 @@ packages=(
   python3 python3-yaml systemd shellcheck
   clang     # the thread-safety analysis of the test command (deploy/check-thread-safety.sh)
   faketime  # libfaketime for the clock-skew fault test (tests/integration)
+  # The deployment run for real (ctest -L slurm, -L container; docs/deployment.md): a single-node
+  # Slurm cluster and rootful podman with a debootstrap base image (no registry needed).
+  slurmctld slurmd slurm-client munge
+  podman runc netavark aardvark-dns iptables catatonit debootstrap openssl
 )
 if [ "$want_browser" = 1 ]; then
   packages+=(chromium nodejs npm)
