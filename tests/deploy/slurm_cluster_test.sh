@@ -165,7 +165,7 @@ say "scancel $stopped while it trained job $stopped_job: ended"
 # --- the rest of the sweep on the array, two at a time
 scontrol update JobId="$array" ArrayTaskThrottle=2 >/dev/null 2>&1
 done_ok=0
-for _ in $(seq 900); do  # about 2 min on an idle 2-core machine; far longer under load
+for _ in $(seq 2400); do  # about 2 min on an idle 2-core machine; 20+ min on an overloaded one
   n="$(lc jobs --sweep "$sweep" --state succeeded --json 2>/dev/null | python3 -c 'import json,sys; print(len(json.load(sys.stdin).get("jobs", [])))' 2>/dev/null)"
   [ "${n:-0}" = 10 ] && { done_ok=1; break; }
   sleep 1
