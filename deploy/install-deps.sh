@@ -30,6 +30,10 @@ packages=(
   faketime  # libfaketime for the clock-skew fault test (tests/integration)
   prometheus  # scrapes the coordinator in the metrics test (tests/integration); promtool checks deploy/prometheus
   python3-grpcio python3-protobuf python3-pandas  # the Python client (python/lcsweep)
+  # The deployment run for real (ctest -L slurm, -L container; docs/deployment.md): a single-node
+  # Slurm cluster and rootful podman with a debootstrap base image (no registry needed).
+  slurmctld slurmd slurm-client munge
+  podman runc netavark aardvark-dns iptables catatonit debootstrap openssl
 )
 if [ "$want_browser" = 1 ]; then
   packages+=(chromium nodejs npm)

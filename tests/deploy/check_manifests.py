@@ -486,18 +486,20 @@ def check_units(coord_text, worker_text, worker_env_text, sysusers_text):
 def check_sbatch(text, worker_env_text=None):
     errors = []
     where = "deploy/slurm/lcsweep-worker.sbatch"
-    sig = re.search(r"^#SBATCH --signal=B:TERM@(\d+)", text, re.M)
+    sig = re.search(r"^#SBATCH --signal=B:USR1@(\d+)", text, re.M)
     drain = re.search(r'drain_timeout="\$\{LCSWEEP_DRAIN_TIMEOUT:-(\d+)\}"', text)
     if not sig:
-        errors.append(f"{where}: no '#SBATCH --signal=B:TERM@SECONDS' (preemption warning to the batch shell)")
+        errors.append(f"{where}: no '#SBATCH --signal=B:USR1@SECONDS' (time-limit warning to the batch shell alone)")
     if not drain:
         errors.append(f"{where}: no default LCSWEEP_DRAIN_TIMEOUT")
     if sig and drain and int(sig.group(1)) <= int(drain.group(1)):
-        errors.append(f"{where}: the TERM warning ({sig.group(1)} s) must exceed the drain timeout ({drain.group(1)} s)")
+        errors.append(f"{where}: the USR1 warning ({sig.group(1)} s) must exceed the drain timeout ({drain.group(1)} s)")
     if not re.search(r"^#SBATCH --requeue\b", text, re.M):
         errors.append(f"{where}: not requeue-friendly (#SBATCH --requeue)")
-    if not re.search(r"^trap .*\bTERM\b", text, re.M):
-        errors.append(f"{where}: no trap that forwards TERM to the workers")
+    if not re.search(r"^trap .*\bUSR1\b", text, re.M):
+        errors.append(f"{where}: no trap that turns the USR1 warning into one SIGTERM per worker")
+    if re.search(r"^#SBATCH --(gres|cpus-per-gpu|mem-per-gpu)\b", text, re.M):
+        errors.append(f"{where}: GPU requests belong on the sbatch command line (a directive cannot be taken back)")
     if "--once" not in text:
         errors.append(f"{where}: no --once mode")
     return errors
@@ -611,6 +613,8 @@ MUTATIONS = [
      lambda f: f.update(sbatch=re.sub(r"^#SBATCH --signal=.*$", "", f["sbatch"], flags=re.M))),
     ("sbatch without requeue", "requeue",
      lambda f: f.update(sbatch=f["sbatch"].replace("#SBATCH --requeue", ""))),
+    ("sbatch with a GPU directive", "command line",
+     lambda f: f.update(sbatch=f["sbatch"].replace("#SBATCH --requeue", "#SBATCH --requeue\n#SBATCH --gres=gpu:1"))),
 ]
 
 

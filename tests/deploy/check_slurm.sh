@@ -2,9 +2,12 @@
 # Runs deploy/slurm/lcsweep-worker.sbatch outside Slurm (the #SBATCH lines are comments to bash) with a
 # stub lcsweep-worker, and checks what Slurm relies on: one worker per GPU in CUDA_VISIBLE_DEVICES, each
 # pinned to its GPU as cuda:0; a CPU worker when there is no GPU; --once passed in once mode; the
-# preemption SIGTERM forwarded exactly once to every worker even when it arrives twice (a second signal
-# would make a real worker skip its drain); the script waiting for the drain and exiting 0; a failing
-# worker making the job fail; a missing coordinator address refused with a clear message.
+# time-limit warning (USR1 to the batch shell alone) turned into exactly one SIGTERM per worker even
+# when it arrives twice (a second signal would make a real worker skip its drain); a SIGTERM that Slurm
+# sends to every process of the job not forwarded again, but one to the shell alone outside Slurm
+# forwarded once; the script waiting for the drain and exiting 0; a failing worker making the job
+# fail; a missing coordinator address refused with a clear message. slurm_cluster_test.sh runs the
+# script on a real Slurm.
 # Usage: check_slurm.sh SOURCE_DIR
 # shellcheck disable=SC2034  # variables are read inside the check strings that check() evals
 set -uo pipefail
@@ -52,10 +55,10 @@ wait_job() {  # wait_job: the job's exit status, or 124 after 20 s
   kill -KILL "$job_pid"; return 124
 }
 
-# 1. Two GPUs, daemon mode, preemption: TERM twice in quick succession.
+# 1. Two GPUs, daemon mode, the time-limit warning: USR1 twice in quick succession.
 d="$tmp/gpus"; start_job "$d" CUDA_VISIBLE_DEVICES=0,1
 wait_logs "$d" 2; sleep 0.3
-kill -TERM "$job_pid"; sleep 0.2; kill -TERM "$job_pid"
+kill -USR1 "$job_pid"; sleep 0.2; kill -USR1 "$job_pid"
 wait_job; rc=$?
 check "two GPUs: two workers started" '[ "$(cat "$d"/*.log | grep -c "^args")" = 2 ]'
 check "two GPUs: each worker pinned to one GPU as cuda:0" \
@@ -67,11 +70,22 @@ check "two GPUs: the script waited for both drains" '[ "$(grep -c "^drained" "$d
 check "two GPUs: job exits 0 after the drain (got $rc)" '[ "$rc" = 0 ]'
 check "two GPUs: scratch directory removed" '[ ! -e "$tmp/lcsweep-4242" ]'
 
-# 2. No GPU: one CPU worker.
-d="$tmp/cpu"; start_job "$d" CUDA_VISIBLE_DEVICES=
+# 2. No GPU: one CPU worker. Outside Slurm, a SIGTERM to the shell alone is forwarded once.
+d="$tmp/cpu"; start_job "$d" CUDA_VISIBLE_DEVICES= SLURM_JOB_ID=
 wait_logs "$d" 1; sleep 0.3; kill -TERM "$job_pid"; wait_job; rc=$?
 check "no GPU: one worker with --devices cpu" '[ "$(ls "$d"/*.log | wc -l)" = 1 ] && grep -q -- "--devices cpu " "$d"/*.log'
+check "outside Slurm: SIGTERM to the shell forwarded once" '[ "$(grep -h "^term" "$d"/*.log | tr "\n" " ")" = "term 1 " ]'
 check "no GPU: exits 0 (got $rc)" '[ "$rc" = 0 ]'
+
+# 2b. Under Slurm, scancel/requeue/the time limit signal every process of the job, as here: each
+# worker gets that one SIGTERM, and the script must not add a second.
+d="$tmp/slurmterm"; start_job "$d" CUDA_VISIBLE_DEVICES=0,1
+wait_logs "$d" 2; sleep 0.3
+kill -TERM "$job_pid" $(pgrep -P "$job_pid" -f stub-worker)
+wait_job; rc=$?
+check "Slurm SIGTERM to every process: each worker got exactly one" \
+  '[ "$(grep -h "^term" "$d"/*.log | sort | tr "\n" " ")" = "term 1 term 1 " ]'
+check "Slurm SIGTERM: both drained, job exits 0 (got $rc)" '[ "$(grep -c "^drained" "$d"/*.log | grep -c ":1$")" = 2 ] && [ "$rc" = 0 ]'
 
 # 3. --once mode in an array task: workers end by themselves, no signal needed.
 d="$tmp/once"; start_job "$d" CUDA_VISIBLE_DEVICES=0,1,2 LCSWEEP_MODE=once SLURM_ARRAY_JOB_ID=4242 SLURM_ARRAY_TASK_ID=7
