@@ -156,6 +156,8 @@ void RpcServer::Wait() {
   if (server_) server_->Wait();
 }
 
+size_t RpcServer::parked_calls() const { return waiters_ ? waiters_->parked() : 0; }
+
 RpcServer::~RpcServer() { Shutdown(std::chrono::milliseconds(0)); }
 
 }  // namespace lcsweep::rpc

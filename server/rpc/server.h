@@ -66,6 +66,10 @@ class RpcServer {
   int port() const { return port_; }
   const std::string& address() const { return address_; }
 
+  // Calls waiting without a thread (LeaseJob long polls, watch streams):
+  // for tests and tests/bench/server/long_poll_bench.cc.
+  size_t parked_calls() const;
+
   void Shutdown(std::chrono::milliseconds grace = std::chrono::seconds(10));
   // Blocks until Shutdown completes.
   void Wait();
