@@ -1,7 +1,7 @@
 // Coordinator: construction, the in-memory state and its one write path
-// (commit, then apply, then notify), and watching. The JobService methods are
-// in coordinator_jobs.cc, the WorkerService methods and the reaper in
-// coordinator_workers.cc.
+// (commit, then apply, then notify), and watching. Submission is in
+// coordinator_submit.cc, the other JobService methods in coordinator_jobs.cc,
+// the WorkerService methods and the reaper in coordinator_workers.cc.
 #include "server/core/coordinator.h"
 
 #include <algorithm>

@@ -184,19 +184,32 @@ ApiResponse JsonApi::GetSweep(int64_t id) {
   return ApiResponse{200, out};
 }
 
-ApiResponse JsonApi::Ablation(int64_t sweep_id, const ApiRequest& request) {
+std::optional<ApiResponse> JsonApi::SweepGroups(int64_t sweep_id, const ApiRequest& request,
+                                                bool published,
+                                                std::set<std::string>* figures,
+                                                std::string* metric,
+                                                std::vector<analysis::GroupFigure>* groups) {
   auto sweep = coordinator_->GetSweep(sweep_id);
   if (!sweep.ok()) return FromStatus(sweep.status(), "list the sweeps with GET /api/v1/sweeps");
+  index_.Read([&](const JobIndex::View& view) {
+    const std::vector<const JobIndex::Row*> rows = view.SweepRows(sweep_id);
+    *figures = view.FiguresOf(rows);
+    *metric = Param(request, "metric", analysis::DefaultFigure(*figures));
+    // Published numbers are of one figure only (analysis/published.h).
+    *groups = GroupsOf(rows, view.FigureId(*metric),
+                       published && analysis::PublishedComparability(*metric).empty());
+  });
+  if (!metric->empty() && !figures->empty() && !figures->count(*metric))
+    return UnknownFigure(sweep_id, *metric);
+  return std::nullopt;
+}
+
+ApiResponse JsonApi::Ablation(int64_t sweep_id, const ApiRequest& request) {
   std::set<std::string> figures;
   std::string metric;
   std::vector<analysis::GroupFigure> groups;
-  index_.Read([&](const JobIndex::View& view) {
-    const std::vector<const JobIndex::Row*> rows = view.SweepRows(sweep_id);
-    figures = view.FiguresOf(rows);
-    metric = Param(request, "metric", analysis::DefaultFigure(figures));
-    groups = GroupsOf(rows, view.FigureId(metric), false);
-  });
-  if (!metric.empty() && !figures.empty() && !figures.count(metric)) return UnknownFigure(sweep_id, metric);
+  if (auto refused = SweepGroups(sweep_id, request, /*published=*/false, &figures, &metric, &groups))
+    return *refused;
   const std::string x = Param(request, "x", analysis::kLcRateAxis);
   const analysis::AblationPlot plot = analysis::Ablation(groups, x, SplitList(Param(request, "series")), metric);
   json series = json::array();
@@ -225,19 +238,11 @@ ApiResponse JsonApi::Ablation(int64_t sweep_id, const ApiRequest& request) {
 }
 
 ApiResponse JsonApi::Results(int64_t sweep_id, const ApiRequest& request) {
-  auto sweep = coordinator_->GetSweep(sweep_id);
-  if (!sweep.ok()) return FromStatus(sweep.status(), "list the sweeps with GET /api/v1/sweeps");
   std::set<std::string> figures;
   std::string metric;
   std::vector<analysis::GroupFigure> groups;
-  index_.Read([&](const JobIndex::View& view) {
-    const std::vector<const JobIndex::Row*> rows = view.SweepRows(sweep_id);
-    figures = view.FiguresOf(rows);
-    metric = Param(request, "metric", analysis::DefaultFigure(figures));
-    // Published numbers are of one figure only (analysis/published.h).
-    groups = GroupsOf(rows, view.FigureId(metric), analysis::PublishedComparability(metric).empty());
-  });
-  if (!metric.empty() && !figures.empty() && !figures.count(metric)) return UnknownFigure(sweep_id, metric);
+  if (auto refused = SweepGroups(sweep_id, request, /*published=*/true, &figures, &metric, &groups))
+    return *refused;
   const std::vector<std::string> varying = analysis::VaryingAxes(groups);
   auto has = [&](const std::string& a) { return std::count(varying.begin(), varying.end(), a) > 0; };
   std::string rows_axis = Param(request, "rows");

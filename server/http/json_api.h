@@ -39,12 +39,16 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <utility>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "analysis/groups.h"
 #include "server/auth/roles.h"
 #include "server/core/coordinator.h"
 #include "server/http/api_types.h"
@@ -81,6 +85,15 @@ class JsonApi {
   ApiResponse GetSweep(int64_t id);
   ApiResponse Results(int64_t sweep_id, const ApiRequest& request);
   ApiResponse Ablation(int64_t sweep_id, const ApiRequest& request);
+  // What Results and Ablation start from: the figures the sweep's results
+  // have, and its seed groups with the requested figure (`?metric=`, else
+  // the default one), each with its published number when `published` and
+  // the figure has one. An error response for an unknown sweep or figure,
+  // else nullopt.
+  std::optional<ApiResponse> SweepGroups(int64_t sweep_id, const ApiRequest& request,
+                                         bool published, std::set<std::string>* figures,
+                                         std::string* metric,
+                                         std::vector<analysis::GroupFigure>* groups);
   ApiResponse CancelSweep(int64_t sweep_id, const ApiRequest& request);
   // json_api_jobs.cc
   ApiResponse ListJobs(int64_t sweep_id, const ApiRequest& request);

@@ -105,7 +105,10 @@ reference_pid=$!
 export LCSWEEP_TOKEN_FILE="$tmp/worker.token" LCSWEEP_WORKER_BIN="$worker" TMPDIR="$tmp/scratch"
 export LCSWEEP_DRAIN_TIMEOUT=20 LCSWEEP_WORKER_ARGS="--lease-wait 2"
 script="$src/deploy/slurm/lcsweep-worker.sbatch"
-submit() { (cd "$tmp/out" && sbatch --parsable "$@" "$script") || fail_now "sbatch $*"; }
+# One CPU per worker: the batch script then gives the worker one LibTorch thread
+# (SLURM_CPUS_PER_TASK), as the reference run has; bitwise equality needs the
+# same thread count.
+submit() { (cd "$tmp/out" && sbatch --parsable --cpus-per-task=1 "$@" "$script") || fail_now "sbatch $*"; }
 
 # busy_job NAME_PATTERN MIN_STEP: the id of a job that a worker whose name matches holds with at least
 # MIN_STEP steps done (a drain then has something to checkpoint), else nothing.

@@ -130,5 +130,43 @@ TEST(FaultCrashPoints, CoordinatorKilledAtElevenCommitPointsLosesAndDuplicatesNo
   KeepLogs(cluster, "crash_points");
 }
 
+
+// A large submission is written in chunks (--submit-chunk-jobs); a crash
+// between two of them leaves an incomplete sweep on disk, which the next
+// start rolls back: the submission happened not at all, and the client's
+// retry with the same request_id creates it once.
+TEST(FaultCrashPoints, CoordinatorKilledBetweenSubmitChunksRollsTheSubmissionBack) {
+  LocalCluster cluster(ClusterOptions{/*lease_seconds=*/3, {}, ""});
+  cluster.KillCoordinator(SIGTERM);
+  ASSERT_TRUE(cluster.StartCoordinator(
+      {"--submit-chunk-jobs", "2", "--fault-crash-after", "SubmitSweepChunk:2"}));
+  const nlohmann::json spec =
+      TinySweep("chunks", kEpochs, kTrainSize, {{"model.conv.lc_rate", {1, 2}}}, {1, 2, 3, 4});
+  const std::string request_id = "crash-between-chunks-1";
+  v1::SubmitSweepResponse lost_reply;
+  EXPECT_FALSE(cluster.Submit(spec, &lost_reply, request_id).ok());
+  const auto code = cluster.coordinator().Wait(seconds(5));
+  ASSERT_TRUE(code.has_value()) << "the coordinator did not crash between the chunks";
+  EXPECT_EQ(*code, 137) << cluster.coordinator().Stderr();
+  EXPECT_NE(cluster.coordinator().Stderr().find("fault: crashing after committed SubmitSweepChunk"),
+            std::string::npos)
+      << cluster.coordinator().Stderr();
+  EXPECT_EQ(IntegrityCheck(cluster.db_path()), "ok");
+
+  ASSERT_TRUE(cluster.StartCoordinator({"--submit-chunk-jobs", "2"}));
+  EXPECT_NE(cluster.coordinator().Stderr().find("incomplete_submission_rolled_back"),
+            std::string::npos)
+      << cluster.coordinator().Stderr();
+  EXPECT_EQ(CountSweeps(cluster), 0) << "half a submission is visible after the restart";
+  v1::SubmitSweepResponse submitted;
+  const grpc::Status retried = cluster.Submit(spec, &submitted, request_id);
+  ASSERT_TRUE(retried.ok()) << retried.error_message();
+  EXPECT_FALSE(submitted.replayed()) << "a rolled-back submission came back as a replay";
+  EXPECT_EQ(submitted.jobs_size(), kJobs);
+  EXPECT_EQ(static_cast<int>(cluster.Jobs(submitted.sweep_id()).size()), kJobs);
+  EXPECT_EQ(CountSweeps(cluster), 1);
+  KillCoordinatorAndCheckIntegrity(cluster);
+}
+
 }  // namespace
 }  // namespace lcsweep::testing
