@@ -36,6 +36,8 @@ grpc::Status ToGrpcStatus(const Status& status, const std::string& details);
 // bytes outside printable ASCII, and '%', take three).
 size_t GrpcMessageWireSize(std::string_view message);
 Status FromGrpcStatus(const grpc::Status& status);
+// "OK", "NOT_FOUND", ... as gRPC's documentation spells the codes.
+const char* GrpcCodeName(grpc::StatusCode code);
 
 // The typed summary of a config (every field of v1::JobSummary is filled).
 v1::JobSummary SummaryFromConfig(const JobConfig& config);

@@ -208,8 +208,9 @@ class Coordinator {
   // tested with kill -9); on error none of them is stored and the worker may
   // resend. `seq` numbers the worker's reports within its lease (from 1; 0:
   // no deduplication): a report with a (lease, seq) already stored returns OK
-  // and stores nothing. Also updates the job's progress.metrics with the last value of
-  // each name (in memory; persisted with the next heartbeat). The token is
+  // and stores nothing. Also updates the job's progress (the last value of each
+  // name in progress.metrics, the largest step and epoch reported; in memory,
+  // persisted with the next heartbeat). The token is
   // checked before the commit, so a report racing with the job's completion
   // is still stored under its attempt.
   Status ReportMetrics(const std::string& token, std::vector<MetricPoint> points,

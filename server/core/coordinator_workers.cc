@@ -201,7 +201,14 @@ Status Coordinator::ReportMetrics(const std::string& token, std::vector<MetricPo
     auto it = jobs_.find(job_id);
     // Last values for the live view (persisted with the next heartbeat).
     if (it != jobs_.end() && it->second.lease_token == token) {
-      for (const MetricPoint& p : report.points) it->second.progress.metrics[p.name] = p.value;
+      // The live view moves with every report, not only with heartbeats
+      // (a job shorter than the heartbeat interval would show step 0).
+      JobProgress& progress = it->second.progress;
+      for (const MetricPoint& p : report.points) {
+        progress.metrics[p.name] = p.value;
+        progress.step = std::max(progress.step, p.step);
+        progress.epoch = std::max(progress.epoch, p.epoch);
+      }
       it->second.version = ++version_;
     } else {
       ++version_;

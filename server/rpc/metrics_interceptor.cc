@@ -5,6 +5,8 @@
 
 #include <grpcpp/support/status.h>
 
+#include "proto/convert.h"
+
 namespace lcsweep::rpc {
 namespace {
 
@@ -19,7 +21,7 @@ class MetricsInterceptor final : public grpc::experimental::Interceptor {
   void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
     if (methods->QueryInterceptionHookPoint(InterceptionHookPoints::PRE_SEND_STATUS)) {
       duration_->Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count());
-      requests_->With({method_, StatusCodeName(methods->GetSendStatus().error_code())})->Inc();
+      requests_->With({method_, GrpcCodeName(methods->GetSendStatus().error_code())})->Inc();
     }
     methods->Proceed();
   }
@@ -33,28 +35,6 @@ class MetricsInterceptor final : public grpc::experimental::Interceptor {
 
 }  // namespace
 
-const char* StatusCodeName(grpc::StatusCode code) {
-  switch (code) {
-    case grpc::StatusCode::OK: return "OK";
-    case grpc::StatusCode::CANCELLED: return "CANCELLED";
-    case grpc::StatusCode::UNKNOWN: return "UNKNOWN";
-    case grpc::StatusCode::INVALID_ARGUMENT: return "INVALID_ARGUMENT";
-    case grpc::StatusCode::DEADLINE_EXCEEDED: return "DEADLINE_EXCEEDED";
-    case grpc::StatusCode::NOT_FOUND: return "NOT_FOUND";
-    case grpc::StatusCode::ALREADY_EXISTS: return "ALREADY_EXISTS";
-    case grpc::StatusCode::PERMISSION_DENIED: return "PERMISSION_DENIED";
-    case grpc::StatusCode::RESOURCE_EXHAUSTED: return "RESOURCE_EXHAUSTED";
-    case grpc::StatusCode::FAILED_PRECONDITION: return "FAILED_PRECONDITION";
-    case grpc::StatusCode::ABORTED: return "ABORTED";
-    case grpc::StatusCode::OUT_OF_RANGE: return "OUT_OF_RANGE";
-    case grpc::StatusCode::UNIMPLEMENTED: return "UNIMPLEMENTED";
-    case grpc::StatusCode::INTERNAL: return "INTERNAL";
-    case grpc::StatusCode::UNAVAILABLE: return "UNAVAILABLE";
-    case grpc::StatusCode::DATA_LOSS: return "DATA_LOSS";
-    case grpc::StatusCode::UNAUTHENTICATED: return "UNAUTHENTICATED";
-    default: return "UNKNOWN";
-  }
-}
 
 MetricsInterceptorFactory::MetricsInterceptorFactory(MetricsRegistry* registry)
     : requests_(registry->AddCounter("lcsweep_rpc_requests_total", "gRPC calls finished, per method and status code",

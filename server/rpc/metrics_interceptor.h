@@ -30,7 +30,4 @@ class MetricsInterceptorFactory final
   HistogramFamily* duration_;
 };
 
-// "OK", "NOT_FOUND", ... as gRPC's documentation spells the codes.
-const char* StatusCodeName(grpc::StatusCode code);
-
 }  // namespace lcsweep::rpc

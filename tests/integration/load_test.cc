@@ -27,6 +27,7 @@
 #include <thread>
 #include <vector>
 
+#include "proto/convert.h"
 #include "tests/integration/local_cluster.h"
 
 namespace lcsweep::testing {
@@ -59,28 +60,6 @@ struct Tally {
   int64_t points = 0;
 };
 
-const char* CodeName(grpc::StatusCode code) {
-  switch (code) {
-    case grpc::StatusCode::OK: return "OK";
-    case grpc::StatusCode::CANCELLED: return "CANCELLED";
-    case grpc::StatusCode::UNKNOWN: return "UNKNOWN";
-    case grpc::StatusCode::INVALID_ARGUMENT: return "INVALID_ARGUMENT";
-    case grpc::StatusCode::DEADLINE_EXCEEDED: return "DEADLINE_EXCEEDED";
-    case grpc::StatusCode::NOT_FOUND: return "NOT_FOUND";
-    case grpc::StatusCode::ALREADY_EXISTS: return "ALREADY_EXISTS";
-    case grpc::StatusCode::PERMISSION_DENIED: return "PERMISSION_DENIED";
-    case grpc::StatusCode::RESOURCE_EXHAUSTED: return "RESOURCE_EXHAUSTED";
-    case grpc::StatusCode::FAILED_PRECONDITION: return "FAILED_PRECONDITION";
-    case grpc::StatusCode::ABORTED: return "ABORTED";
-    case grpc::StatusCode::OUT_OF_RANGE: return "OUT_OF_RANGE";
-    case grpc::StatusCode::UNIMPLEMENTED: return "UNIMPLEMENTED";
-    case grpc::StatusCode::INTERNAL: return "INTERNAL";
-    case grpc::StatusCode::UNAVAILABLE: return "UNAVAILABLE";
-    case grpc::StatusCode::DATA_LOSS: return "DATA_LOSS";
-    case grpc::StatusCode::UNAUTHENTICATED: return "UNAUTHENTICATED";
-    default: return "OTHER";
-  }
-}
 
 // One call: times it, counts an error by method and code.
 template <typename Call>
@@ -91,7 +70,7 @@ bool Timed(Tally& t, Method m, Call call) {
   grpc::Status st = call(&ctx);
   t.latency_ms[m].push_back(std::chrono::duration<double, std::milli>(Clock::now() - start).count());
   if (!st.ok()) {
-    ++t.errors[std::string(kMethodNames[m]) + "/" + CodeName(st.error_code())];
+    ++t.errors[std::string(kMethodNames[m]) + "/" + GrpcCodeName(st.error_code())];
     if (t.errors.size() < 4) std::fprintf(stderr, "[load] %s: %s\n", kMethodNames[m], st.error_message().c_str());
   }
   return st.ok();
