@@ -68,7 +68,9 @@ def main():
             raise AssertionError("%s: Prometheus says %r, expected %g\nprometheus log:\n%s"
                                  % (expr, got, want, c.log("prometheus")[-3000:]))
 
-        sweep = c.submit(tiny_sweep("scraped", seeds=list(range(JOBS)), train_size=2048))
+        # About 4 s a job: longer than the 1 s heartbeat interval (lease 4 s), so
+        # the worker's heartbeat age is measured, not NaN.
+        sweep = c.submit(tiny_sweep("scraped", seeds=list(range(JOBS)), train_size=8192))
         expect('lcsweep_jobs{job="lcsweep",state="queued"}', JOBS)
         expect('sum(lcsweep_queue_depth{job="lcsweep"})', JOBS)
         expect('lcsweep_leases_granted_total{job="lcsweep"}', 0)
