@@ -79,11 +79,11 @@ for _ in $(seq 100); do "$cli" health "$LCSWEEP_COORDINATOR" >/dev/null 2>&1 && 
 "$cli" health "$LCSWEEP_COORDINATOR" >/dev/null 2>&1 || fail_now "the coordinator did not come up"
 lc() { LCSWEEP_TOKEN_FILE="$tmp/admin.token" "$cli" --timeout 5 "$@"; }
 
-# --- the sweep: 10 jobs of about 20 s each (10 epochs of 1,024 images), a checkpoint per epoch. The
+# --- the sweep: 10 jobs of 20-40 s each (10 epochs of 2,048 images), a checkpoint per epoch. The
 # time-limited worker below must still find work when Slurm ends it, 60 to 90 s in.
 cat > "$tmp/sweep.json" <<'EOF'
 {"name": "slurm_deploy_test",
- "base": {"data": {"name": "fashion_mnist", "train_limit": 1024, "test_limit": 256, "loader_threads": 1},
+ "base": {"data": {"name": "fashion_mnist", "train_limit": 2048, "test_limit": 256, "loader_threads": 1},
           "model": {"arch": "resnet_cifar", "depth": 8, "width": 8, "conv": {"mode": "lc", "lc_rate": 2}},
           "train": {"epochs": 10, "batch_size": 64, "threads": 1, "log_every_steps": 4},
           "eval": {"fgsm_eps": [], "pgd_eps": [], "corruptions": [], "filter_stats": false},
