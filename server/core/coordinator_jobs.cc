@@ -10,8 +10,6 @@
 #include <spdlog/spdlog.h>
 
 #include "common/logging.h"
-#include "common/sweep_spec.h"
-#include "common/text_checks.h"
 #include "server/core/coordinator.h"
 #include "server/core/results.h"
 

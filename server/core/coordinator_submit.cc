@@ -15,6 +15,17 @@
 #include "server/core/coordinator.h"
 
 namespace lcsweep {
+namespace {
+
+// Appends the links, jobs and audit entries of a committed `from` to `to`
+// (what the chunks wrote, applied to memory together at the end).
+void MoveJobs(WriteBatch* from, WriteBatch* to) {
+  to->sweep_jobs.insert(to->sweep_jobs.end(), from->sweep_jobs.begin(), from->sweep_jobs.end());
+  for (JobRecord& j : from->jobs) to->jobs.push_back(std::move(j));
+  for (Event& e : from->events) to->events.push_back(std::move(e));
+}
+
+}  // namespace
 
 // ---------------------------------------------------------------------------
 // Submission: parse and plan outside mu_ (seconds for 100k jobs), then check
@@ -163,9 +174,7 @@ StatusOr<SubmitSweepResult> Coordinator::CommitPlanInChunks(const Sweep& sweep,
         if (begin > first_new) AbandonChunksLocked(plan);
         return status;
       }
-      for (auto& link : batch.sweep_jobs) written.sweep_jobs.push_back(link);
-      for (JobRecord& j : batch.jobs) written.jobs.push_back(std::move(j));
-      for (Event& e : batch.events) written.events.push_back(std::move(e));
+      MoveJobs(&batch, &written);
     }
     if (options_.after_submit_chunk) options_.after_submit_chunk();
   }
@@ -199,9 +208,7 @@ StatusOr<SubmitSweepResult> Coordinator::CommitPlanInChunks(const Sweep& sweep,
     AbandonChunksLocked(plan);
     return status;
   }
-  for (auto& link : last.sweep_jobs) written.sweep_jobs.push_back(link);
-  for (JobRecord& j : last.jobs) written.jobs.push_back(std::move(j));
-  for (Event& e : last.events) written.events.push_back(std::move(e));
+  MoveJobs(&last, &written);
   Apply(std::move(written), notices);
   next_sweep_id_ = plan.sweep.id + 1;
   next_job_id_ += plan.result.jobs_created;
