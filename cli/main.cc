@@ -186,6 +186,13 @@ int main(int argc, char** argv) {
   ex->add_flag("--metrics", exp.metrics, "add the metric series (csv: one row per metric point)");
   ex->callback([&] { code = RunExport(conn, exp, io); });
 
+  CostArgs cost;
+  auto* co = app.add_subcommand("cost", "compute used per arm and in total: attempts, wall/CPU/GPU hours (abandoned too), images, memory, energy");
+  co->add_option("SWEEP", cost.sweep, "sweep id")->required();
+  co->add_option("--format", cost.format, "table | markdown | csv | json | latex")->capture_default_str();
+  co->add_flag("--attempts", cost.attempts, "one row per attempt (job, lease, worker, outcome, figures)");
+  co->callback([&] { code = RunCost(conn, cost, io); });
+
   std::string health_address;
   auto* he = app.add_subcommand("health", "grpc.health.v1 check (no token needed): exit 0 when SERVING");
   he->add_option("ADDRESS", health_address, "HOST:PORT (default: the configured coordinator)");

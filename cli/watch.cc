@@ -29,7 +29,8 @@ struct JobView {
 };
 
 bool IsFinal(v1::JobState s) {
-  return s == v1::JOB_STATE_SUCCEEDED || s == v1::JOB_STATE_FAILED || s == v1::JOB_STATE_CANCELLED;
+  return s == v1::JOB_STATE_SUCCEEDED || s == v1::JOB_STATE_FAILED ||
+         s == v1::JOB_STATE_CANCELLED || s == v1::JOB_STATE_STOPPED;
 }
 
 std::string Fmt(const char* fmt, double v) {
@@ -169,13 +170,14 @@ class Watcher {
   }
 
   std::string SweepLine() const {
-    int n = 0, done = 0, ok = 0, running = 0, queued = 0, failed = 0, cancelled = 0;
+    int n = 0, done = 0, ok = 0, running = 0, queued = 0, failed = 0, cancelled = 0, stopped = 0;
     for (const auto& [id, v] : jobs_) {
       ++n;
       switch (v.job.state()) {
         case v1::JOB_STATE_SUCCEEDED: ++ok; ++done; break;
         case v1::JOB_STATE_FAILED: ++failed; ++done; break;
         case v1::JOB_STATE_CANCELLED: ++cancelled; ++done; break;
+        case v1::JOB_STATE_STOPPED: ++stopped; ++done; break;
         case v1::JOB_STATE_RUNNING: ++running; break;
         default: ++queued;
       }
@@ -184,7 +186,8 @@ class Watcher {
     return "sweep " + std::to_string(sweep_id_) + " " + sweep_name_ + "  " +
            ProgressBar(n ? static_cast<double>(done) / n : 0, 30) + "  " + std::to_string(done) + "/" +
            std::to_string(n) + " done (" + std::to_string(ok) + " ok, " + std::to_string(failed) + " failed, " +
-           std::to_string(cancelled) + " cancelled)  " + std::to_string(running) + " running  " +
+           std::to_string(cancelled) + " cancelled" +
+           (stopped ? ", " + std::to_string(stopped) + " stopped early" : std::string()) + ")  " + std::to_string(running) + " running  " +
            std::to_string(queued) + " queued  " + FormatDuration(elapsed);
   }
 

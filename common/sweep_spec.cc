@@ -22,7 +22,7 @@ const std::string kNameLength = "1 to " + std::to_string(kMaxSweepNameBytes) + "
 
 const std::vector<std::string> kTopKeys = {"name", "description", "base",     "grid",
                                            "list", "one_factor",  "seeds",    "priority",
-                                           "max_attempts", "tags"};
+                                           "max_attempts", "tags", "early_stopping"};
 
 // One value an expanded job takes from the document.
 struct Override {
@@ -99,6 +99,7 @@ class SweepParser {
     sweep.spec = doc_;
     CheckTopKeys();
     ReadHeader(&sweep);
+    ReadEarlyStopping(&sweep);
     ReadSeeds();
     ReadBase();
     ReadExpansion(&sweep);
@@ -182,6 +183,14 @@ class SweepParser {
         }
       }
     }
+  }
+
+  void ReadEarlyStopping(Sweep* s) {
+    auto e = doc_.find("early_stopping");
+    if (e == doc_.end()) return;
+    FieldErrors errors;
+    s->early_stopping = ParseEarlyStopping(*e, "early_stopping", &errors);
+    for (const FieldError& f : errors.errors()) Err(f.path, f.found, f.expected, f.hint);
   }
 
   void ReadInt(const char* key, int64_t lo, int64_t hi, int64_t* out) {

@@ -20,7 +20,8 @@
 //    "seeds": [0, 1, 2, 3],              optional, default [0]; crossed with everything
 //    "priority": 0, "max_attempts": 3,   optional ints (priority in [kMinPriority,
 //                                        kMaxPriority], max_attempts in [1, 100])
-//    "tags": ["paper", "table1"]}        optional distinct strings
+//    "tags": ["paper", "table1"],        optional distinct strings
+//    "early_stopping": {...}}            optional (common/early_stopping.h)
 // Size limits (common/limits.h): the text at most kMaxSpecBytes and
 // kMaxSpecDepth levels deep (checked before parsing), name kMaxSweepNameBytes,
 // description kMaxDescriptionBytes, at most kMaxTags tags of kMaxTagBytes.
@@ -45,6 +46,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/early_stopping.h"
 #include "common/field_errors.h"
 #include "common/job_config.h"
 #include "common/limits.h"
@@ -74,6 +76,7 @@ struct Sweep {
   int64_t priority = 0;
   int64_t max_attempts = 3;
   std::vector<std::string> tags;
+  std::optional<EarlyStopping> early_stopping;  // opted in
   nlohmann::json spec;                  // the document as given
   std::string expansion;                // "grid" | "list" | "one_factor"
   std::vector<ExpandedJob> jobs;        // distinct by hash, in expansion order

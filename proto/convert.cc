@@ -193,13 +193,14 @@ std::string JobStateName(v1::JobState state) {
     case v1::JOB_STATE_SUCCEEDED: return "succeeded";
     case v1::JOB_STATE_FAILED: return "failed";
     case v1::JOB_STATE_CANCELLED: return "cancelled";
+    case v1::JOB_STATE_STOPPED: return "stopped";
     default: return "";
   }
 }
 
 std::optional<v1::JobState> JobStateFromName(std::string_view name) {
   for (v1::JobState s : {v1::JOB_STATE_QUEUED, v1::JOB_STATE_RUNNING, v1::JOB_STATE_SUCCEEDED,
-                         v1::JOB_STATE_FAILED, v1::JOB_STATE_CANCELLED}) {
+                         v1::JOB_STATE_FAILED, v1::JOB_STATE_CANCELLED, v1::JOB_STATE_STOPPED}) {
     if (JobStateName(s) == name) return s;
   }
   return std::nullopt;
@@ -230,6 +231,34 @@ v1::ErrorDetails ParseErrorDetails(const grpc::Status& status) {
     return v1::ErrorDetails();
   }
   return details;
+}
+
+void ToProto(const ResourceUsage& u, v1::ResourceUsage* out) {
+  out->set_wall_seconds(u.wall_seconds);
+  out->set_cpu_seconds(u.cpu_seconds);
+  out->set_gpu_seconds(u.gpu_seconds);
+  out->set_device_kind(u.device_kind);
+  out->set_device_model(u.device_model);
+  out->set_images(u.images);
+  out->set_peak_host_bytes(u.peak_host_bytes);
+  out->set_peak_device_bytes(u.peak_device_bytes);
+  out->set_energy_joules(u.energy_joules);
+  out->set_energy_source(u.energy_source);
+}
+
+ResourceUsage FromProto(const v1::ResourceUsage& p) {
+  ResourceUsage u;
+  u.wall_seconds = p.wall_seconds();
+  u.cpu_seconds = p.cpu_seconds();
+  u.gpu_seconds = p.gpu_seconds();
+  u.device_kind = p.device_kind();
+  u.device_model = p.device_model();
+  u.images = p.images();
+  u.peak_host_bytes = p.peak_host_bytes();
+  u.peak_device_bytes = p.peak_device_bytes();
+  u.energy_joules = p.energy_joules();
+  u.energy_source = p.energy_source();
+  return u;
 }
 
 }  // namespace lcsweep

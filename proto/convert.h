@@ -5,7 +5,9 @@
 //   the same numbering by design, see common/status.h);
 // - JobConfig -> JobSummary (the typed view of a config on the wire);
 // - JobState <-> its lower-case name ("queued", ...), as used in the CLI,
-//   the dashboard's JSON and the SQLite store.
+//   the dashboard's JSON and the SQLite store;
+// - ResourceUsage (common/resource_usage.h), measured by workers and stored
+//   by the coordinator.
 // Server-side types (server/core) are converted in server/rpc/convert.h so
 // this library stays free of coordinator code.
 // Thread-safety: pure functions.
@@ -19,6 +21,7 @@
 #include <vector>
 
 #include "common/job_config.h"
+#include "common/resource_usage.h"
 #include "common/status.h"
 #include "lcsweep/v1/spec.pb.h"
 
@@ -47,7 +50,7 @@ v1::JobSummary SummaryFromConfig(const JobConfig& config);
 // stored canonical configs, which are valid by construction.
 v1::JobSummary SummaryFromConfigJson(const std::string& config_json);
 
-// "queued", "running", "succeeded", "failed", "cancelled"; "" for UNSPECIFIED.
+// "queued", "running", "succeeded", "failed", "cancelled", "stopped"; "" for UNSPECIFIED.
 std::string JobStateName(v1::JobState state);
 // Inverse of JobStateName; nullopt for anything else (including "").
 std::optional<v1::JobState> JobStateFromName(std::string_view name);
@@ -65,5 +68,9 @@ std::string FormatFieldErrors(const v1::ErrorDetails& details);
 // Parses the binary details of a grpc::Status from SubmitSweep. Returns an
 // empty ErrorDetails when there are none or they do not parse.
 v1::ErrorDetails ParseErrorDetails(const grpc::Status& status);
+
+// ResourceUsage <-> v1::ResourceUsage, field for field.
+void ToProto(const ResourceUsage& usage, v1::ResourceUsage* out);
+ResourceUsage FromProto(const v1::ResourceUsage& usage);
 
 }  // namespace lcsweep

@@ -28,6 +28,7 @@
 #include "common/logging.h"
 #include "common/metrics_registry.h"
 #include "worker/agent/agent.h"
+#include "worker/agent/usage_meter.h"
 #include "worker/agent/worker_metrics.h"
 #include "worker/metrics_port.h"
 #include "worker/rpc/grpc_coordinator_client.h"
@@ -66,7 +67,7 @@ StatusOr<std::vector<DeviceInfo>> ParseDevices(const std::string& spec) {
   const std::vector<double> memory = GpuMemoryGb();
   for (const std::string& name : SplitCommas(spec)) {
     if (name == "cpu") {
-      devices.push_back({"cpu", "cpu", 0});
+      devices.push_back({"cpu", "cpu", 0, lcsweep::agent::CpuModelName()});
       continue;
     }
     if (name.rfind("cuda:", 0) != 0) {
@@ -79,7 +80,8 @@ StatusOr<std::vector<DeviceInfo>> ParseDevices(const std::string& spec) {
           "--devices: " + name + " is not available here (LibTorch sees " +
           std::to_string(torch::cuda::is_available() ? torch::cuda::device_count() : 0) + " GPUs)");
     }
-    devices.push_back({"cuda", name, index < static_cast<int>(memory.size()) ? memory[index] : 0});
+    devices.push_back(
+        {"cuda", name, index < static_cast<int>(memory.size()) ? memory[index] : 0, ""});
   }
   if (devices.empty()) return lcsweep::InvalidArgumentError("--devices is empty; use cpu or cuda:N");
   return devices;

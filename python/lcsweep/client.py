@@ -24,7 +24,8 @@ from lcsweep.v1 import coordinator_pb2_grpc as pb_grpc
 from lcsweep.v1 import spec_pb2
 
 _PAGE = 1000
-_FINAL = (spec_pb2.JOB_STATE_SUCCEEDED, spec_pb2.JOB_STATE_FAILED, spec_pb2.JOB_STATE_CANCELLED)
+_FINAL = (spec_pb2.JOB_STATE_SUCCEEDED, spec_pb2.JOB_STATE_FAILED, spec_pb2.JOB_STATE_CANCELLED,
+          spec_pb2.JOB_STATE_STOPPED)
 
 
 class LcsweepError(Exception):
@@ -127,7 +128,7 @@ class Client:
     def sweep(self, sweep_id):
         """The sweep's record as a dict (name, priority, counts by state, ...)."""
         s = self._call("GetSweep", pb.GetSweepRequest(sweep_id=sweep_id)).sweep
-        counts = {name: getattr(s.counts, name) for name in ("queued", "running", "succeeded", "failed", "cancelled")}
+        counts = {name: getattr(s.counts, name) for name in ("queued", "running", "succeeded", "failed", "cancelled", "stopped")}
         return {"id": s.id, "name": s.name, "priority": s.priority, "tags": list(s.tags),
                 "counts": counts, "total": s.counts.total}
 

@@ -86,6 +86,7 @@ Status Coordinator::LoadFromStore() {
     if (incomplete(s.id)) continue;
     sweep_jobs_[s.id];
     if (!s.request_id.empty()) sweep_by_request_[s.request_id] = s.id;
+    WatchIfOptedIn(s);
     sweeps_[s.id] = std::move(s);
   }
   const int64_t now = clock_->NowMs();
@@ -111,6 +112,7 @@ Status Coordinator::LoadFromStore() {
     checkpoints_[c.job_id].push_back(std::move(c));
   }
   next_event_id_ = snap.max_event_id + 1;
+  LCSWEEP_RETURN_IF_ERROR(RestoreEarlyStoppingLocked());
   Log()->info("event=loaded sweeps={} jobs={} queued={} leases={} workers={}", sweeps_.size(),
               jobs_.size(), queue_.queued(), job_by_token_.size(), workers_.size());
   return OkStatus();
@@ -129,9 +131,9 @@ StatusOr<JobRecord> Coordinator::LiveLease(const std::string& token) const {
   auto it = job_by_token_.find(token);
   if (it == job_by_token_.end()) return StaleToken();
   const JobRecord& job = jobs_.at(it->second);
-  if (job.state == JobState::kCancelled)
-    return FailedPreconditionError("job " + std::to_string(job.id) +
-                                   " was cancelled; stop it and abandon the lease");
+  if (job.state == JobState::kCancelled || job.state == JobState::kStopped)
+    return FailedPreconditionError("job " + std::to_string(job.id) + " was " +
+                                   JobStateName(job.state) + "; stop it and abandon the lease");
   if (job.state != JobState::kRunning || job.lease_token != token) return StaleToken();
   return job;
 }
@@ -152,6 +154,32 @@ Event Coordinator::MakeEvent(const Transition& t) {
 void Coordinator::AddTransition(const Transition& t, WriteBatch* batch) {
   if (t.has_event) batch->events.push_back(MakeEvent(t));
   batch->jobs.push_back(t.job);
+  if (!t.lease_outcome.empty()) {
+    UsageWrite end = UsageOfLease(t.job, t.lease_outcome);
+    end.row.attempt = t.lease_attempt;
+    end.row.worker_id = t.event.worker_id;
+    end.row.ended_ms = t.job.updated_ms;
+    end.outcome = true;
+    batch->usage.push_back(std::move(end));
+  }
+}
+
+UsageWrite Coordinator::UsageOfLease(const JobRecord& job, const std::string& outcome) {
+  UsageWrite w;
+  w.row.job_id = job.id;
+  w.row.lease = job.leases;
+  w.row.attempt = job.attempt;
+  w.row.worker_id = job.lease_owner;
+  w.row.outcome = outcome;
+  w.row.started_ms = job.started_ms;
+  return w;
+}
+
+UsageWrite Coordinator::MeasuredUsage(const JobRecord& job, const ResourceUsage& usage) {
+  UsageWrite w = UsageOfLease(job, "running");
+  w.row.usage = usage;
+  w.figures = true;
+  return w;
 }
 
 Trigger Coordinator::MakeTrigger(Trigger::Kind kind) const {
@@ -199,6 +227,7 @@ Status Coordinator::CommitToStore(const WriteBatch& batch) {
 
 void Coordinator::Apply(WriteBatch batch, std::vector<Change>* notices) {
   for (const SweepRecord& s : batch.sweeps) {
+    WatchIfOptedIn(s);
     sweeps_[s.id] = s;
     sweep_jobs_[s.id];
     if (!s.request_id.empty()) sweep_by_request_[s.request_id] = s.id;

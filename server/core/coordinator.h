@@ -87,6 +87,7 @@
 #include "common/sweep_spec.h"
 #include "server/core/change_feed.h"
 #include "server/core/clock.h"
+#include "server/core/early_stopper.h"
 #include "server/core/job_lifecycle.h"
 #include "server/core/lease_queue.h"
 #include "server/core/submit_plan.h"
@@ -172,6 +173,13 @@ class Coordinator {
   // Audit trail, ascending id, filtered (NOT_FOUND for an unknown job or
   // sweep; limit clamped to 1..5000, 0 = 500).
   StatusOr<std::vector<Event>> ListEvents(const ListEventsRequest& request) const;
+  // Accounting rows (one per lease: what each attempt used and how it
+  // ended), ascending (job_id, lease), after the request's position; limit
+  // clamped to 1..5000 (0 = 1000). NOT_FOUND for an unknown job or sweep;
+  // INVALID_ARGUMENT without either filter.
+  StatusOr<std::vector<AttemptUsage>> ListUsage(const ListUsageRequest& request) const;
+  static constexpr int kDefaultUsageLimit = 1000;
+  static constexpr int kMaxUsageLimit = 5000;
   // One page of a job's metric points (NOT_FOUND if unknown): its live
   // series (each (name, step) once: the newest report of it), or every
   // stored point with request.include_superseded; ordered by (step, name,
@@ -224,13 +232,20 @@ class Coordinator {
   StatusOr<RecordCheckpointResult> RecordCheckpoint(const std::string& token, CheckpointMeta meta);
   // Newest checkpoint of the job leased by `token`, or nullopt.
   StatusOr<std::optional<CheckpointMeta>> LatestCheckpoint(const std::string& token) const;
+  // The three final calls of a lease. `usage`, when given, is the attempt's
+  // final measurement, stored in the same transaction as the change (with
+  // the heartbeats' figures it replaces; see AttemptUsage).
+  //
   // running -> succeeded with the result JSON (must parse as a JSON object,
   // else INVALID_ARGUMENT and the job stays running).
-  Status CompleteJob(const std::string& token, const std::string& result_json);
+  Status CompleteJob(const std::string& token, const std::string& result_json,
+                     const std::optional<ResourceUsage>& usage = std::nullopt);
   // running -> queued (attempt + 1) or failed; returns the job after the change.
-  StatusOr<JobRecord> FailJob(const std::string& token, const std::string& error, bool retryable);
+  StatusOr<JobRecord> FailJob(const std::string& token, const std::string& error, bool retryable,
+                              const std::optional<ResourceUsage>& usage = std::nullopt);
   // running -> queued, attempt unchanged (drain / shutdown of a worker).
-  Status ReleaseJob(const std::string& token, const std::string& reason);
+  Status ReleaseJob(const std::string& token, const std::string& reason,
+                    const std::optional<ResourceUsage>& usage = std::nullopt);
 
   // ---- Maintenance ----------------------------------------------------------
 
@@ -298,13 +313,21 @@ class Coordinator {
   StatusOr<JobRecord> LiveLease(const std::string& token) const LCSWEEP_REQUIRES(mu_);
   // The audit entry of a transition (takes the next event id).
   Event MakeEvent(const Transition& t) LCSWEEP_REQUIRES(mu_);
-  // Adds `t` (its job and its audit entry) to `batch`.
+  // The accounting row of the current lease of `job` (AttemptUsage) with
+  // `outcome`, to create it (no flags set) ...
+  static UsageWrite UsageOfLease(const JobRecord& job, const std::string& outcome);
+  // ... or to store the worker's measurement of it.
+  static UsageWrite MeasuredUsage(const JobRecord& job, const ResourceUsage& usage);
+  // Adds `t` (its job, its audit entry, and the end of its lease's
+  // accounting row when it ends one) to `batch`.
   void AddTransition(const Transition& t, WriteBatch* batch) LCSWEEP_REQUIRES(mu_);
   // Transit(job, trigger), committed and applied; the job after it.
   StatusOr<JobRecord> TransitAndCommit(const JobRecord& job, const Trigger& trigger,
                                        std::vector<Change>* notices) LCSWEEP_REQUIRES(mu_);
   // The same for the job of the live lease `token`, then notifies.
-  StatusOr<JobRecord> TransitLease(const std::string& token, const Trigger& trigger)
+  // `usage`: the lease's final measurement, written first (AttemptUsage).
+  StatusOr<JobRecord> TransitLease(const std::string& token, const Trigger& trigger,
+                                   const std::optional<ResourceUsage>& usage)
       LCSWEEP_EXCLUDES(mu_);
   // Commits `batch`; only when that succeeded applies it to memory and
   // appends the change notices. Memory is untouched on error.
@@ -324,6 +347,21 @@ class Coordinator {
   void SupersedeLateReport(int64_t job_id, int attempt, size_t leases_before)
       LCSWEEP_REQUIRES(mu_);
   SweepSummary Summarize(const SweepRecord& sweep) const LCSWEEP_REQUIRES(mu_);
+
+  // Early stopping (coordinator_early_stopping.cc; rules in
+  // common/early_stopping.h, verdicts in early_stopper.h).
+  // A sweep whose spec opted in is watched from when it enters memory.
+  void WatchIfOptedIn(const SweepRecord& sweep) LCSWEEP_REQUIRES(mu_);
+  // After a restart: the watched metric's stored series of the jobs of
+  // watched sweeps that still have work left.
+  Status RestoreEarlyStoppingLocked() LCSWEEP_REQUIRES(mu_);
+  // After a metric report of `job` was committed: records the watched
+  // metric's points and stops the job when the median rule says so.
+  void EarlyStopOnReportLocked(const JobRecord& job, const std::vector<MetricPoint>& points,
+                               std::vector<Change>* notices) LCSWEEP_REQUIRES(mu_);
+  // After `job_id` succeeded: the seeds rule of its sweeps may stop the
+  // rest of arms that are worse than the best one.
+  void EarlyStopOnSuccess(int64_t job_id) LCSWEEP_EXCLUDES(mu_);
   // The result of a submission replayed by request_id (see SubmitSweep).
   SubmitSweepResult Replay(const SweepRecord& sweep) const LCSWEEP_REQUIRES(mu_);
   Trigger MakeTrigger(Trigger::Kind kind) const;
@@ -363,6 +401,8 @@ class Coordinator {
   // job -> the resume step of each lease of it since this process started
   // (only to catch metric reports that race with a re-lease).
   std::map<int64_t, std::vector<int64_t>> lease_resume_steps_ LCSWEEP_GUARDED_BY(mu_);
+
+  EarlyStopper stopper_ LCSWEEP_GUARDED_BY(mu_);
 
   ChangeFeed feed_;
   std::unique_ptr<MetricBatcher> batcher_;

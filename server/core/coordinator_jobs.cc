@@ -161,6 +161,21 @@ StatusOr<std::vector<Event>> Coordinator::ListEvents(const ListEventsRequest& re
   return store_->ListEvents(req);
 }
 
+StatusOr<std::vector<AttemptUsage>> Coordinator::ListUsage(const ListUsageRequest& request) const {
+  ListUsageRequest req = request;
+  req.limit = Clamp(req.limit, kDefaultUsageLimit, kMaxUsageLimit);
+  if (req.job_id == 0 && req.sweep_id == 0)
+    return InvalidArgumentError("name a sweep or a job whose usage to list");
+  {
+    MutexLock lock(&mu_);
+    if (req.job_id != 0 && FindJob(req.job_id) == nullptr)
+      return NotFoundError("no job with id " + std::to_string(req.job_id));
+    if (req.sweep_id != 0 && sweeps_.count(req.sweep_id) == 0)
+      return NotFoundError("no sweep with id " + std::to_string(req.sweep_id));
+  }
+  return store_->ListUsage(req);
+}
+
 StatusOr<ListMetricsResult> Coordinator::ListMetricsPage(const ListMetricsRequest& request) const {
   {
     MutexLock lock(&mu_);
@@ -269,10 +284,11 @@ StatusOr<JobRecord> Coordinator::RetryJob(int64_t job_id) {
     MutexLock lock(&mu_);
     const JobRecord* found = FindJob(job_id);
     if (found == nullptr) return NotFoundError("no job with id " + std::to_string(job_id));
-    if (found->state != JobState::kFailed && found->state != JobState::kCancelled)
+    if (found->state != JobState::kFailed && found->state != JobState::kCancelled &&
+        found->state != JobState::kStopped)
       return FailedPreconditionError("job " + std::to_string(job_id) + " is " +
                                      JobStateName(found->state) +
-                                     "; only failed or cancelled jobs can be retried");
+                                     "; only failed, cancelled or stopped jobs can be retried");
     Trigger t = MakeTrigger(Trigger::Kind::kRetry);
     t.budget = 1;
     for (int64_t s : found->sweep_ids) {

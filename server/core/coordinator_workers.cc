@@ -91,6 +91,7 @@ StatusOr<std::optional<Lease>> Coordinator::LeaseJob(const LeaseRequest& request
       LCSWEEP_ASSIGN_OR_RETURN(Transition tr, Transit(jobs_.at(*best), t));
       tr.job.leases += 1;
       AddTransition(tr, &batch);
+      batch.usage.push_back(UsageOfLease(tr.job, "running"));
       // The new attempt resumes after its checkpoint's step (or starts over
       // without one) and measures every later step again: the points stored
       // for those steps leave the live series, in the same transaction.
@@ -126,11 +127,17 @@ StatusOr<HeartbeatResult> Coordinator::Heartbeat(const HeartbeatRequest& request
     auto it = job_by_token_.find(request.token);
     if (it == job_by_token_.end()) return StaleToken();
     const JobRecord& current = jobs_.at(it->second);
-    if (current.state == JobState::kCancelled) {
-      // Tell the worker once; the token is dead from now on.
+    if (current.state == JobState::kCancelled || current.state == JobState::kStopped) {
+      // Tell the worker once (a stop is a cancel to it); the token is dead
+      // from now on.
       result.cancel_requested = true;
-      LCSWEEP_RETURN_IF_ERROR(
-          TransitAndCommit(current, MakeTrigger(Trigger::Kind::kCancelAck), &notices).status());
+      LCSWEEP_ASSIGN_OR_RETURN(Transition t,
+                               Transit(current, MakeTrigger(Trigger::Kind::kCancelAck)));
+      WriteBatch batch;
+      // The work done until the worker heard of the cancel was spent too.
+      if (request.usage.has_value()) batch.usage.push_back(MeasuredUsage(current, *request.usage));
+      AddTransition(t, &batch);
+      LCSWEEP_RETURN_IF_ERROR(CommitAndApply(batch, &notices));
     } else {
       if (current.state != JobState::kRunning) return StaleToken();
       // A heartbeat is not a transition: the job stays running, its lease
@@ -146,6 +153,7 @@ StatusOr<HeartbeatResult> Coordinator::Heartbeat(const HeartbeatRequest& request
       result.expiry_ms = job.lease_expiry_ms;
       WriteBatch batch;
       batch.jobs.push_back(job);
+      if (request.usage.has_value()) batch.usage.push_back(MeasuredUsage(job, *request.usage));
       auto wit = workers_.find(job.lease_owner);
       if (wit != workers_.end()) {
         WorkerRecord w = wit->second;
@@ -210,6 +218,7 @@ Status Coordinator::ReportMetrics(const std::string& token, std::vector<MetricPo
         progress.epoch = std::max(progress.epoch, p.epoch);
       }
       it->second.version = ++version_;
+      EarlyStopOnReportLocked(it->second, report.points, &notices);
     } else {
       ++version_;
     }
@@ -287,40 +296,51 @@ StatusOr<std::optional<CheckpointMeta>> Coordinator::LatestCheckpoint(const std:
   return std::optional<CheckpointMeta>(it->second.back());
 }
 
-StatusOr<JobRecord> Coordinator::TransitLease(const std::string& token, const Trigger& trigger) {
+StatusOr<JobRecord> Coordinator::TransitLease(const std::string& token, const Trigger& trigger,
+                                              const std::optional<ResourceUsage>& usage) {
   std::vector<Change> notices;
   JobRecord out;
   {
     MutexLock lock(&mu_);
     LCSWEEP_ASSIGN_OR_RETURN(JobRecord job, LiveLease(token));
-    LCSWEEP_ASSIGN_OR_RETURN(out, TransitAndCommit(job, trigger, &notices));
+    LCSWEEP_ASSIGN_OR_RETURN(Transition t, Transit(job, trigger));
+    WriteBatch batch;
+    if (usage.has_value()) batch.usage.push_back(MeasuredUsage(job, *usage));
+    AddTransition(t, &batch);
+    LCSWEEP_RETURN_IF_ERROR(CommitAndApply(batch, &notices));
+    out = jobs_.at(job.id);
   }
   Notify(std::move(notices));
   return out;
 }
 
-Status Coordinator::CompleteJob(const std::string& token, const std::string& result_json) {
+Status Coordinator::CompleteJob(const std::string& token, const std::string& result_json,
+                                const std::optional<ResourceUsage>& usage) {
   LCSWEEP_RETURN_IF_ERROR(CheckResultJsonText(result_json));  // before any parse (common/limits.h)
   nlohmann::json parsed = nlohmann::json::parse(result_json, nullptr, false);
   if (parsed.is_discarded() || !parsed.is_object())
     return InvalidArgumentError("result_json must be a JSON object; the job stays running");
   Trigger t = MakeTrigger(Trigger::Kind::kComplete);
   t.text = parsed.dump();
-  return TransitLease(token, t).status();
+  StatusOr<JobRecord> done = TransitLease(token, t, usage);
+  if (!done.ok()) return done.status();
+  EarlyStopOnSuccess(done->id);
+  return OkStatus();
 }
 
 StatusOr<JobRecord> Coordinator::FailJob(const std::string& token, const std::string& error,
-                                         bool retryable) {
+                                         bool retryable, const std::optional<ResourceUsage>& usage) {
   Trigger t = MakeTrigger(Trigger::Kind::kFail);
   t.text = error;
   t.retryable = retryable;
-  return TransitLease(token, t);
+  return TransitLease(token, t, usage);
 }
 
-Status Coordinator::ReleaseJob(const std::string& token, const std::string& reason) {
+Status Coordinator::ReleaseJob(const std::string& token, const std::string& reason,
+                               const std::optional<ResourceUsage>& usage) {
   Trigger t = MakeTrigger(Trigger::Kind::kRelease);
   t.text = reason;
-  return TransitLease(token, t).status();
+  return TransitLease(token, t, usage).status();
 }
 
 StatusOr<std::vector<int64_t>> Coordinator::ReapExpiredLeases() {

@@ -13,6 +13,7 @@ constexpr JobState kR = JobState::kRunning;
 constexpr JobState kS = JobState::kSucceeded;
 constexpr JobState kF = JobState::kFailed;
 constexpr JobState kC = JobState::kCancelled;
+constexpr JobState kX = JobState::kStopped;
 
 std::string Suffix(const std::string& reason) { return reason.empty() ? "" : ": " + reason; }
 
@@ -62,6 +63,7 @@ const char* TriggerName(Trigger::Kind kind) {
     case Kind::kExpire: return "expire";
     case Kind::kCancel: return "cancel";
     case Kind::kCancelAck: return "cancel_ack";
+    case Kind::kStop: return "stop";
     case Kind::kRetry: return "retry";
     case Kind::kResubmit: return "resubmit";
   }
@@ -76,13 +78,19 @@ const std::vector<TransitionRule>& TransitionTable() {
       {kR, Kind::kRelease, {kQ, kF}},
       {kR, Kind::kExpire, {kQ, kF}},
       {kC, Kind::kExpire, {kC}},
+      {kX, Kind::kExpire, {kX}},
       {kQ, Kind::kCancel, {kC}},
       {kR, Kind::kCancel, {kC}},
       {kC, Kind::kCancelAck, {kC}},
+      {kX, Kind::kCancelAck, {kX}},
+      {kQ, Kind::kStop, {kX}},
+      {kR, Kind::kStop, {kX}},
       {kF, Kind::kRetry, {kQ}},
       {kC, Kind::kRetry, {kQ}},
+      {kX, Kind::kRetry, {kQ}},
       {kF, Kind::kResubmit, {kQ}},
       {kC, Kind::kResubmit, {kQ}},
+      {kX, Kind::kResubmit, {kQ}},
   };
   return *table;
 }
@@ -104,6 +112,12 @@ StatusOr<Transition> Transit(const JobRecord& before, const Trigger& t) {
   out.event.from_state = JobStateName(before.state);
   out.event.worker_id = before.lease_owner;
   std::string& reason = out.event.reason;
+  // Every trigger that moves a job out of running ends its lease.
+  auto end_lease = [&](const char* outcome) {
+    if (before.state != kR) return;
+    out.lease_outcome = outcome;
+    out.lease_attempt = before.attempt;
+  };
 
   switch (t.kind) {
     case Kind::kLease:
@@ -121,11 +135,13 @@ StatusOr<Transition> Transit(const JobRecord& before, const Trigger& t) {
       job.result_json = t.text;
       job.error.clear();
       Finish(&job, kS, t.now_ms);
+      end_lease("succeeded");
       reason = "completed";
       break;
 
     case Kind::kFail: {
       DropLease(&job);
+      end_lease("failed");
       job.error = t.text;
       job.retryable = t.retryable;
       job.failures += 1;
@@ -143,6 +159,7 @@ StatusOr<Transition> Transit(const JobRecord& before, const Trigger& t) {
 
     case Kind::kRelease:
       DropLease(&job);
+      end_lease("released");
       job.losses += 1;
       reason = "released" + Suffix(t.text);
       if (LossesLeft(job, t)) {
@@ -157,10 +174,11 @@ StatusOr<Transition> Transit(const JobRecord& before, const Trigger& t) {
 
     case Kind::kExpire:
       DropLease(&job);
-      if (before.state == kC) {  // its worker never came back to hear of the cancel
+      if (before.state == kC || before.state == kX) {  // its worker never came back to hear of it
         out.has_event = false;
         break;
       }
+      end_lease("lost");
       job.losses += 1;
       reason = "lease of attempt " + std::to_string(before.attempt) + " expired (worker " +
                std::to_string(before.lease_owner) + " silent; " + LossText(job, t) + ")";
@@ -180,6 +198,7 @@ StatusOr<Transition> Transit(const JobRecord& before, const Trigger& t) {
     case Kind::kCancel:
       // A running job keeps its token: its worker hears of it on the next heartbeat.
       Finish(&job, kC, t.now_ms);
+      end_lease("cancelled");
       if (before.state != kR) out.event.worker_id = 0;
       reason = (t.sweep_id != 0 ? "sweep " + std::to_string(t.sweep_id) + " cancelled"
                                 : std::string("cancelled")) +
@@ -189,6 +208,16 @@ StatusOr<Transition> Transit(const JobRecord& before, const Trigger& t) {
     case Kind::kCancelAck:
       DropLease(&job);
       out.has_event = false;
+      break;
+
+    case Kind::kStop:
+      // A running job keeps its token, as with a cancel.
+      Finish(&job, kX, t.now_ms);
+      end_lease("stopped");
+      if (before.state != kR) out.event.worker_id = 0;
+      job.error = t.text;
+      job.retryable = false;
+      reason = "stopped early: " + t.text;
       break;
 
     case Kind::kRetry:

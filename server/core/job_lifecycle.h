@@ -39,6 +39,11 @@
 // audit entry); a cancelled job whose worker never comes back has its token
 // cleared by kExpire, also without an audit entry.
 //
+// Early stopping (kStop, server/core/early_stopper.h) moves a queued or
+// running job to stopped exactly as a cancel moves it to cancelled (the same
+// token handling); it is its own state so that a stop is never read as a
+// failure or a user's cancel, and retry / resubmit re-queue it.
+//
 // Thread-safety: pure functions over values.
 #pragma once
 
@@ -59,13 +64,14 @@ struct Trigger {
     kRelease,    // its worker gives it back (drain; text = reason)
     kExpire,     // its lease expired (the reaper)
     kCancel,     // a user cancels it (text = reason; sweep_id != 0: the sweep was cancelled)
-    kCancelAck,  // the worker of a cancelled running job heard of it
+    kCancelAck,  // the worker of a cancelled (or stopped) running job heard of it
+    kStop,       // the sweep's early-stopping rule stops it (text = the rule's reason)
     kRetry,      // a user retries a failed/cancelled job (budget)
     kResubmit,   // a new submission links a failed/cancelled job (budget, priority, sweep_id)
   };
   Kind kind = Kind::kLease;
   int64_t now_ms = 0;
-  std::string text;            // kComplete: result JSON; kFail: error; kRelease/kCancel: reason
+  std::string text;            // kComplete: result JSON; kFail: error; kRelease/kCancel/kStop: reason
   bool retryable = false;      // kFail
   std::string token;           // kLease: the fresh lease token
   int64_t worker_id = 0;       // kLease: the worker
@@ -90,6 +96,12 @@ struct Transition {
   JobRecord job;               // the job after the change (updated_ms = now)
   bool has_event = false;      // false: a bookkeeping change with no audit entry
   EventDraft event;
+  // Non-empty when the change ends the running lease number job.leases
+  // (attempt lease_attempt, worker event.worker_id): how it ended, for its
+  // accounting row (AttemptUsage::outcome): "succeeded", "failed",
+  // "released", "lost", "cancelled".
+  std::string lease_outcome;
+  int lease_attempt = 0;
 };
 
 // The transition of `job` under `trigger`. FAILED_PRECONDITION when the

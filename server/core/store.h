@@ -54,6 +54,17 @@ struct SupersedeMetrics {
   int attempt = 0;                        // only points of this attempt; 0 = any attempt
 };
 
+// One write to the accounting row of a lease (AttemptUsage), keyed by
+// (row.job_id, row.lease). The row is created when missing (with the ids,
+// attempt, worker and started_ms given here); then `figures` replaces its
+// measurement (row.usage, measured = true) and `outcome` sets row.outcome and
+// row.ended_ms. Neither flag: only the creation.
+struct UsageWrite {
+  AttemptUsage row;
+  bool figures = false;
+  bool outcome = false;
+};
+
 // One atomic change. Upserts replace the whole row with the same id.
 struct WriteBatch {
   std::vector<SweepRecord> sweeps;        // upsert by id
@@ -78,12 +89,14 @@ struct WriteBatch {
   // Applied first. A sweep that is complete (or unknown) is refused with
   // FAILED_PRECONDITION and nothing of the batch is applied.
   std::vector<int64_t> rolled_back_sweeps;
+  // Applied in order, after the jobs.
+  std::vector<UsageWrite> usage;
 
   bool empty() const {
     return sweeps.empty() && jobs.empty() && sweep_jobs.empty() && workers.empty() &&
            checkpoints.empty() && deleted_checkpoints.empty() && events.empty() &&
            superseded_metrics.empty() && metrics.empty() && metric_reports.empty() &&
-           rolled_back_sweeps.empty();
+           rolled_back_sweeps.empty() && usage.empty();
   }
 };
 
@@ -109,6 +122,11 @@ class Store {
   // Audit events matching the filters, ascending id, at most `limit`
   // (no clamping here; the coordinator validates the request).
   virtual StatusOr<std::vector<Event>> ListEvents(const ListEventsRequest& request) = 0;
+
+  // Accounting rows matching the filters, ascending (job_id, lease), after
+  // the request's position, at most `limit` (no clamping here). A rolled-back
+  // sweep's jobs take their rows with them.
+  virtual StatusOr<std::vector<AttemptUsage>> ListUsage(const ListUsageRequest& request) = 0;
 };
 
 }  // namespace lcsweep

@@ -52,7 +52,8 @@ Transition PlanLink(const JobRecord& existing, const SweepRecord& sweep, int64_t
       submitted->result_json = existing.result_json;
       break;
     case JobState::kFailed:
-    case JobState::kCancelled: {
+    case JobState::kCancelled:
+    case JobState::kStopped: {
       submitted->outcome = SubmitOutcome::kRequeued;
       Trigger resubmit;
       resubmit.kind = Trigger::Kind::kResubmit;
@@ -60,8 +61,8 @@ Transition PlanLink(const JobRecord& existing, const SweepRecord& sweep, int64_t
       resubmit.budget = sweep.max_attempts;
       resubmit.priority = sweep.priority;
       resubmit.sweep_id = sweep.id;
-      // The table allows kResubmit from failed and cancelled, the only
-      // states that reach here.
+      // The table allows kResubmit from failed, cancelled and stopped, the
+      // only states that reach here.
       t = *Transit(existing, resubmit);
       break;
     }

@@ -10,6 +10,7 @@ const char* JobStateName(JobState state) {
     case JobState::kSucceeded: return "succeeded";
     case JobState::kFailed: return "failed";
     case JobState::kCancelled: return "cancelled";
+    case JobState::kStopped: return "stopped";
   }
   return "unknown";
 }
@@ -24,7 +25,7 @@ std::optional<JobState> ParseJobState(const std::string& name) {
 
 bool IsTerminal(JobState state) {
   return state == JobState::kSucceeded || state == JobState::kFailed ||
-         state == JobState::kCancelled;
+         state == JobState::kCancelled || state == JobState::kStopped;
 }
 
 const char* SubmitOutcomeName(SubmitOutcome outcome) {

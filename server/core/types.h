@@ -18,22 +18,30 @@
 #include <string>
 #include <vector>
 
+#include "common/resource_usage.h"
 #include "common/status.h"
 
 namespace lcsweep {
 
 // ---------------------------------------------------------------------------
 // Job states (server/core/job_lifecycle.h has the transitions).
-enum class JobState { kQueued = 0, kRunning = 1, kSucceeded = 2, kFailed = 3, kCancelled = 4 };
-inline constexpr int kNumJobStates = 5;
+enum class JobState {
+  kQueued = 0,
+  kRunning = 1,
+  kSucceeded = 2,
+  kFailed = 3,
+  kCancelled = 4,
+  kStopped = 5,   // stopped by the sweep's early-stopping rule: not a failure
+};
+inline constexpr int kNumJobStates = 6;
 
-// "queued", "running", "succeeded", "failed", "cancelled".
+// "queued", "running", "succeeded", "failed", "cancelled", "stopped".
 const char* JobStateName(JobState state);
 // Inverse of JobStateName; nullopt for an unknown name.
 std::optional<JobState> ParseJobState(const std::string& name);
-// succeeded, failed and cancelled are terminal (only RetryJob / a new
-// submission moves a job out of failed or cancelled; succeeded is final
-// unless a submission forces a re-run, which creates a new job).
+// succeeded, failed, cancelled and stopped are terminal (only RetryJob / a
+// new submission moves a job out of failed, cancelled or stopped; succeeded
+// is final unless a submission forces a re-run, which creates a new job).
 bool IsTerminal(JobState state);
 
 // Page tokens of the id-ordered lists (sweeps, jobs, events, result groups,
@@ -196,6 +204,25 @@ struct CheckpointMeta {
   int64_t time_ms = 0;
 };
 
+// The accounting row of one lease of a job. Written when the lease is granted
+// (outcome "running"), its figures replaced by every heartbeat and by the
+// final call that carries a measurement, its outcome set when the lease ends
+// (server/core/job_lifecycle.h, Transition::lease_outcome). Kept for every
+// attempt however it ended: failed, lost and cancelled work is compute spent.
+struct AttemptUsage {
+  int64_t job_id = 0;
+  int64_t lease = 0;             // JobRecord::leases of the lease, from 1
+  int attempt = 0;
+  int64_t worker_id = 0;
+  // "running", "succeeded", "failed", "released", "lost" (lease expired),
+  // "cancelled", "stopped" (early stopping).
+  std::string outcome;
+  int64_t started_ms = 0;
+  int64_t ended_ms = 0;          // 0 while running
+  bool measured = false;         // the worker reported `usage` at least once
+  ResourceUsage usage;
+};
+
 // ---------------------------------------------------------------------------
 // Results aggregated over seeds.
 //
@@ -277,7 +304,7 @@ struct SweepSummary {
   SweepRecord sweep;
   int64_t total_jobs = 0;
   // Jobs of the sweep in each state, indexed by static_cast<int>(JobState).
-  int64_t counts[kNumJobStates] = {0, 0, 0, 0, 0};
+  int64_t counts[kNumJobStates] = {0, 0, 0, 0, 0, 0};
 };
 
 struct ListSweepsRequest {
@@ -332,6 +359,7 @@ struct Lease {
 struct HeartbeatRequest {
   std::string token;
   JobProgress progress;               // epoch, step, metrics (updated_ms ignored)
+  std::optional<ResourceUsage> usage; // the attempt's usage so far; absent = not measured
 };
 
 struct HeartbeatResult {
@@ -373,6 +401,18 @@ struct ListMetricsRequest {
 struct ListMetricsResult {
   std::vector<MetricPoint> points;   // ascending (step, name, arrival)
   std::string next_page_token;       // "" = no more pages
+};
+
+// The accounting rows of a sweep's jobs (or of one job), ascending
+// (job_id, lease).
+struct ListUsageRequest {
+  int64_t sweep_id = 0;              // jobs linked to this sweep; 0 = any
+  int64_t job_id = 0;                // only this job; 0 = any
+  // Rows after (after_job_id, after_lease) in that order; at most `limit`
+  // (the coordinator clamps it to [1, 5000]; 0 = 1000).
+  int64_t after_job_id = 0;
+  int64_t after_lease = 0;
+  int limit = 1000;
 };
 
 struct ListEventsRequest {

@@ -45,7 +45,7 @@ ApiResponse JsonApi::ListJobs(int64_t sweep_id, const ApiRequest& request) {
     auto st = ParseJobState(s);
     if (!st) {
       return ErrorResponse(400, "unknown job state '" + s + "'",
-                           "use queued, running, succeeded, failed or cancelled (comma-separated)");
+                           "use queued, running, succeeded, failed, cancelled or stopped (comma-separated)");
     }
     states.insert(*st);
   }
@@ -385,7 +385,7 @@ ApiResponse JsonApi::MutateJob(int64_t id, const std::string& action, const ApiR
                                                : coordinator_->RetryJob(id);
   if (!job.ok()) {
     return FromStatus(job.status(), action == "cancel" ? "only queued and running jobs can be cancelled"
-                                                       : "only failed and cancelled jobs can be retried");
+                                                       : "only failed, cancelled and stopped jobs can be retried");
   }
   return ApiResponse{200, json{{"id", job->id}, {"state", JobStateName(job->state)}, {"attempt", job->attempt}}};
 }

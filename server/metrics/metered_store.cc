@@ -109,7 +109,9 @@ Status MeteredStore::Commit(const WriteBatch& batch) {
     if (after.losses > before.losses) leases_lost_->Inc(after.losses - before.losses);
     if (after.state == JobState::kQueued) {
       if (before.state == JobState::kRunning && after.attempt > before.attempt) retries_automatic_->Inc();
-      if (before.state == JobState::kFailed || before.state == JobState::kCancelled) retries_user_->Inc();
+      if (before.state == JobState::kFailed || before.state == JobState::kCancelled ||
+          before.state == JobState::kStopped)
+        retries_user_->Inc();
     }
     it->second = after;
   }

@@ -49,6 +49,9 @@ class MeteredStore final : public Store {
   StatusOr<std::vector<Event>> ListEvents(const ListEventsRequest& request) override {
     return inner_->ListEvents(request);
   }
+  StatusOr<std::vector<AttemptUsage>> ListUsage(const ListUsageRequest& request) override {
+    return inner_->ListUsage(request);
+  }
 
  private:
   // What the metrics need of a job.

@@ -13,6 +13,7 @@ v1::JobState ToProto(JobState state) {
     case JobState::kSucceeded: return v1::JOB_STATE_SUCCEEDED;
     case JobState::kFailed: return v1::JOB_STATE_FAILED;
     case JobState::kCancelled: return v1::JOB_STATE_CANCELLED;
+    case JobState::kStopped: return v1::JOB_STATE_STOPPED;
   }
   return v1::JOB_STATE_UNSPECIFIED;
 }
@@ -24,6 +25,7 @@ std::optional<JobState> FromProto(v1::JobState state) {
     case v1::JOB_STATE_SUCCEEDED: return JobState::kSucceeded;
     case v1::JOB_STATE_FAILED: return JobState::kFailed;
     case v1::JOB_STATE_CANCELLED: return JobState::kCancelled;
+    case v1::JOB_STATE_STOPPED: return JobState::kStopped;
     default: return std::nullopt;
   }
 }
@@ -132,6 +134,7 @@ void ToProto(const SweepSummary& s, v1::Sweep* out) {
   c->set_succeeded(s.counts[static_cast<int>(JobState::kSucceeded)]);
   c->set_failed(s.counts[static_cast<int>(JobState::kFailed)]);
   c->set_cancelled(s.counts[static_cast<int>(JobState::kCancelled)]);
+  c->set_stopped(s.counts[static_cast<int>(JobState::kStopped)]);
   c->set_total(s.total_jobs);
 }
 
@@ -231,6 +234,32 @@ void ToProto(const CheckpointMeta& m, v1::Checkpoint* out) {
   out->set_size_bytes(m.size_bytes);
   out->set_sha256(m.sha256);
   out->set_created_at_ms(m.time_ms);
+}
+
+void ToProto(const AttemptUsage& a, v1::AttemptUsage* out) {
+  out->set_job_id(a.job_id);
+  out->set_lease(a.lease);
+  out->set_attempt(a.attempt);
+  out->set_worker_id(a.worker_id);
+  out->set_outcome(a.outcome);
+  out->set_started_at_ms(a.started_ms);
+  out->set_ended_at_ms(a.ended_ms);
+  out->set_measured(a.measured);
+  lcsweep::ToProto(a.usage, out->mutable_usage());
+}
+
+AttemptUsage FromProto(const v1::AttemptUsage& p) {
+  AttemptUsage a;
+  a.job_id = p.job_id();
+  a.lease = p.lease();
+  a.attempt = p.attempt();
+  a.worker_id = p.worker_id();
+  a.outcome = p.outcome();
+  a.started_ms = p.started_at_ms();
+  a.ended_ms = p.ended_at_ms();
+  a.measured = p.measured();
+  a.usage = lcsweep::FromProto(p.usage());
+  return a;
 }
 
 CheckpointMeta FromProto(const v1::Checkpoint& c) {

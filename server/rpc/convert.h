@@ -2,7 +2,7 @@
 // and the lcsweep.v1 wire messages. Pure functions; no gRPC calls.
 //
 // Field mapping notes:
-// - JobState: core kQueued..kCancelled <-> v1 JOB_STATE_QUEUED..CANCELLED
+// - JobState: core kQueued..kStopped <-> v1 JOB_STATE_QUEUED..STOPPED
 //   (the wire enum reserves 0 for UNSPECIFIED).
 // - Event states are names in the core ("" = creation) and enums on the wire.
 // - The v1 JobSummary is derived from config_json (proto/convert.h).
@@ -53,6 +53,8 @@ void ToProto(const Event& event, v1::Event* out);
 Event FromProto(const v1::Event& event);
 
 void ToProto(const CheckpointMeta& meta, v1::Checkpoint* out);  // path stays server-side
+void ToProto(const AttemptUsage& usage, v1::AttemptUsage* out);
+AttemptUsage FromProto(const v1::AttemptUsage& usage);
 CheckpointMeta FromProto(const v1::Checkpoint& checkpoint);
 
 void ToProto(const ResultGroup& group, v1::ResultGroup* out);

@@ -316,6 +316,50 @@ grpc::Status JobServiceImpl::ListEvents(grpc::ServerContext* context,
   return grpc::Status::OK;
 }
 
+grpc::Status JobServiceImpl::ListUsage(grpc::ServerContext* context,
+                                       const v1::ListUsageRequest* request,
+                                       v1::ListUsageResponse* response) {
+  LCSWEEP_CHECK_ACCESS(context, Access::kJobRead);
+  LCSWEEP_CHECK_REQUEST(*request);
+  ListUsageRequest req;
+  req.sweep_id = request->sweep_id();
+  req.job_id = request->job_id();
+  req.limit = request->limit();
+  if (!request->page_token().empty()) {
+    // "JOB:LEASE", as written below.
+    const std::string& t = request->page_token();
+    const size_t colon = t.find(':');
+    StatusOr<int64_t> job = ParseIdPageToken(t.substr(0, colon));
+    StatusOr<int64_t> lease = colon == std::string::npos
+                                  ? StatusOr<int64_t>(InvalidArgumentError("no lease"))
+                                  : ParseIdPageToken(t.substr(colon + 1));
+    if (!job.ok() || !lease.ok())
+      return ToGrpcStatus(InvalidArgumentError(
+          "page_token: expected the next_page_token of the previous page (\"JOB:LEASE\")"));
+    req.after_job_id = *job;
+    req.after_lease = *lease;
+  }
+  StatusOr<std::vector<AttemptUsage>> r = env_->coordinator->ListUsage(req);
+  if (!r.ok()) return ToGrpcStatus(r.status());
+  PageBudget budget;
+  for (const AttemptUsage& a : *r) {
+    v1::AttemptUsage out;
+    rpc::ToProto(a, &out);
+    if (!budget.Admit(EncodedItemSize(out))) break;
+    *response->add_attempts() = std::move(out);
+  }
+  // A full page may have more behind it; a cut one certainly has.
+  const int limit = req.limit <= 0 ? Coordinator::kDefaultUsageLimit
+                                    : std::min(req.limit, Coordinator::kMaxUsageLimit);
+  if (!response->attempts().empty() &&
+      (budget.cut() || response->attempts_size() >= limit)) {
+    const v1::AttemptUsage& last = *response->attempts().rbegin();
+    response->set_next_page_token(std::to_string(last.job_id()) + ":" +
+                                  std::to_string(last.lease()));
+  }
+  return grpc::Status::OK;
+}
+
 grpc::Status JobServiceImpl::ListWorkers(grpc::ServerContext* context,
                                          const v1::ListWorkersRequest* request,
                                          v1::ListWorkersResponse* response) {

@@ -1,5 +1,6 @@
 #include "server/rpc/request_checks.h"
 
+#include <cmath>
 #include <string>
 
 #include "common/field_errors.h"
@@ -31,6 +32,37 @@ Status CheckMap(std::string_view field, const Map& m, NamedLimit entries, NamedL
     LCSWEEP_RETURN_IF_ERROR(CheckText(std::string(field) + " key", k, each));
     LCSWEEP_RETURN_IF_ERROR(CheckText(QuotedKeyPath(field, CutUtf8(k, 64)), v, each));
   }
+  return OkStatus();
+}
+
+// An attempt's measurement (ResourceUsage in spec.proto): finite,
+// non-negative figures and short names, so that a report cannot poison the
+// sums of a cost report.
+Status CheckUsage(const v1::ResourceUsage& u) {
+  const std::pair<const char*, double> reals[] = {{"usage.wall_seconds", u.wall_seconds()},
+                                                  {"usage.cpu_seconds", u.cpu_seconds()},
+                                                  {"usage.gpu_seconds", u.gpu_seconds()},
+                                                  {"usage.energy_joules", u.energy_joules()}};
+  for (const auto& [field, v] : reals) {
+    if (!std::isfinite(v) || v < 0)
+      return InvalidArgumentError(std::string(field) + ": found " + std::to_string(v) +
+                                  "; expected a finite number >= 0");
+  }
+  const std::pair<const char*, int64_t> counts[] = {
+      {"usage.images", u.images()},
+      {"usage.peak_host_bytes", u.peak_host_bytes()},
+      {"usage.peak_device_bytes", u.peak_device_bytes()}};
+  for (const auto& [field, v] : counts) {
+    if (v < 0)
+      return InvalidArgumentError(std::string(field) + ": found " + std::to_string(v) +
+                                  "; expected >= 0");
+  }
+  LCSWEEP_RETURN_IF_ERROR(CheckText("usage.device_kind", u.device_kind(), kWorkerField));
+  LCSWEEP_RETURN_IF_ERROR(CheckText("usage.device_model", u.device_model(), kWorkerField));
+  const std::string& source = u.energy_source();
+  if (source != "" && source != "rapl" && source != "nvml")
+    return InvalidArgumentError("usage.energy_source: found \"" + std::string(CutUtf8(source, 64)) +
+                                "\"; expected \"\", \"rapl\" or \"nvml\"");
   return OkStatus();
 }
 
@@ -101,7 +133,7 @@ Status CheckRequest(const v1::HeartbeatRequest& r) {
   for (const auto& [name, value] : metrics) {
     LCSWEEP_RETURN_IF_ERROR(CheckText("progress.metrics key", name, kMetricName));
   }
-  return OkStatus();
+  return r.has_usage() ? CheckUsage(r.usage()) : OkStatus();
 }
 
 Status CheckRequest(const v1::ReportMetricsRequest& r) {
@@ -125,17 +157,25 @@ Status CheckRequest(const v1::CompleteJobRequest& r) {
   LCSWEEP_RETURN_IF_ERROR(CheckText("lease_token", r.lease_token(), kToken));
   LCSWEEP_RETURN_IF_ERROR(
       CheckText("result_json", r.result_json(), {kMaxResultBytes, "kMaxResultBytes"}));
-  return CheckResultJsonText(r.result_json());
+  LCSWEEP_RETURN_IF_ERROR(CheckResultJsonText(r.result_json()));
+  return r.has_usage() ? CheckUsage(r.usage()) : OkStatus();
 }
 
 Status CheckRequest(const v1::FailJobRequest& r) {
   LCSWEEP_RETURN_IF_ERROR(CheckText("lease_token", r.lease_token(), kToken));
-  return CheckText("error", r.error(), {kMaxErrorTextBytes, "kMaxErrorTextBytes"});
+  LCSWEEP_RETURN_IF_ERROR(
+      CheckText("error", r.error(), {kMaxErrorTextBytes, "kMaxErrorTextBytes"}));
+  return r.has_usage() ? CheckUsage(r.usage()) : OkStatus();
 }
 
 Status CheckRequest(const v1::ReleaseJobRequest& r) {
   LCSWEEP_RETURN_IF_ERROR(CheckText("lease_token", r.lease_token(), kToken));
-  return CheckText("reason", r.reason(), kReason);
+  LCSWEEP_RETURN_IF_ERROR(CheckText("reason", r.reason(), kReason));
+  return r.has_usage() ? CheckUsage(r.usage()) : OkStatus();
+}
+
+Status CheckRequest(const v1::ListUsageRequest& r) {
+  return CheckText("page_token", r.page_token(), kToken);
 }
 
 }  // namespace lcsweep::rpc

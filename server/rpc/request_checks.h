@@ -7,7 +7,8 @@
 // Each returns OK or INVALID_ARGUMENT whose message starts with the field's
 // path in the request ("devices[2].name", "labels[\"rack\"]") and names the
 // limit. Of the metrics paths only ReportMetrics' names are checked here
-// (GetMetrics only reads).
+// (GetMetrics only reads). An attempt's usage (Heartbeat and the final calls)
+// must hold finite figures >= 0 and a known energy source.
 //
 // Thread-safety: pure functions.
 #pragma once
@@ -34,5 +35,6 @@ Status CheckRequest(const v1::DownloadCheckpointRequest& r);
 Status CheckRequest(const v1::CompleteJobRequest& r);
 Status CheckRequest(const v1::FailJobRequest& r);
 Status CheckRequest(const v1::ReleaseJobRequest& r);
+Status CheckRequest(const v1::ListUsageRequest& r);
 
 }  // namespace lcsweep::rpc

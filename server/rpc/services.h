@@ -95,6 +95,8 @@ class JobServiceImpl final
                            v1::ListWorkersResponse*) override;
   grpc::Status GetMetrics(grpc::ServerContext*, const v1::GetMetricsRequest*,
                           v1::GetMetricsResponse*) override;
+  grpc::Status ListUsage(grpc::ServerContext*, const v1::ListUsageRequest*,
+                         v1::ListUsageResponse*) override;
 
  private:
   const ServiceEnv* env_;

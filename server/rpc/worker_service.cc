@@ -1,6 +1,7 @@
 // WorkerService handlers and the checkpoint streams (LeaseJob's long poll
 // is in long_polls.cc).
 #include <fstream>
+#include <optional>
 #include <vector>
 
 #include "proto/convert.h"
@@ -26,6 +27,13 @@ constexpr int kMaxChunkBytes = 4 << 20;
     ::lcsweep::Status lcsweep_check_ = CheckRequest(request);        \
     if (!lcsweep_check_.ok()) return ToGrpcStatus(lcsweep_check_);   \
   } while (0)
+
+// The final calls' measurement of the attempt, when the worker sent one.
+template <typename Request>
+std::optional<ResourceUsage> UsageOf(const Request& request) {
+  if (!request.has_usage()) return std::nullopt;
+  return lcsweep::FromProto(request.usage());
+}
 
 }  // namespace
 
@@ -64,6 +72,7 @@ grpc::Status WorkerServiceImpl::Heartbeat(grpc::ServerContext* context,
   HeartbeatRequest req;
   req.token = request->lease_token();
   req.progress = FromProto(request->progress());
+  if (request->has_usage()) req.usage = lcsweep::FromProto(request->usage());
   StatusOr<HeartbeatResult> r = env_->coordinator->Heartbeat(req);
   if (!r.ok()) return ToGrpcStatus(r.status());
   AfterCommit(*env_, "Heartbeat");
@@ -196,7 +205,8 @@ grpc::Status WorkerServiceImpl::CompleteJob(grpc::ServerContext* context,
                                             v1::CompleteJobResponse*) {
   LCSWEEP_CHECK_WORKER(context);
   LCSWEEP_CHECK_REQUEST(*request);
-  const Status st = env_->coordinator->CompleteJob(request->lease_token(), request->result_json());
+  const Status st = env_->coordinator->CompleteJob(request->lease_token(), request->result_json(),
+                                                   UsageOf(*request));
   if (st.ok()) AfterCommit(*env_, "CompleteJob");
   return ToGrpcStatus(st);
 }
@@ -207,7 +217,7 @@ grpc::Status WorkerServiceImpl::FailJob(grpc::ServerContext* context,
   LCSWEEP_CHECK_WORKER(context);
   LCSWEEP_CHECK_REQUEST(*request);
   StatusOr<JobRecord> j = env_->coordinator->FailJob(request->lease_token(), request->error(),
-                                                     request->retryable());
+                                                     request->retryable(), UsageOf(*request));
   if (!j.ok()) return ToGrpcStatus(j.status());
   AfterCommit(*env_, "FailJob");
   ToProto(*j, response->mutable_job());
@@ -220,7 +230,8 @@ grpc::Status WorkerServiceImpl::ReleaseJob(grpc::ServerContext* context,
   LCSWEEP_CHECK_WORKER(context);
   LCSWEEP_CHECK_REQUEST(*request);
   std::string reason = request->reason().empty() ? "released by worker" : request->reason();
-  return ToGrpcStatus(env_->coordinator->ReleaseJob(request->lease_token(), reason));
+  return ToGrpcStatus(
+      env_->coordinator->ReleaseJob(request->lease_token(), reason, UsageOf(*request)));
 }
 
 }  // namespace lcsweep::rpc

@@ -143,6 +143,32 @@ CREATE UNIQUE INDEX sweeps_by_request ON sweeps(request_id) WHERE request_id != 
       R"sql(
 ALTER TABLE sweeps ADD COLUMN complete INTEGER NOT NULL DEFAULT 1;
 )sql",
+      // 5: compute accounting, one row per lease of a job (AttemptUsage in
+      // server/core/types.h). Leases granted before this migration have no
+      // row; a row is created for them by their first heartbeat or their end.
+      R"sql(
+CREATE TABLE attempt_usage (
+  job_id            INTEGER NOT NULL REFERENCES jobs(id),
+  lease             INTEGER NOT NULL,
+  attempt           INTEGER NOT NULL,
+  worker_id         INTEGER NOT NULL,
+  outcome           TEXT    NOT NULL,
+  started_ms        INTEGER NOT NULL,
+  ended_ms          INTEGER NOT NULL DEFAULT 0,
+  measured          INTEGER NOT NULL DEFAULT 0,
+  wall_seconds      REAL    NOT NULL DEFAULT 0,
+  cpu_seconds       REAL    NOT NULL DEFAULT 0,
+  gpu_seconds       REAL    NOT NULL DEFAULT 0,
+  device_kind       TEXT    NOT NULL DEFAULT '',
+  device_model      TEXT    NOT NULL DEFAULT '',
+  images            INTEGER NOT NULL DEFAULT 0,
+  peak_host_bytes   INTEGER NOT NULL DEFAULT 0,
+  peak_device_bytes INTEGER NOT NULL DEFAULT 0,
+  energy_joules     REAL    NOT NULL DEFAULT 0,
+  energy_source     TEXT    NOT NULL DEFAULT '',
+  PRIMARY KEY (job_id, lease)
+) WITHOUT ROWID;
+)sql",
   };
   return *migrations;
 }

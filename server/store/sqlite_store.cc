@@ -304,9 +304,60 @@ Status SqliteStore::RollBackSweepLocked(int64_t sweep_id) {
   LCSWEEP_RETURN_IF_ERROR(run("DELETE FROM sweep_jobs WHERE sweep_id = ?1", sweep_id));
   for (int64_t job : jobs) {
     LCSWEEP_RETURN_IF_ERROR(run("DELETE FROM events WHERE job_id = ?1", job));
+    LCSWEEP_RETURN_IF_ERROR(run("DELETE FROM attempt_usage WHERE job_id = ?1", job));
     LCSWEEP_RETURN_IF_ERROR(run("DELETE FROM jobs WHERE id = ?1", job));
   }
   return run("DELETE FROM sweeps WHERE id = ?1", sweep_id);
+}
+
+Status SqliteStore::WriteUsageLocked(const UsageWrite& u) {
+  const AttemptUsage& r = u.row;
+  const ResourceUsage& m = r.usage;
+  // One statement: create the row if missing, then the parts the write names.
+  // (An upsert whose DO UPDATE lists only those columns.)
+  std::string sql =
+      "INSERT INTO attempt_usage (job_id, lease, attempt, worker_id, outcome, started_ms, "
+      "ended_ms, measured, wall_seconds, cpu_seconds, gpu_seconds, device_kind, device_model, "
+      "images, peak_host_bytes, peak_device_bytes, energy_joules, energy_source) "
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18) "
+      "ON CONFLICT (job_id, lease) DO ";
+  std::vector<std::string> sets;
+  if (u.outcome) sets = {"outcome = excluded.outcome", "ended_ms = excluded.ended_ms"};
+  if (u.figures)
+    for (const char* c : {"measured", "wall_seconds", "cpu_seconds", "gpu_seconds", "device_kind",
+                          "device_model", "images", "peak_host_bytes", "peak_device_bytes",
+                          "energy_joules", "energy_source"})
+      sets.push_back(std::string(c) + " = excluded." + c);
+  if (sets.empty()) {
+    sql += "NOTHING";
+  } else {
+    sql += "UPDATE SET ";
+    for (size_t i = 0; i < sets.size(); ++i) sql += (i ? ", " : "") + sets[i];
+  }
+  LCSWEEP_ASSIGN_OR_RETURN(sqlite3_stmt * s, Prepare(sql));
+  StmtScope scope(s);
+  const bool figures = u.figures;
+  Bind(s, 1, r.job_id);
+  Bind(s, 2, r.lease);
+  Bind(s, 3, r.attempt);
+  Bind(s, 4, r.worker_id);
+  Bind(s, 5, r.outcome);
+  Bind(s, 6, r.started_ms);
+  Bind(s, 7, u.outcome ? r.ended_ms : int64_t{0});
+  Bind(s, 8, figures);
+  Bind(s, 9, figures ? m.wall_seconds : 0.0);
+  Bind(s, 10, figures ? m.cpu_seconds : 0.0);
+  Bind(s, 11, figures ? m.gpu_seconds : 0.0);
+  Bind(s, 12, figures ? m.device_kind : std::string());
+  Bind(s, 13, figures ? m.device_model : std::string());
+  Bind(s, 14, figures ? m.images : int64_t{0});
+  Bind(s, 15, figures ? m.peak_host_bytes : int64_t{0});
+  Bind(s, 16, figures ? m.peak_device_bytes : int64_t{0});
+  Bind(s, 17, figures ? m.energy_joules : 0.0);
+  Bind(s, 18, figures ? m.energy_source : std::string());
+  const int rc = sqlite3_step(s);
+  if (rc != SQLITE_DONE) return Error(rc, "cannot write attempt usage");
+  return OkStatus();
 }
 
 Status SqliteStore::CommitLocked(const WriteBatch& batch) {
@@ -372,6 +423,7 @@ Status SqliteStore::CommitLocked(const WriteBatch& batch) {
       LCSWEEP_RETURN_IF_ERROR(step(s, "cannot write job"));
     }
   }
+  for (const UsageWrite& u : batch.usage) LCSWEEP_RETURN_IF_ERROR(WriteUsageLocked(u));
   if (!batch.sweep_jobs.empty()) {
     LCSWEEP_ASSIGN_OR_RETURN(
         sqlite3_stmt * s,

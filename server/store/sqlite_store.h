@@ -60,6 +60,7 @@ class SqliteStore final : public Store {
   Status Commit(const WriteBatch& batch) override;
   StatusOr<ListMetricsResult> ListMetrics(const ListMetricsRequest& request) override;
   StatusOr<std::vector<Event>> ListEvents(const ListEventsRequest& request) override;
+  StatusOr<std::vector<AttemptUsage>> ListUsage(const ListUsageRequest& request) override;
 
   // The schema version recorded in the file, and the newest this binary knows.
   StatusOr<int> SchemaVersion();
@@ -85,6 +86,8 @@ class SqliteStore final : public Store {
   // One entry of WriteBatch::rolled_back_sweeps, inside CommitLocked's
   // transaction.
   Status RollBackSweepLocked(int64_t sweep_id) LCSWEEP_REQUIRES(mu_);
+  // One entry of WriteBatch::usage (the upsert of store.h's UsageWrite).
+  Status WriteUsageLocked(const UsageWrite& write) LCSWEEP_REQUIRES(mu_);
 
   const std::string path_;
   const SqliteStoreOptions options_;

@@ -315,4 +315,51 @@ StatusOr<std::vector<Event>> SqliteStore::ListEvents(const ListEventsRequest& re
   return out;
 }
 
+StatusOr<std::vector<AttemptUsage>> SqliteStore::ListUsage(const ListUsageRequest& request) {
+  MutexLock lock(&mu_);
+  std::string sql =
+      "SELECT job_id, lease, attempt, worker_id, outcome, started_ms, ended_ms, measured, "
+      "wall_seconds, cpu_seconds, gpu_seconds, device_kind, device_model, images, "
+      "peak_host_bytes, peak_device_bytes, energy_joules, energy_source FROM attempt_usage "
+      "WHERE (job_id, lease) > (?1, ?2)";
+  if (request.job_id != 0) sql += " AND job_id = ?3";
+  if (request.sweep_id != 0)
+    sql += " AND job_id IN (SELECT job_id FROM sweep_jobs WHERE sweep_id = ?4)";
+  sql += " ORDER BY job_id, lease LIMIT ?5";
+  LCSWEEP_ASSIGN_OR_RETURN(sqlite3_stmt * s, Prepare(sql));
+  StmtScope scope(s);
+  Bind(s, 1, request.after_job_id);
+  Bind(s, 2, request.after_lease);
+  if (request.job_id != 0) Bind(s, 3, request.job_id);
+  if (request.sweep_id != 0) Bind(s, 4, request.sweep_id);
+  Bind(s, 5, request.limit);
+  std::vector<AttemptUsage> out;
+  int rc;
+  while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    AttemptUsage r;
+    r.job_id = Int(s, 0);
+    r.lease = Int(s, 1);
+    r.attempt = static_cast<int>(Int(s, 2));
+    r.worker_id = Int(s, 3);
+    r.outcome = Text(s, 4);
+    r.started_ms = Int(s, 5);
+    r.ended_ms = Int(s, 6);
+    r.measured = Int(s, 7) != 0;
+    ResourceUsage& m = r.usage;
+    m.wall_seconds = Real(s, 8);
+    m.cpu_seconds = Real(s, 9);
+    m.gpu_seconds = Real(s, 10);
+    m.device_kind = Text(s, 11);
+    m.device_model = Text(s, 12);
+    m.images = Int(s, 13);
+    m.peak_host_bytes = Int(s, 14);
+    m.peak_device_bytes = Int(s, 15);
+    m.energy_joules = Real(s, 16);
+    m.energy_source = Text(s, 17);
+    out.push_back(std::move(r));
+  }
+  if (rc != SQLITE_DONE) return Error(rc, "cannot read attempt usage");
+  return out;
+}
+
 }  // namespace lcsweep

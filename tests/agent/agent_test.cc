@@ -63,7 +63,7 @@ JobRun TrainSteps(JobObserver* observer, int steps, int sleep_ms = 0) {
       case StopRequest::kContinue: break;
     }
     observer->Record({{"train.loss", 1.0 / s, s, 0, 0}});
-    observer->SetProgress({0, s, {{"train.loss", 1.0 / s}}});
+    observer->SetProgress({0, s, {{"train.loss", 1.0 / s}}, 100 * s});
     if (s == 3) observer->CheckpointSaved("/tmp/ckpt", 0, 3);
     if (sleep_ms) std::this_thread::sleep_for(std::chrono::milliseconds(sleep_ms));
   }
@@ -239,7 +239,7 @@ TEST(AgentTest, HeartbeatsKeepComingDuringALongStep) {
   FakeCoordinatorClient client;
   client.leases.push_back(Grant(7));
   ScriptedRunner runner([](const JobContext&, JobObserver* o) {
-    o->SetProgress({0, 1, {}});
+    o->SetProgress({0, 1, {}, 0});
     std::this_thread::sleep_for(std::chrono::milliseconds(300));  // one long step
     return JobRun{JobRun::Outcome::kSucceeded, "{}", "", false};
   });
@@ -247,6 +247,34 @@ TEST(AgentTest, HeartbeatsKeepComingDuringALongStep) {
   Agent agent(&client, &runner, &stop, Options(true));
   ASSERT_TRUE(agent.Run().ok());
   EXPECT_GE(client.heartbeats(), 5) << "heartbeats must not wait for the training thread";
+}
+
+// Compute accounting: every heartbeat carries the attempt's usage so far and
+// the final call its final value, with the images the runner reported, on
+// the meter the agent shares between its slots.
+TEST(AgentTest, HeartbeatsAndTheFinalCallCarryTheAttemptsUsage) {
+  FakeCoordinatorClient client;
+  client.leases.push_back(Grant(9));
+  ScriptedRunner runner([](const JobContext&, JobObserver* o) { return TrainSteps(o, 6, 30); });
+  StopSignal stop;
+  Agent agent(&client, &runner, &stop, Options(true));
+  ASSERT_TRUE(agent.Run().ok());
+  const std::vector<ResourceUsage> beats = client.heartbeat_usages();
+  ASSERT_GE(beats.size(), 2u);
+  for (size_t i = 1; i < beats.size(); ++i) {
+    EXPECT_GE(beats[i].wall_seconds, beats[i - 1].wall_seconds);
+    EXPECT_GE(beats[i].cpu_seconds, beats[i - 1].cpu_seconds);
+    EXPECT_GE(beats[i].images, beats[i - 1].images);
+  }
+  const std::optional<ResourceUsage> final_usage = client.final_usage();
+  ASSERT_TRUE(final_usage.has_value());
+  EXPECT_EQ(final_usage->images, 600);  // the runner's last run_images (6 steps of 100)
+  EXPECT_EQ(final_usage->device_kind, "cpu");
+  EXPECT_FALSE(final_usage->device_model.empty());
+  EXPECT_GE(final_usage->wall_seconds, 0.18);  // 6 steps of 30 ms
+  EXPECT_GE(final_usage->wall_seconds, beats.back().wall_seconds);
+  EXPECT_GT(final_usage->peak_host_bytes, 0);
+  EXPECT_EQ(final_usage->gpu_seconds, 0);
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <deque>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -38,11 +39,13 @@ class FakeCoordinatorClient : public CoordinatorClient {
     calls_.push_back("lease " + std::to_string(g.job_id));
     return std::optional<LeaseGrant>(g);
   }
-  StatusOr<bool> Heartbeat(int64_t, const std::string&, const ProgressReport& p) override {
+  StatusOr<bool> Heartbeat(int64_t, const std::string&, const ProgressReport& p,
+                           const ResourceUsage& usage) override {
     if (stale_token) return FailedPreconditionError("stale token");
     std::lock_guard<std::mutex> lock(mu_);
     ++heartbeats_;
     last_progress_ = p;
+    usages_.push_back(usage);
     return cancel_on_heartbeat.load();
   }
   // Stores like the coordinator: once per seq. Every call, failed or not,
@@ -80,20 +83,36 @@ class FakeCoordinatorClient : public CoordinatorClient {
     Log("download");
     return NotFoundError("no checkpoint");
   }
-  Status CompleteJob(int64_t job_id, const std::string&, const std::string& result) override {
+  Status CompleteJob(int64_t job_id, const std::string&, const std::string& result,
+                     const ResourceUsage& usage) override {
     if (stale_token) return FailedPreconditionError("stale token");
+    Final(usage);
     Log("complete " + std::to_string(job_id) + " " + result);
     return OkStatus();
   }
-  Status FailJob(int64_t job_id, const std::string&, const std::string&, bool retryable) override {
+  Status FailJob(int64_t job_id, const std::string&, const std::string&, bool retryable,
+                 const ResourceUsage& usage) override {
     if (stale_token) return FailedPreconditionError("stale token");
+    Final(usage);
     Log("fail " + std::to_string(job_id) + (retryable ? " retryable" : " final"));
     return OkStatus();
   }
-  Status ReleaseJob(int64_t job_id, const std::string&, const std::string&) override {
+  Status ReleaseJob(int64_t job_id, const std::string&, const std::string&,
+                    const ResourceUsage& usage) override {
     if (stale_token) return FailedPreconditionError("stale token");
+    Final(usage);
     Log("release " + std::to_string(job_id));
     return OkStatus();
+  }
+
+  // The usage each heartbeat carried, and the final call's.
+  std::vector<ResourceUsage> heartbeat_usages() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return usages_;
+  }
+  std::optional<ResourceUsage> final_usage() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return final_usage_;
   }
 
   std::vector<std::string> calls() {
@@ -126,6 +145,10 @@ class FakeCoordinatorClient : public CoordinatorClient {
     std::lock_guard<std::mutex> lock(mu_);
     return stored_.size();
   }
+  void Final(const ResourceUsage& usage) {
+    std::lock_guard<std::mutex> lock(mu_);
+    final_usage_ = usage;
+  }
 
   std::mutex mu_;
   std::vector<std::string> calls_;
@@ -134,6 +157,8 @@ class FakeCoordinatorClient : public CoordinatorClient {
   std::vector<SentReport> sent_;
   ProgressReport last_progress_;
   int heartbeats_ = 0;
+  std::vector<ResourceUsage> usages_;
+  std::optional<ResourceUsage> final_usage_;
 };
 
 }  // namespace lcsweep::agent

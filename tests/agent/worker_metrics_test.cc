@@ -108,7 +108,7 @@ TEST(WorkerMetricsTest, HeartbeatAgeCountsFromTheLastAcceptedHeartbeat) {
   MeteredClient client(&fake, &metrics);
   g_now = std::chrono::steady_clock::time_point{} + std::chrono::seconds(100);
   EXPECT_TRUE(std::isnan(Scrape(registry).at("lcsweep_worker_last_heartbeat_age_seconds")));
-  ASSERT_TRUE(client.Heartbeat(1, "t", ProgressReport{}).ok());
+  ASSERT_TRUE(client.Heartbeat(1, "t", ProgressReport{}, ResourceUsage{}).ok());
   g_now += std::chrono::seconds(7);
   EXPECT_EQ(Scrape(registry).at("lcsweep_worker_last_heartbeat_age_seconds"), 7);
   EXPECT_EQ(fake.heartbeats(), 1) << "the call reached the wrapped client";

@@ -71,6 +71,23 @@ class MemoryStore final : public Store {
     }
     for (const auto& s : batch.sweeps) sweeps_[s.id] = s;
     for (const auto& j : batch.jobs) jobs_[j.id] = j;
+    for (const UsageWrite& u : batch.usage) {  // the upsert of store.h, field by field
+      auto [it, created] = usage_.try_emplace({u.row.job_id, u.row.lease}, u.row);
+      AttemptUsage& row = it->second;
+      if (created) {
+        row.ended_ms = 0;
+        row.measured = false;
+        row.usage = ResourceUsage();
+      }
+      if (u.outcome) {
+        row.outcome = u.row.outcome;
+        row.ended_ms = u.row.ended_ms;
+      }
+      if (u.figures) {
+        row.usage = u.row.usage;
+        row.measured = true;
+      }
+    }
     for (const auto& l : batch.sweep_jobs)
       if (std::find(links_.begin(), links_.end(), l) == links_.end()) links_.push_back(l);
     for (const auto& w : batch.workers) workers_[w.id] = w;
@@ -155,6 +172,22 @@ class MemoryStore final : public Store {
     return out;
   }
 
+  StatusOr<std::vector<AttemptUsage>> ListUsage(const ListUsageRequest& r) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::vector<AttemptUsage> out;
+    for (const auto& [key, row] : usage_) {
+      if (key <= std::make_pair(r.after_job_id, r.after_lease)) continue;
+      if (r.job_id != 0 && row.job_id != r.job_id) continue;
+      if (r.sweep_id != 0 &&
+          std::find(links_.begin(), links_.end(), std::make_pair(r.sweep_id, row.job_id)) ==
+              links_.end())
+        continue;
+      if (static_cast<int>(out.size()) >= r.limit) break;
+      out.push_back(row);
+    }
+    return out;
+  }
+
   // The next `n` commits fail with `status` and change nothing.
   void FailCommits(int n, Status status) {
     std::lock_guard<std::mutex> lock(mu_);
@@ -183,6 +216,7 @@ class MemoryStore final : public Store {
   std::map<int64_t, WorkerRecord> workers_;
   std::map<int64_t, CheckpointMeta> checkpoints_;
   std::vector<Event> events_;
+  std::map<std::pair<int64_t, int64_t>, AttemptUsage> usage_;  // by (job, lease)
   std::vector<MetricPoint> metrics_;
   std::set<std::tuple<int64_t, int64_t, int64_t>> reports_;  // (job, lease, seq) stored
   int fail_commits_ = 0;

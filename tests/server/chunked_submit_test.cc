@@ -59,6 +59,9 @@ class DyingStore final : public Store {
   StatusOr<std::vector<Event>> ListEvents(const ListEventsRequest& r) override {
     return inner_->ListEvents(r);
   }
+  StatusOr<std::vector<AttemptUsage>> ListUsage(const ListUsageRequest& r) override {
+    return inner_->ListUsage(r);
+  }
 
  private:
   Store* const inner_;

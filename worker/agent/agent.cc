@@ -62,6 +62,12 @@ Status Agent::Run() {
   return fatal_;
 }
 
+std::string Agent::DeviceModel(const std::string& device) const {
+  for (const DeviceInfo& d : options_.registration.devices)
+    if (d.name == device && !d.model.empty()) return d.model;
+  return device == "cpu" ? CpuModelName() : device;
+}
+
 void Agent::SlotLoop(int slot) {
   const std::string device = options_.slot_devices[static_cast<size_t>(slot)];
   Backoff backoff(std::chrono::milliseconds(250), std::chrono::seconds(10),
@@ -110,13 +116,16 @@ void Agent::SlotLoop(int slot) {
     if (!lease->has_value()) continue;
     if (options_.once && once_claimed_.exchange(true)) {
       // Another slot already took this --once worker's job: hand this one back.
-      client_->ReleaseJob((*lease)->job_id, (*lease)->token, "worker --once already busy");
+      client_->ReleaseJob((*lease)->job_id, (*lease)->token, "worker --once already busy",
+                          ResourceUsage());
       return;
     }
     SessionOptions session_options;
     session_options.device = device;
     session_options.work_dir = options_.work_dir;
     session_options.heartbeat_interval = options_.heartbeat_interval;
+    session_options.meter = &meter_;
+    session_options.device_model = DeviceModel(device);
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (heartbeat_interval_ms_ > 0) {

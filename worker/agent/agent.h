@@ -21,6 +21,7 @@
 #include "worker/agent/job_runner.h"
 #include "worker/agent/job_session.h"
 #include "worker/agent/stop_signal.h"
+#include "worker/agent/usage_meter.h"
 
 namespace lcsweep::agent {
 
@@ -50,6 +51,8 @@ class Agent {
  private:
   Status RegisterWithRetry();
   void SlotLoop(int slot);
+  // ResourceUsage::device_model of a slot's device.
+  std::string DeviceModel(const std::string& device) const;
 
   CoordinatorClient* client_;
   JobRunner* runner_;
@@ -62,6 +65,7 @@ class Agent {
   Status fatal_;
   AgentStats stats_;
   std::atomic<bool> once_claimed_{false};
+  UsageMeter meter_;  // what each slot's attempts use (compute accounting)
 };
 
 }  // namespace lcsweep::agent

@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "common/resource_usage.h"
 #include "common/status.h"
 
 namespace lcsweep::agent {
@@ -27,6 +28,7 @@ struct DeviceInfo {
   std::string kind;        // "cpu" | "cuda"
   std::string name;        // "cpu", "cuda:0"
   double memory_gb = 0;    // total memory (cuda)
+  std::string model;       // e.g. "NVIDIA H100 80GB HBM3" ("" = unknown), for accounting
 };
 
 struct WorkerRegistration {
@@ -82,6 +84,7 @@ struct ProgressReport {
   int64_t epoch = 0;
   int64_t step = 0;
   std::map<std::string, double> metrics;
+  int64_t run_images = 0;    // training images this attempt processed so far (accounting)
 };
 
 class CoordinatorClient {
@@ -90,9 +93,12 @@ class CoordinatorClient {
   virtual StatusOr<Registration> Register(const WorkerRegistration& registration) = 0;
   // An empty optional when no job came within the wait.
   virtual StatusOr<std::optional<LeaseGrant>> Lease(const LeaseRequest& request) = 0;
-  // Returns true when the job was cancelled and must stop.
+  // Returns true when the job was cancelled and must stop. `usage`: the
+  // attempt's usage so far (ResourceUsage, common/resource_usage.h); the
+  // final calls below carry its final value.
   virtual StatusOr<bool> Heartbeat(int64_t job_id, const std::string& token,
-                                   const ProgressReport& progress) = 0;
+                                   const ProgressReport& progress,
+                                   const ResourceUsage& usage) = 0;
   // OK means every point is durably stored. `seq` numbers the reports of one
   // lease from 1; a resend of a report (after an error or a lost reply) must
   // carry the same seq and the same points, and is then stored only once.
@@ -104,11 +110,11 @@ class CoordinatorClient {
   virtual Status DownloadCheckpoint(int64_t job_id, const std::string& token,
                                     const std::string& file_path) = 0;
   virtual Status CompleteJob(int64_t job_id, const std::string& token,
-                             const std::string& result_json) = 0;
+                             const std::string& result_json, const ResourceUsage& usage) = 0;
   virtual Status FailJob(int64_t job_id, const std::string& token, const std::string& error,
-                         bool retryable) = 0;
-  virtual Status ReleaseJob(int64_t job_id, const std::string& token,
-                            const std::string& reason) = 0;
+                         bool retryable, const ResourceUsage& usage) = 0;
+  virtual Status ReleaseJob(int64_t job_id, const std::string& token, const std::string& reason,
+                            const ResourceUsage& usage) = 0;
 };
 
 // True for the codes that mean "try again later" (coordinator unreachable).

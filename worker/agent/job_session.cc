@@ -39,6 +39,20 @@ JobSession::JobSession(CoordinatorClient* client, JobRunner* runner, StopSignal*
   if (lease_.heartbeat_interval_ms > 0) {
     options_.heartbeat_interval = std::chrono::milliseconds(lease_.heartbeat_interval_ms);
   }
+  if (options_.meter == nullptr) {
+    own_meter_ = std::make_unique<UsageMeter>();
+    options_.meter = own_meter_.get();
+  }
+  const bool gpu = options_.device.rfind("cuda", 0) == 0;
+  usage_ = options_.meter->Open(gpu ? "cuda" : "cpu", options_.device_model);
+}
+
+ResourceUsage JobSession::Usage() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    usage_->SetImages(progress_.run_images);
+  }
+  return usage_->Snapshot();
 }
 
 JobSession::~JobSession() {
@@ -94,7 +108,7 @@ SessionEnd JobSession::Run() {
   fs::create_directories(job_dir_, ec);
   if (ec) {
     const std::string error = "cannot create work folder " + job_dir_ + ": " + ec.message();
-    client_->FailJob(lease_.job_id, lease_.token, error, /*retryable=*/true);
+    client_->FailJob(lease_.job_id, lease_.token, error, /*retryable=*/true, Usage());
     return SessionEnd::kFailed;
   }
   Log()->info("event=job_start {} {} {}", Kv("job", lease_.job_id), Kv("attempt", lease_.attempt),
@@ -140,14 +154,14 @@ SessionEnd JobSession::Finish(const JobRun& run) {
     Log()->error("event=metrics_undelivered {} {} action=release", Kv("job", lease_.job_id),
                  Kv("error", flushed.ToString()));
     CallWithPatience("release", [&] {
-      return client_->ReleaseJob(lease_.job_id, lease_.token, "metrics undelivered");
+      return client_->ReleaseJob(lease_.job_id, lease_.token, "metrics undelivered", Usage());
     });
     return lease_lost_ ? SessionEnd::kAbandoned : SessionEnd::kReleased;
   }
   switch (run.outcome) {
     case JobRun::Outcome::kSucceeded: {
       Status s = CallWithPatience("complete", [&] {
-        return client_->CompleteJob(lease_.job_id, lease_.token, run.result_json);
+        return client_->CompleteJob(lease_.job_id, lease_.token, run.result_json, Usage());
       });
       if (!s.ok()) {
         Log()->error("event=complete_failed {} {}", Kv("job", lease_.job_id), Kv("error", s.ToString()));
@@ -159,7 +173,7 @@ SessionEnd JobSession::Finish(const JobRun& run) {
       Log()->error("event=job_failed {} {} {}", Kv("job", lease_.job_id), Kv("error", run.error),
                    Kv("retryable", run.retryable ? "true" : "false"));
       CallWithPatience("fail", [&] {
-        return client_->FailJob(lease_.job_id, lease_.token, run.error, run.retryable);
+        return client_->FailJob(lease_.job_id, lease_.token, run.error, run.retryable, Usage());
       });
       return SessionEnd::kFailed;
     }
@@ -168,7 +182,7 @@ SessionEnd JobSession::Finish(const JobRun& run) {
       // kCancelled without a cancel from the coordinator means the runner
       // stopped for a drain before it could checkpoint: give the job back.
       CallWithPatience("release", [&] {
-        return client_->ReleaseJob(lease_.job_id, lease_.token, "worker drain");
+        return client_->ReleaseJob(lease_.job_id, lease_.token, "worker drain", Usage());
       });
       return lease_lost_ ? SessionEnd::kAbandoned : SessionEnd::kReleased;
     }
@@ -191,7 +205,7 @@ void JobSession::HeartbeatLoop() {
       std::lock_guard<std::mutex> lock(mu_);
       progress = progress_;
     }
-    StatusOr<bool> beat = client_->Heartbeat(lease_.job_id, lease_.token, progress);
+    StatusOr<bool> beat = client_->Heartbeat(lease_.job_id, lease_.token, progress, Usage());
     if (!beat.ok()) {
       NoteStale(beat.status());
       if (IsTransient(beat.status())) {

@@ -12,6 +12,9 @@
 //   measured before it, so a resumed attempt never re-reports a stored step.
 // - A stale token (FAILED_PRECONDITION) anywhere: the job is abandoned and
 //   nothing more is written about it.
+// - What the attempt uses (UsageMeter) rides on every heartbeat and on the
+//   final call, so even an attempt that is lost later is accounted up to its
+//   last heartbeat.
 // Thread-safety: Run() is called once, from the slot's thread; the observer
 // methods are called from that same thread by the runner.
 #pragma once
@@ -29,6 +32,7 @@
 #include "worker/agent/coordinator_client.h"
 #include "worker/agent/job_runner.h"
 #include "worker/agent/stop_signal.h"
+#include "worker/agent/usage_meter.h"
 
 namespace lcsweep::agent {
 
@@ -39,6 +43,10 @@ struct SessionOptions {
   size_t max_points_per_report = 5000;
   // How long final calls keep retrying while the coordinator is unreachable.
   std::chrono::milliseconds final_call_patience{std::chrono::minutes(10)};
+  // Measures the attempt (shared by the worker's slots; not owned). Null: the
+  // session measures with a meter of its own.
+  UsageMeter* meter = nullptr;
+  std::string device_model;                   // ResourceUsage::device_model
 };
 
 // What happened to the job, for logs and tests.
@@ -68,6 +76,7 @@ class JobSession : private JobObserver {
   Status CallWithPatience(const char* what, Call call);
   void NoteStale(const Status& status);
   SessionEnd Finish(const JobRun& run);
+  ResourceUsage Usage();
   std::string PrepareResume();
 
   CoordinatorClient* client_;
@@ -76,6 +85,8 @@ class JobSession : private JobObserver {
   LeaseGrant lease_;
   SessionOptions options_;
   std::string job_dir_;
+  std::unique_ptr<UsageMeter> own_meter_;     // when options_.meter is null
+  std::unique_ptr<UsageMeter::Account> usage_;  // open from the start of Run()
 
   std::atomic<bool> cancel_requested_{false};
   std::atomic<bool> lease_lost_{false};

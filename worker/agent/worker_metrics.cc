@@ -103,8 +103,9 @@ JobRun MeteredRunner::Run(const JobContext& context, JobObserver* observer) {
   return run;
 }
 
-StatusOr<bool> MeteredClient::Heartbeat(int64_t job_id, const std::string& token, const ProgressReport& progress) {
-  StatusOr<bool> r = inner_->Heartbeat(job_id, token, progress);
+StatusOr<bool> MeteredClient::Heartbeat(int64_t job_id, const std::string& token,
+                                        const ProgressReport& progress, const ResourceUsage& usage) {
+  StatusOr<bool> r = inner_->Heartbeat(job_id, token, progress, usage);
   if (r.ok()) metrics_->HeartbeatAccepted();
   return r;
 }

@@ -74,7 +74,8 @@ class MeteredClient final : public CoordinatorClient {
 
   StatusOr<Registration> Register(const WorkerRegistration& r) override { return inner_->Register(r); }
   StatusOr<std::optional<LeaseGrant>> Lease(const LeaseRequest& r) override { return inner_->Lease(r); }
-  StatusOr<bool> Heartbeat(int64_t job_id, const std::string& token, const ProgressReport& progress) override;
+  StatusOr<bool> Heartbeat(int64_t job_id, const std::string& token, const ProgressReport& progress,
+                           const ResourceUsage& usage) override;
   Status ReportMetrics(int64_t job_id, const std::string& token, int64_t seq,
                        const std::vector<MetricSample>& points) override {
     return inner_->ReportMetrics(job_id, token, seq, points);
@@ -86,14 +87,17 @@ class MeteredClient final : public CoordinatorClient {
   Status DownloadCheckpoint(int64_t job_id, const std::string& token, const std::string& file_path) override {
     return inner_->DownloadCheckpoint(job_id, token, file_path);
   }
-  Status CompleteJob(int64_t job_id, const std::string& token, const std::string& result_json) override {
-    return inner_->CompleteJob(job_id, token, result_json);
+  Status CompleteJob(int64_t job_id, const std::string& token, const std::string& result_json,
+                     const ResourceUsage& usage) override {
+    return inner_->CompleteJob(job_id, token, result_json, usage);
   }
-  Status FailJob(int64_t job_id, const std::string& token, const std::string& error, bool retryable) override {
-    return inner_->FailJob(job_id, token, error, retryable);
+  Status FailJob(int64_t job_id, const std::string& token, const std::string& error, bool retryable,
+                 const ResourceUsage& usage) override {
+    return inner_->FailJob(job_id, token, error, retryable, usage);
   }
-  Status ReleaseJob(int64_t job_id, const std::string& token, const std::string& reason) override {
-    return inner_->ReleaseJob(job_id, token, reason);
+  Status ReleaseJob(int64_t job_id, const std::string& token, const std::string& reason,
+                    const ResourceUsage& usage) override {
+    return inner_->ReleaseJob(job_id, token, reason, usage);
   }
 
  private:

@@ -101,13 +101,14 @@ class GrpcCoordinatorClient : public CoordinatorClient {
   }
 
   StatusOr<bool> Heartbeat(int64_t job_id, const std::string& token,
-                           const ProgressReport& progress) override {
+                           const ProgressReport& progress, const ResourceUsage& usage) override {
     v1::HeartbeatRequest req;
     req.set_job_id(job_id);
     req.set_lease_token(token);
     req.mutable_progress()->set_epoch(progress.epoch);
     req.mutable_progress()->set_step(progress.step);
     for (const auto& [k, v] : progress.metrics) (*req.mutable_progress()->mutable_metrics())[k] = v;
+    ToProto(usage, req.mutable_usage());
     v1::HeartbeatResponse resp;
     auto ctx = Context();
     LCSWEEP_RETURN_IF_ERROR(FromGrpcStatus(stub_->Heartbeat(ctx.get(), req, &resp)));
@@ -199,19 +200,20 @@ class GrpcCoordinatorClient : public CoordinatorClient {
     return OkStatus();
   }
 
-  Status CompleteJob(int64_t job_id, const std::string& token,
-                     const std::string& result_json) override {
+  Status CompleteJob(int64_t job_id, const std::string& token, const std::string& result_json,
+                     const ResourceUsage& usage) override {
     v1::CompleteJobRequest req;
     req.set_job_id(job_id);
     req.set_lease_token(token);
     req.set_result_json(result_json);
+    ToProto(usage, req.mutable_usage());
     v1::CompleteJobResponse resp;
     auto ctx = Context();
     return FromGrpcStatus(stub_->CompleteJob(ctx.get(), req, &resp));
   }
 
   Status FailJob(int64_t job_id, const std::string& token, const std::string& error,
-                 bool retryable) override {
+                 bool retryable, const ResourceUsage& usage) override {
     v1::FailJobRequest req;
     req.set_job_id(job_id);
     req.set_lease_token(token);
@@ -219,16 +221,19 @@ class GrpcCoordinatorClient : public CoordinatorClient {
     // backtrace can be longer): send the head, which says what failed.
     req.set_error(std::string(CutUtf8(error, kMaxErrorTextBytes)));
     req.set_retryable(retryable);
+    ToProto(usage, req.mutable_usage());
     v1::FailJobResponse resp;
     auto ctx = Context();
     return FromGrpcStatus(stub_->FailJob(ctx.get(), req, &resp));
   }
 
-  Status ReleaseJob(int64_t job_id, const std::string& token, const std::string& reason) override {
+  Status ReleaseJob(int64_t job_id, const std::string& token, const std::string& reason,
+                    const ResourceUsage& usage) override {
     v1::ReleaseJobRequest req;
     req.set_job_id(job_id);
     req.set_lease_token(token);
     req.set_reason(reason);
+    ToProto(usage, req.mutable_usage());
     v1::ReleaseJobResponse resp;
     auto ctx = Context();
     return FromGrpcStatus(stub_->ReleaseJob(ctx.get(), req, &resp));

@@ -33,6 +33,7 @@ class ObserverSink : public train::ProgressSink {
     progress_.metrics["train.lr"] = p.lr;
     progress_.metrics["train.images_per_second"] = p.images_per_second;
     progress_.metrics["total_steps"] = static_cast<double>(p.total_steps);
+    progress_.run_images = p.run_images;
     observer_->SetProgress(progress_);
   }
 
@@ -50,6 +51,7 @@ class ObserverSink : public train::ProgressSink {
     progress_.metrics["test.accuracy"] = p.test_accuracy;
     progress_.metrics["test.loss"] = p.test_loss;
     progress_.metrics["epochs"] = static_cast<double>(p.epochs);
+    progress_.run_images = p.run_images;
     observer_->SetProgress(progress_);
   }
 

@@ -21,6 +21,7 @@ struct StepProgress {
   double accuracy = 0;          // training top-1 since the last report
   double lr = 0;                // learning rate used by the last step
   double images_per_second = 0; // since the last report (data + step)
+  int64_t run_images = 0;       // training images this run processed (a resumed run counts from 0)
 };
 
 struct EpochProgress {
@@ -31,6 +32,7 @@ struct EpochProgress {
   double test_loss = 0, test_accuracy = 0, test_top5 = 0;
   double seconds = 0;           // wall time of this epoch (train + test)
   double images_per_second = 0; // training throughput of this epoch
+  int64_t run_images = 0;       // as StepProgress::run_images
 };
 
 struct CheckpointInfo {

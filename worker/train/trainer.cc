@@ -271,6 +271,7 @@ StatusOr<nlohmann::json> RunJob(const JobConfig& job, const RunOptions& options)
     double last_lr = 0;
     double window_loss = 0;
     int64_t window_correct = 0, window_seen = 0;
+    int64_t run_images = 0;  // this run's (compute accounting)
     auto window_start = Clock::now();
     for (; state.epoch < tc.epochs; ++state.epoch, state.batch = 0) {
       const auto epoch_start = Clock::now();
@@ -319,6 +320,7 @@ StatusOr<nlohmann::json> RunJob(const JobConfig& job, const RunOptions& options)
         state.epoch_loss_sum += loss_value * b;
         state.epoch_correct += correct;
         state.epoch_seen += b;
+        run_images += b;
         ++state.step;
         ++state.batch;
         window_loss += loss_value * b;
@@ -336,6 +338,7 @@ StatusOr<nlohmann::json> RunJob(const JobConfig& job, const RunOptions& options)
           p.accuracy = static_cast<double>(window_correct) / window_seen;
           p.lr = last_lr;
           p.images_per_second = window_seen / std::max(1e-9, Seconds(window_start, now));
+          p.run_images = run_images;
           sink.OnStep(p);
           window_loss = 0;
           window_correct = window_seen = 0;
@@ -357,6 +360,7 @@ StatusOr<nlohmann::json> RunJob(const JobConfig& job, const RunOptions& options)
       ep.test_top5 = test.top5;
       ep.seconds = epoch_s;
       ep.images_per_second = state.epoch_seen / std::max(1e-9, train_epoch_s);
+      ep.run_images = run_images;
       state.history.push_back({{"epoch", ep.epoch},
                                {"step", ep.step},
                                {"lr", last_lr},

@@ -81,7 +81,7 @@ export function errorBox(err) {
     err.hint ? el('div.hint', {text: err.hint}) : null);
 }
 
-export const STATES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'];
+export const STATES = ['queued', 'running', 'succeeded', 'failed', 'cancelled', 'stopped'];
 
 // Progress bar for {queued, running, succeeded, failed, cancelled, total}.
 export function progressBar(counts) {

@@ -61,7 +61,7 @@ function drawHead(head, job, ctx) {
       try { await api.post(`/jobs/${job.id}/cancel`); } catch (e) { head.append(errorBox(e)); }
     }}));
   }
-  if (ctx.session.canMutate && (job.state === 'failed' || job.state === 'cancelled')) {
+  if (ctx.session.canMutate && ['failed', 'cancelled', 'stopped'].includes(job.state)) {
     actions.push(el('button#retry-job', {type: 'button', text: 'Retry job', onclick: async (ev) => {
       ev.target.disabled = true;
       try { await api.post(`/jobs/${job.id}/retry`); } catch (e) { head.append(errorBox(e)); }
