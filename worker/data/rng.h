@@ -10,34 +10,17 @@
 #include <cstdint>
 #include <vector>
 
+#include "common/splitmix64.h"
+
 namespace lcsweep::data {
 
-class SplitMix64 {
+// The common generator (common/splitmix64.h) plus the normal draws that
+// augmentation needs.
+class SplitMix64 : public lcsweep::SplitMix64 {
  public:
-  explicit SplitMix64(uint64_t seed) : state_(seed) {}
-
-  uint64_t Next() {
-    uint64_t z = (state_ += 0x9E3779B97F4A7C15ULL);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-    return z ^ (z >> 31);
-  }
-  // Uniform in [0, 1) with 53 random bits.
-  double Uniform() { return static_cast<double>(Next() >> 11) * 0x1.0p-53; }
-  // Uniform integer in [0, n); n > 0. Rejection sampling keeps it unbiased.
-  uint64_t Below(uint64_t n) {
-    const uint64_t limit = UINT64_MAX - UINT64_MAX % n;
-    uint64_t r;
-    do {
-      r = Next();
-    } while (r >= limit);
-    return r % n;
-  }
+  using lcsweep::SplitMix64::SplitMix64;
   // Standard normal (Box-Muller; one value per call keeps the stream simple).
   double Normal();
-
- private:
-  uint64_t state_;
 };
 
 // Mixes several words into one well-distributed seed.
