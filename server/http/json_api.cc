@@ -111,6 +111,7 @@ ApiResponse JsonApi::Handle(const ApiRequest& request) {
         if (parts[2] == "jobs") return get ? ListJobs(*id, request) : bad_method();
         if (parts[2] == "results") return get ? Results(*id, request) : bad_method();
         if (parts[2] == "ablation") return get ? Ablation(*id, request) : bad_method();
+        if (parts[2] == "cost") return get ? Cost(*id) : bad_method();
         if (parts[2] == "cancel") return post ? CancelSweep(*id, request) : bad_method();
       }
     }

@@ -10,6 +10,8 @@
 //                                     published numbers (analysis/published.h) where they apply
 //   GET  /sweeps/{id}/ablation        metric=  x=AXIS  series=AXIS[,AXIS]: mean and std error
 //                                     over seeds per point, one series per value combination
+//   GET  /sweeps/{id}/cost            compute per arm and in total (analysis/cost.h) with each
+//                                     arm's test accuracy and learned parameters
 //   POST /sweeps/{id}/cancel          (admin, client)
 //   GET  /jobs/{id}                   config, result, progress, axes, metric names
 //   GET  /jobs/{id}/metrics           names=a,b  max_points=N (0 = all)  after_step=S  attempt=A
@@ -95,6 +97,8 @@ class JsonApi {
                                          std::string* metric,
                                          std::vector<analysis::GroupFigure>* groups);
   ApiResponse CancelSweep(int64_t sweep_id, const ApiRequest& request);
+  // json_api_cost.cc
+  ApiResponse Cost(int64_t sweep_id);
   // json_api_jobs.cc
   ApiResponse ListJobs(int64_t sweep_id, const ApiRequest& request);
   ApiResponse GetJob(int64_t id);

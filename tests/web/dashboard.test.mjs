@@ -219,6 +219,34 @@ test('sweep page: ablation plot, pivot with published numbers, job table', async
   await page.close();
 });
 
+test('sweep page: cost per arm next to accuracy, and the two cost plots', async () => {
+  const page = await newPage();
+  await open(page, `#/sweep/${info.sweep_id}`);
+  await page.waitForSelector('#cost-table tr[data-arm="total"]');
+  // The seeded attempts' CPU-seconds (what they reported) in hours, the
+  // succeeded and the failed ones: abandoned work counts too.
+  const total = page.locator('#cost-table tr[data-arm="total"] td');
+  const cpuHours = Number(await total.nth(4).innerText());
+  assert.ok(Math.abs(cpuHours - info.finished_cpu_seconds / 3600) < 1e-3,
+    `total CPU h ${cpuHours} vs ${info.finished_cpu_seconds / 3600}`);
+  assert.equal(Number(await total.nth(3).innerText()), info.failed.length, 'abandoned attempts');
+  // Every arm with a succeeded job is one point on the accuracy plots.
+  const cost = (await api(`/sweeps/${info.sweep_id}/cost`)).body;
+  const withResults = cost.arms.filter((a) => a.accuracy.n > 0).length;
+  assert.ok(withResults >= 2);
+  const compute = await chartInfo(page, 'cost-compute');
+  assert.equal(compute.series, withResults);
+  const arm = cost.arms.find((a) => a.accuracy.n > 0);
+  const i = compute.data.findIndex((d) => Math.abs(d[0].y - 100 * arm.accuracy.mean) < 1e-9);
+  assert.ok(i >= 0, 'an arm\'s accuracy is plotted');
+  assert.ok(Math.abs(compute.data[i][0].x - arm.totals.gpu_seconds / 3600 / arm.accuracy.n) < 1e-9,
+    'x is GPU hours per seed');
+  const params = await chartInfo(page, 'cost-params');
+  assert.equal(params.series, cost.arms.filter((a) => a.accuracy.n > 0 && a.learned_parameters).length);
+  assertNoConsoleErrors('sweep cost');
+  await page.close();
+});
+
 test('job page: curves, robustness, corruption heat map, filter statistics, accounting', async () => {
   const id = info.succeeded[info.succeeded.length - 1];
   const page = await newPage();

@@ -184,6 +184,19 @@ std::vector<MetricPoint> SyntheticCurves(const std::string& config_json, int64_t
   return out;
 }
 
+ResourceUsage SeededUsage(int64_t job_id) {
+  ResourceUsage u;
+  u.wall_seconds = 600.0 * static_cast<double>(1 + job_id % 5);
+  u.cpu_seconds = u.wall_seconds * 1.25;
+  u.gpu_seconds = u.wall_seconds;
+  u.device_kind = "cuda";
+  u.device_model = "NVIDIA H100 80GB HBM3";
+  u.images = 50000 * (1 + job_id % 3);
+  u.peak_host_bytes = int64_t{3} << 30;
+  u.peak_device_bytes = int64_t{2} << 30;
+  return u;
+}
+
 StatusOr<SeedSummary> Seed(Coordinator* coordinator, const SeedOptions& options) {
   SeedSummary summary;
   SubmitSweepRequest submit;
@@ -235,12 +248,17 @@ StatusOr<SeedSummary> Seed(Coordinator* coordinator, const SeedOptions& options)
       if (options.steps_per_job > 0) {
         LCSWEEP_RETURN_IF_ERROR(report(lease->token, SyntheticCurves(cfg, options.steps_per_job, options.epochs)));
       }
-      LCSWEEP_RETURN_IF_ERROR(coordinator->CompleteJob(lease->token, SyntheticResultJson(cfg)));
+      const ResourceUsage usage = SeededUsage(lease->job.id);
+      LCSWEEP_RETURN_IF_ERROR(coordinator->CompleteJob(lease->token, SyntheticResultJson(cfg), usage));
+      summary.finished_cpu_seconds += usage.cpu_seconds;
       summary.succeeded.push_back(lease->job.id);
     } else if (i < complete + options.fail) {
       LCSWEEP_RETURN_IF_ERROR(report(lease->token, SyntheticCurves(cfg, options.steps_per_job / 4, 1)));
+      const ResourceUsage usage = SeededUsage(lease->job.id);
       LCSWEEP_RETURN_IF_ERROR(
-          coordinator->FailJob(lease->token, "training diverged: loss is NaN at step 57", false).status());
+          coordinator->FailJob(lease->token, "training diverged: loss is NaN at step 57", false, usage)
+              .status());
+      summary.finished_cpu_seconds += usage.cpu_seconds;
       summary.failed.push_back(lease->job.id);
     } else {
       LCSWEEP_RETURN_IF_ERROR(report(lease->token, SyntheticCurves(cfg, options.steps_per_job / 2, 2)));

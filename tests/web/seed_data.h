@@ -43,7 +43,14 @@ struct SeedSummary {
   std::vector<int64_t> failed;
   std::vector<RunningJob> running;
   int64_t metric_points = 0;
+  // The CPU-seconds the finished (succeeded and failed) attempts reported
+  // (SeededUsage), for the cost view's expectations.
+  double finished_cpu_seconds = 0;
 };
+
+// The usage a seeded job's final call reports: a GPU attempt whose figures
+// are a function of the job id.
+ResourceUsage SeededUsage(int64_t job_id);
 
 // The synthetic result document of a job with this canonical config JSON.
 std::string SyntheticResultJson(const std::string& config_json);

@@ -124,6 +124,7 @@ int main(int argc, char** argv) {
                           {"failed", seeded->failed},
                           {"running", running_ids},
                           {"metric_points", seeded->metric_points},
+                          {"finished_cpu_seconds", seeded->finished_cpu_seconds},
                           {"web_root", http.web_root()}};
   std::cout << ready.dump() << std::endl;
 

@@ -2,6 +2,7 @@
 // the job table (server-side filter, sort and pagination).
 import {api, live} from '../api.js';
 import {chartBox, destroyAll, errorBarChart} from '../charts.js';
+import {costSection} from './sweep_cost.js';
 import {axisLabel, debounce, el, errorBox, fmtNum, progressBar, STATES, stateBadge, put} from '../util.js';
 
 export async function renderSweep(ctx, id) {
@@ -23,7 +24,8 @@ export async function renderSweep(ctx, id) {
   const ablation = el('section.card#ablation');
   const pivot = el('section.card#pivot');
   const jobs = el('section.card#jobs');
-  put(ctx.app, head, ablation, pivot, jobs);
+  const cost = costSection(ctx, id);
+  put(ctx.app, head, ablation, pivot, cost.section, jobs);
   drawHead(head, sweep, ctx);
 
   // ---- Ablation plot ----
@@ -161,7 +163,7 @@ export async function renderSweep(ctx, id) {
     return el('table.grid.jobs', el('thead', el('tr', el('th', ''), th)), el('tbody', rows));
   }
 
-  await Promise.all([drawAblation(), drawPivot(), drawJobs()]);
+  await Promise.all([drawAblation(), drawPivot(), drawJobs(), cost.draw()]);
 
   // ---- Live updates ----
   const sweepId = Number(id);
@@ -177,6 +179,7 @@ export async function renderSweep(ctx, id) {
       if (!ctx.isCurrent()) return;
       drawHead(head, s, ctx);
       await drawJobs();
+      cost.draw();  // every attempt's end moves the cost, not only successes
       if (s.counts.succeeded !== sweep.counts.succeeded) {
         sweep.counts = s.counts;
         drawAblation();
@@ -190,7 +193,7 @@ export async function renderSweep(ctx, id) {
     if (cell) put(cell, stateBadge(ev.state));
     refreshAll();
   });
-  return () => { off(); clearTimeout(refreshTimer); if (ablChart) ablChart.destroy(); };
+  return () => { off(); clearTimeout(refreshTimer); if (ablChart) ablChart.destroy(); cost.destroy(); };
 }
 
 function drawHead(head, sweep, ctx) {
