@@ -29,15 +29,17 @@ std::string RenderSweeps(const std::vector<v1::Sweep>& sweeps, bool json, int64_
     return ToJson(all) + "\n";
   }
   if (sweeps.empty()) return "no sweeps yet; submit one with: lcsweep submit SWEEP.json\n";
-  Table t({"ID", "NAME", "JOBS", "DONE", "RUNNING", "QUEUED", "FAILED", "CANCELLED", "PROGRESS", "CREATED"});
-  for (int i : {0, 2, 3, 4, 5, 6, 7}) t.SetRightAligned(i);
+  Table t({"ID", "NAME", "JOBS", "DONE", "RUNNING", "QUEUED", "FAILED", "CANCELLED", "STOPPED",
+           "PROGRESS", "CREATED"});
+  for (int i : {0, 2, 3, 4, 5, 6, 7, 8}) t.SetRightAligned(i);
   for (const auto& s : sweeps) {
     const auto& n = s.counts();
-    double finished = n.succeeded() + n.failed() + n.cancelled();
+    double finished = n.succeeded() + n.failed() + n.cancelled() + n.stopped();
     t.AddRow({std::to_string(s.id()), s.name() + (s.cancelled_at_ms() ? " (cancelled)" : ""),
               std::to_string(n.total()), std::to_string(n.succeeded()), std::to_string(n.running()),
               std::to_string(n.queued()), std::to_string(n.failed()), std::to_string(n.cancelled()),
-              ProgressBar(n.total() ? finished / n.total() : 0, 20), AgoText(s.created_at_ms(), now_ms)});
+              std::to_string(n.stopped()), ProgressBar(n.total() ? finished / n.total() : 0, 20),
+              AgoText(s.created_at_ms(), now_ms)});
   }
   return t.RenderText();
 }

@@ -8,11 +8,6 @@
 #include "server/core/coordinator.h"
 
 namespace lcsweep {
-namespace {
-
-std::shared_ptr<spdlog::logger> Log() { return GetLogger("coordinator"); }
-
-}  // namespace
 
 void Coordinator::WatchIfOptedIn(const SweepRecord& sweep) {
   if (std::optional<EarlyStopping> policy = EarlyStoppingOfSpec(sweep.spec_json))

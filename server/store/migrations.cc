@@ -169,6 +169,56 @@ CREATE TABLE attempt_usage (
   PRIMARY KEY (job_id, lease)
 ) WITHOUT ROWID;
 )sql",
+      // 6: the "stopped" state (early stopping). SQLite cannot change a
+      // CHECK constraint in place, so the jobs table is rebuilt with the
+      // same columns and indexes (the documented procedure; Migrate() runs
+      // migrations with foreign keys off and checks them after).
+      R"sql(
+CREATE TABLE jobs_new (
+  id                 INTEGER PRIMARY KEY,
+  config_json        TEXT    NOT NULL,
+  hash               TEXT    NOT NULL,
+  group_hash         TEXT    NOT NULL,
+  axes_json          TEXT    NOT NULL,
+  state              TEXT    NOT NULL
+                     CHECK (state IN ('queued','running','succeeded','failed','cancelled','stopped')),
+  priority           INTEGER NOT NULL,
+  attempt            INTEGER NOT NULL CHECK (attempt >= 1),
+  max_attempts       INTEGER NOT NULL,
+  lease_token        TEXT    NOT NULL DEFAULT '',
+  lease_owner        INTEGER NOT NULL DEFAULT 0,
+  lease_expiry_ms    INTEGER NOT NULL DEFAULT 0,
+  device             TEXT    NOT NULL DEFAULT 'any',
+  min_gpu_memory_gb  REAL    NOT NULL DEFAULT 0,
+  created_ms         INTEGER NOT NULL,
+  queued_ms          INTEGER NOT NULL DEFAULT 0,
+  started_ms         INTEGER NOT NULL DEFAULT 0,
+  finished_ms        INTEGER NOT NULL DEFAULT 0,
+  updated_ms         INTEGER NOT NULL DEFAULT 0,
+  error              TEXT    NOT NULL DEFAULT '',
+  retryable          INTEGER NOT NULL DEFAULT 0,
+  result_json        TEXT    NOT NULL DEFAULT '',
+  progress_epoch     INTEGER NOT NULL DEFAULT 0,
+  progress_step      INTEGER NOT NULL DEFAULT 0,
+  progress_metrics_json TEXT NOT NULL DEFAULT '{}',
+  progress_updated_ms   INTEGER NOT NULL DEFAULT 0,
+  failures           INTEGER NOT NULL DEFAULT 0,
+  losses             INTEGER NOT NULL DEFAULT 0,
+  leases             INTEGER NOT NULL DEFAULT 0
+);
+INSERT INTO jobs_new (id, config_json, hash, group_hash, axes_json, state, priority, attempt,
+    max_attempts, lease_token, lease_owner, lease_expiry_ms, device, min_gpu_memory_gb, created_ms,
+    queued_ms, started_ms, finished_ms, updated_ms, error, retryable, result_json, progress_epoch,
+    progress_step, progress_metrics_json, progress_updated_ms, failures, losses, leases)
+  SELECT id, config_json, hash, group_hash, axes_json, state, priority, attempt,
+    max_attempts, lease_token, lease_owner, lease_expiry_ms, device, min_gpu_memory_gb, created_ms,
+    queued_ms, started_ms, finished_ms, updated_ms, error, retryable, result_json, progress_epoch,
+    progress_step, progress_metrics_json, progress_updated_ms, failures, losses, leases FROM jobs;
+DROP TABLE jobs;
+ALTER TABLE jobs_new RENAME TO jobs;
+CREATE INDEX jobs_by_hash ON jobs(hash);
+CREATE INDEX jobs_by_state ON jobs(state);
+)sql",
   };
   return *migrations;
 }

@@ -234,6 +234,12 @@ Status SqliteStore::Migrate() {
     return FailedPreconditionError("database " + path_ + " has schema version " +
                                    std::to_string(current) + ", newer than this coordinator's " +
                                    std::to_string(latest) + "; run a newer lcsweep-coordinator");
+  if (current == latest) return OkStatus();
+  // A migration that rebuilds a table (SQLite's way to change a constraint)
+  // drops and renames a table others reference: foreign keys are off while
+  // migrations run (the pragma is a no-op inside a transaction) and checked
+  // once they are done.
+  LCSWEEP_RETURN_IF_ERROR(ExecLocked("PRAGMA foreign_keys=OFF"));
   for (int v = current + 1; v <= latest; ++v) {
     LCSWEEP_RETURN_IF_ERROR(ExecLocked("BEGIN IMMEDIATE"));
     Status s = ExecLocked(migrations[v - 1]);
@@ -245,7 +251,19 @@ Status SqliteStore::Migrate() {
     }
     Log()->info("event=migrated version={} {}", v, Kv("path", path_));
   }
-  return OkStatus();
+  LCSWEEP_RETURN_IF_ERROR(ExecLocked("PRAGMA foreign_keys=ON"));
+  return ForeignKeysIntactLocked();
+}
+
+Status SqliteStore::ForeignKeysIntactLocked() {
+  LCSWEEP_ASSIGN_OR_RETURN(sqlite3_stmt * s, Prepare("PRAGMA foreign_key_check"));
+  StmtScope scope(s);
+  const int rc = sqlite3_step(s);
+  if (rc == SQLITE_DONE) return OkStatus();
+  if (rc != SQLITE_ROW) return Error(rc, "cannot check foreign keys after the migrations");
+  return DataLossError("database " + path_ + ": after the schema migrations table " + Text(s, 0) +
+                       " row " + std::to_string(Int(s, 1)) + " references a missing " +
+                       Text(s, 2) + " row; restore the database from a backup");
 }
 
 // ---------------------------------------------------------------------------

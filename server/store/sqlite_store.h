@@ -78,6 +78,8 @@ class SqliteStore final : public Store {
   Status Migrate() LCSWEEP_REQUIRES(mu_);
   Status ExecLocked(const std::string& sql) LCSWEEP_REQUIRES(mu_);
   StatusOr<int> SchemaVersionLocked() LCSWEEP_REQUIRES(mu_);
+  // PRAGMA foreign_key_check: OK, or DATA_LOSS naming the first broken row.
+  Status ForeignKeysIntactLocked() LCSWEEP_REQUIRES(mu_);
   // The cached prepared statement for `sql`.
   StatusOr<sqlite3_stmt*> Prepare(const std::string& sql) LCSWEEP_REQUIRES(mu_);
   // Maps the connection's last error (code `rc`) to a Status.

@@ -8,6 +8,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include "common/sweep_spec.h"
 #include "server/core/coordinator.h"
 #include "server/store/sqlite_store.h"
@@ -58,18 +60,19 @@ class EarlyStoppingTest : public ::testing::Test {
     return res.ok() ? *res : SubmitSweepResult{};
   }
 
-  // Leases until job `id` is the one leased (earlier jobs stay running).
-  std::string LeaseJob(int64_t id) {
-    for (int i = 0; i < 100; ++i) {
+  // Leases until every job in `ids` is leased (the others leased on the
+  // way stay running).
+  void LeaseJobs(const std::set<int64_t>& ids) {
+    std::set<int64_t> left = ids;
+    for (int i = 0; i < 100 && !left.empty(); ++i) {
       LeaseRequest r;
       r.worker_id = worker_;
       auto l = coord_->LeaseJob(r);
       if (!l.ok() || !l->has_value()) break;
       tokens_[(*l)->job.id] = (*l)->token;
-      if ((*l)->job.id == id) return (*l)->token;
+      left.erase((*l)->job.id);
     }
-    ADD_FAILURE() << "job " << id << " was not leased";
-    return "";
+    EXPECT_TRUE(left.empty()) << left.size() << " jobs were not leased";
   }
 
   void Accuracy(int64_t job, int64_t epoch, double value) {
@@ -93,7 +96,7 @@ class EarlyStoppingTest : public ::testing::Test {
 TEST_F(EarlyStoppingTest, TheMedianRuleStopsAnAttemptWorseThanTheOtherArms) {
   const SubmitSweepResult s = Submit(Spec("m", {1, 2, 4}, {0}, kMedian));
   const int64_t a = s.jobs[0].job_id, b = s.jobs[1].job_id, c = s.jobs[2].job_id;
-  LeaseJob(c);  // leases a, b and c
+  LeaseJobs({a, b, c});
   Accuracy(a, 0, 0.80);
   Accuracy(b, 0, 0.70);  // one other arm only: below min_arms
   EXPECT_EQ(State(b), JobState::kRunning);
@@ -126,7 +129,7 @@ TEST_F(EarlyStoppingTest, EqualArmsAndTheGracePeriodStopNothing) {
   policy["grace_epochs"] = 2;
   const SubmitSweepResult s = Submit(Spec("eq", {1, 2, 4}, {0}, policy));
   const int64_t a = s.jobs[0].job_id, b = s.jobs[1].job_id, c = s.jobs[2].job_id;
-  LeaseJob(c);
+  LeaseJobs({a, b, c});
   Accuracy(a, 0, 0.9);
   Accuracy(b, 0, 0.9);
   Accuracy(c, 0, 0.1);  // far worse, but within the grace period
@@ -143,7 +146,7 @@ TEST_F(EarlyStoppingTest, AJobAnotherSweepNeedsIsNeverStopped) {
   const int64_t a = watched.jobs[0].job_id, b = watched.jobs[1].job_id,
                 c = watched.jobs[2].job_id;
   EXPECT_EQ(coord_->GetJob(c)->sweep_ids.size(), 2u);
-  LeaseJob(c);
+  LeaseJobs({a, b, c});
   Accuracy(a, 0, 0.8);
   Accuracy(b, 0, 0.7);
   Accuracy(c, 0, 0.1);
@@ -158,7 +161,7 @@ TEST_F(EarlyStoppingTest, TheSeedsRuleStopsTheRestOfAnArmWorseThanTheBest) {
   std::vector<int64_t> good, bad;
   for (int i = 0; i < 4; ++i) good.push_back(s.jobs[i].job_id);
   for (int i = 4; i < 8; ++i) bad.push_back(s.jobs[i].job_id);
-  LeaseJob(bad[1]);  // leases good 0..3 and bad 0, 1
+  LeaseJobs({good[0], good[1], good[2], good[3], bad[0], bad[1]});
   const double good_acc[] = {0.90, 0.91}, bad_acc[] = {0.50, 0.52};
   for (int i = 0; i < 2; ++i) {
     Accuracy(good[i], 3, good_acc[i]);
@@ -185,7 +188,7 @@ TEST_F(EarlyStoppingTest, TheSeedsRuleLeavesArmsTheTestCannotTellApart) {
   const SubmitSweepResult s = Submit(Spec("tie", {1, 2}, {0, 1, 2}, policy));
   const int64_t g0 = s.jobs[0].job_id, g1 = s.jobs[1].job_id;
   const int64_t b0 = s.jobs[3].job_id, b1 = s.jobs[4].job_id, b2 = s.jobs[5].job_id;
-  LeaseJob(b1);
+  LeaseJobs({g0, g1, b0, b1});
   const std::pair<int64_t, double> done[] = {{g0, 0.80}, {g1, 0.70}, {b0, 0.78}, {b1, 0.69}};
   for (const auto& [job, acc] : done) {
     Accuracy(job, 3, acc);
@@ -202,7 +205,7 @@ TEST_F(EarlyStoppingTest, TheSeriesSurviveARestart) {
   Start(store.get());
   const SubmitSweepResult s = Submit(Spec("r", {1, 2, 4}, {0}, kMedian));
   const int64_t a = s.jobs[0].job_id, b = s.jobs[1].job_id, c = s.jobs[2].job_id;
-  LeaseJob(c);
+  LeaseJobs({a, b, c});
   Accuracy(a, 0, 0.8);
   Accuracy(b, 0, 0.7);
   const std::string token_c = tokens_.at(c);

@@ -17,9 +17,9 @@ using ::testing::HasSubstr;
 
 const Kind kAllTriggers[] = {Kind::kLease,  Kind::kComplete, Kind::kFail,
                              Kind::kRelease, Kind::kExpire,  Kind::kCancel,
-                             Kind::kCancelAck, Kind::kRetry, Kind::kResubmit};
+                             Kind::kCancelAck, Kind::kRetry, Kind::kResubmit, Kind::kStop};
 const JobState kAllStates[] = {JobState::kQueued, JobState::kRunning, JobState::kSucceeded,
-                               JobState::kFailed, JobState::kCancelled};
+                               JobState::kFailed, JobState::kCancelled, JobState::kStopped};
 
 JobRecord JobIn(JobState state) {
   JobRecord j;
@@ -77,14 +77,59 @@ TEST(JobLifecycleTest, EveryStateTriggerPairFollowsTheTable) {
       if (t->has_event) {
         EXPECT_EQ(t->event.from_state, JobStateName(from));
       }
-      // Only running jobs (and cancelled ones, until their worker hears it)
-      // hold a lease token.
-      if (t->job.state != JobState::kRunning && t->job.state != JobState::kCancelled) {
+      // Only running jobs (and cancelled or stopped ones, until their worker
+      // hears it) hold a lease token.
+      if (t->job.state != JobState::kRunning && t->job.state != JobState::kCancelled &&
+          t->job.state != JobState::kStopped) {
         EXPECT_TRUE(t->job.lease_token.empty());
       }
     }
   }
   EXPECT_EQ(allowed_pairs, static_cast<int>(TransitionTable().size()));
+}
+
+// Every transition out of running ends the lease, once, with its outcome;
+// nothing else does.
+TEST(JobLifecycleTest, LeavingRunningNamesHowTheLeaseEnded) {
+  const std::pair<Kind, const char*> ends[] = {
+      {Kind::kComplete, "succeeded"}, {Kind::kFail, "failed"},      {Kind::kRelease, "released"},
+      {Kind::kExpire, "lost"},        {Kind::kCancel, "cancelled"}, {Kind::kStop, "stopped"}};
+  for (const auto& [kind, outcome] : ends) {
+    JobRecord running = JobIn(JobState::kRunning);
+    running.attempt = 2;
+    auto t = Transit(running, T(kind));
+    ASSERT_TRUE(t.ok()) << TriggerName(kind);
+    EXPECT_EQ(t->lease_outcome, outcome) << TriggerName(kind);
+    EXPECT_EQ(t->lease_attempt, 2) << TriggerName(kind);
+  }
+  for (JobState from : {JobState::kQueued, JobState::kCancelled, JobState::kStopped}) {
+    for (Kind kind : kAllTriggers) {
+      auto t = Transit(JobIn(from), T(kind));
+      if (t.ok()) {
+        EXPECT_EQ(t->lease_outcome, "") << JobStateName(from) << " x " << TriggerName(kind);
+      }
+    }
+  }
+}
+
+TEST(JobLifecycleTest, AStopIsItsOwnTerminalStateThatKeepsTheTokenUntilHeard) {
+  JobRecord running = JobIn(JobState::kRunning);
+  Trigger stop = T(Kind::kStop);
+  stop.text = "median rule: worse";
+  auto t = Transit(running, stop);
+  ASSERT_TRUE(t.ok());
+  EXPECT_EQ(t->job.state, JobState::kStopped);
+  EXPECT_TRUE(IsTerminal(t->job.state));
+  EXPECT_FALSE(t->job.lease_token.empty()) << "its worker hears it on the next heartbeat";
+  EXPECT_EQ(t->job.failures, running.failures) << "a stop is not a failure";
+  EXPECT_EQ(t->event.reason, "stopped early: median rule: worse");
+  auto heard = Transit(t->job, T(Kind::kCancelAck));
+  ASSERT_TRUE(heard.ok());
+  EXPECT_TRUE(heard->job.lease_token.empty());
+  EXPECT_FALSE(heard->has_event);
+  auto retried = Transit(heard->job, T(Kind::kRetry));
+  ASSERT_TRUE(retried.ok());
+  EXPECT_EQ(retried->job.state, JobState::kQueued);
 }
 
 TEST(JobLifecycleTest, LeaseHandsOutTheFreshToken) {

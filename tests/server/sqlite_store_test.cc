@@ -356,6 +356,63 @@ TEST(SqliteStoreTest, UpgradesASchemaOneFileAndKeepsItsMetricsLive) {
   EXPECT_FALSE(points->points[2].superseded);
 }
 
+// A file written before the "stopped" state (schema 5): the jobs table is
+// rebuilt, its rows, links and indexes kept, and a stopped job can be
+// written; the links still guard against a missing job.
+TEST(SqliteStoreTest, UpgradesASchemaFiveFileToTheStoppedState) {
+  TempDir dir;
+  const std::string path = dir.File("five.db");
+  {
+    RawDb raw(path);
+    ASSERT_EQ(raw.Exec("PRAGMA journal_mode=WAL"), SQLITE_OK);
+    ASSERT_EQ(raw.Exec("CREATE TABLE schema_version (version INTEGER PRIMARY KEY, "
+                       "applied_ms INTEGER NOT NULL DEFAULT 0)"),
+              SQLITE_OK);
+    for (int v = 1; v <= 5; ++v) {
+      ASSERT_EQ(raw.Exec(SchemaMigrations()[v - 1]), SQLITE_OK) << v;
+      ASSERT_EQ(raw.Exec("INSERT INTO schema_version (version) VALUES (" + std::to_string(v) + ")"),
+                SQLITE_OK);
+    }
+    ASSERT_EQ(raw.Exec("INSERT INTO sweeps (id, name, priority, max_attempts, spec_json, created_ms) "
+                       "VALUES (1, 's', 0, 3, '{}', 1)"),
+              SQLITE_OK);
+    ASSERT_EQ(raw.Exec("INSERT INTO jobs (id, config_json, hash, group_hash, axes_json, state, "
+                       "priority, attempt, max_attempts, created_ms, failures, leases) VALUES "
+                       "(4, '{}', 'h4', 'g', '{}', 'running', 0, 2, 3, 1, 1, 2)"),
+              SQLITE_OK);
+    ASSERT_EQ(raw.Exec("INSERT INTO sweep_jobs (sweep_id, job_id) VALUES (1, 4)"), SQLITE_OK);
+    ASSERT_NE(raw.Exec("INSERT INTO jobs (id, config_json, hash, group_hash, axes_json, state, "
+                       "priority, attempt, max_attempts, created_ms) VALUES "
+                       "(5, '{}', 'h5', 'g', '{}', 'stopped', 0, 1, 3, 1)"),
+              SQLITE_OK) << "schema 5 refuses the state";
+  }
+  auto opened = SqliteStore::Open(path);
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  SqliteStore& store = **opened;
+  auto snap = store.Load();
+  ASSERT_TRUE(snap.ok()) << snap.status().ToString();
+  ASSERT_EQ(snap->jobs.size(), 1u);
+  JobRecord job = snap->jobs[0];
+  EXPECT_EQ(job.state, JobState::kRunning);
+  EXPECT_EQ(job.attempt, 2);
+  EXPECT_EQ(job.failures, 1);
+  EXPECT_EQ(job.leases, 2);
+  EXPECT_EQ(job.sweep_ids, std::vector<int64_t>{1});
+  job.state = JobState::kStopped;
+  WriteBatch batch;
+  batch.jobs.push_back(job);
+  ASSERT_TRUE(store.Commit(batch).ok());
+  EXPECT_EQ(store.Load()->jobs[0].state, JobState::kStopped);
+  // Foreign keys are back on: a link to a job that does not exist is refused.
+  WriteBatch dangling;
+  dangling.sweep_jobs.push_back({1, 99});
+  EXPECT_FALSE(store.Commit(dangling).ok());
+  RawDb raw(path);
+  EXPECT_EQ(raw.Int("SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND tbl_name = 'jobs' "
+                    "AND name IN ('jobs_by_hash', 'jobs_by_state')"),
+            2);
+}
+
 TEST(SqliteStoreTest, MigrationsAreOrderedNonEmptyStrings) {
   const auto& m = SchemaMigrations();
   ASSERT_FALSE(m.empty());
