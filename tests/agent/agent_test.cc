@@ -277,5 +277,31 @@ TEST(AgentTest, HeartbeatsAndTheFinalCallCarryTheAttemptsUsage) {
   EXPECT_EQ(final_usage->gpu_seconds, 0);
 }
 
+// A job stopped early while its report was on the way: the report is
+// refused, and one more heartbeat still tells what the attempt used (the
+// coordinator's token acknowledges the stop once).
+TEST(AgentTest, AJobStoppedWhileReportingStillSendsItsUsage) {
+  FakeCoordinatorClient client;
+  client.leases.push_back(Grant(11));
+  ScriptedRunner runner([&](const JobContext&, JobObserver* o) {
+    for (int s = 1; s <= 200; ++s) {
+      if (o->ShouldStop() != StopRequest::kContinue) return JobRun{JobRun::Outcome::kCancelled, "", "", false};
+      o->Record({{"test.accuracy", 0.1, s, 0, 0}});
+      o->SetProgress({0, s, {}, 100 * s});
+      if (s == 3) client.stopped_early = true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return JobRun{JobRun::Outcome::kSucceeded, "{}", "", false};
+  });
+  StopSignal stop;
+  Agent agent(&client, &runner, &stop, Options(true));
+  ASSERT_TRUE(agent.Run().ok());
+  EXPECT_EQ(agent.stats().ends.at(SessionEnd::kAbandoned), 1);
+  const std::vector<ResourceUsage> beats = client.heartbeat_usages();
+  ASSERT_FALSE(beats.empty());
+  EXPECT_GE(beats.back().images, 300) << "the last heartbeat carries the usage after the refusal";
+  EXPECT_FALSE(client.final_usage().has_value()) << "no final call for an abandoned lease";
+}
+
 }  // namespace
 }  // namespace lcsweep::agent

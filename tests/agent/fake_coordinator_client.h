@@ -25,6 +25,10 @@ class FakeCoordinatorClient : public CoordinatorClient {
   std::atomic<bool> disk_full_reports{false};   // every ReportMetrics fails RESOURCE_EXHAUSTED (not stored)
   std::atomic<bool> cancel_on_heartbeat{false};
   std::atomic<bool> stale_token{false};         // every lease call gets FAILED_PRECONDITION
+  // As the coordinator answers for a job stopped early (or cancelled) while
+  // its report was on the way: reports are refused, the next heartbeat still
+  // acknowledges the stop.
+  std::atomic<bool> stopped_early{false};
 
   StatusOr<Registration> Register(const WorkerRegistration& r) override {
     Log("register " + r.name);
@@ -53,6 +57,7 @@ class FakeCoordinatorClient : public CoordinatorClient {
   Status ReportMetrics(int64_t, const std::string&, int64_t seq,
                        const std::vector<MetricSample>& points) override {
     if (stale_token) return FailedPreconditionError("stale token");
+    if (stopped_early) return FailedPreconditionError("job was stopped; stop it and abandon the lease");
     {
       std::lock_guard<std::mutex> lock(mu_);
       sent_.push_back({seq, points});

@@ -47,6 +47,11 @@ JobSession::JobSession(CoordinatorClient* client, JobRunner* runner, StopSignal*
   usage_ = options_.meter->Open(gpu ? "cuda" : "cpu", options_.device_model);
 }
 
+ProgressReport JobSession::ProgressSnapshot() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return progress_;
+}
+
 ResourceUsage JobSession::Usage() {
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -199,13 +204,14 @@ void JobSession::HeartbeatLoop() {
     if (lease_lost_ || cancel_requested_) continue;
     Status flushed = FlushMetrics();
     NoteStale(flushed);
-    if (lease_lost_) continue;
-    ProgressReport progress;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      progress = progress_;
+    if (lease_lost_) {
+      // A report refused because the job was cancelled or stopped early
+      // (its token still acknowledges that once): say what the attempt used
+      // up to here. For a lease that truly moved on this is refused too.
+      client_->Heartbeat(lease_.job_id, lease_.token, ProgressSnapshot(), Usage());
+      continue;
     }
-    StatusOr<bool> beat = client_->Heartbeat(lease_.job_id, lease_.token, progress, Usage());
+    StatusOr<bool> beat = client_->Heartbeat(lease_.job_id, lease_.token, ProgressSnapshot(), Usage());
     if (!beat.ok()) {
       NoteStale(beat.status());
       if (IsTransient(beat.status())) {

@@ -77,6 +77,7 @@ class JobSession : private JobObserver {
   void NoteStale(const Status& status);
   SessionEnd Finish(const JobRun& run);
   ResourceUsage Usage();
+  ProgressReport ProgressSnapshot();
   std::string PrepareResume();
 
   CoordinatorClient* client_;
