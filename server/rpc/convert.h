@@ -54,6 +54,7 @@ Event FromProto(const v1::Event& event);
 
 void ToProto(const CheckpointMeta& meta, v1::Checkpoint* out);  // path stays server-side
 CheckpointMeta FromProto(const v1::Checkpoint& checkpoint);
+void ToProto(const ModelMeta& meta, v1::Model* out);  // path stays server-side
 
 void ToProto(const ResultGroup& group, v1::ResultGroup* out);
 ResultGroup FromProto(const v1::ResultGroup& group);

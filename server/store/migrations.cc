@@ -143,6 +143,20 @@ CREATE UNIQUE INDEX sweeps_by_request ON sweeps(request_id) WHERE request_id != 
       R"sql(
 ALTER TABLE sweeps ADD COLUMN complete INTEGER NOT NULL DEFAULT 1;
 )sql",
+      // Final models of succeeded jobs (one per job; spec.proto Model). A
+      // row stays when the retention policy deletes the file (pruned 1,
+      // path ''), so a download can say why there is none.
+      R"sql(
+CREATE TABLE models (
+  job_id      INTEGER PRIMARY KEY,
+  attempt     INTEGER NOT NULL,
+  sha256      TEXT NOT NULL,
+  size_bytes  INTEGER NOT NULL,
+  path        TEXT NOT NULL,
+  time_ms     INTEGER NOT NULL,
+  pruned      INTEGER NOT NULL DEFAULT 0
+);
+)sql",
   };
   return *migrations;
 }

@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <deque>
+#include <filesystem>
 #include <mutex>
 #include <set>
 #include <string>
@@ -24,6 +25,7 @@ class FakeCoordinatorClient : public CoordinatorClient {
   std::atomic<bool> disk_full_reports{false};   // every ReportMetrics fails RESOURCE_EXHAUSTED (not stored)
   std::atomic<bool> cancel_on_heartbeat{false};
   std::atomic<bool> stale_token{false};         // every lease call gets FAILED_PRECONDITION
+  Status model_upload_error;                    // returned by UploadModel when not OK
 
   StatusOr<Registration> Register(const WorkerRegistration& r) override {
     Log("register " + r.name);
@@ -75,6 +77,14 @@ class FakeCoordinatorClient : public CoordinatorClient {
     Log("upload " + std::to_string(epoch) + " " + std::to_string(step) + " after " +
         std::to_string(StoredCount()) + " points");
     return OkStatus();
+  }
+  // Logs "model <bytes of the file>" (or "model missing") before answering.
+  Status UploadModel(int64_t, const std::string&, int64_t, int64_t, const std::string& path) override {
+    if (stale_token) return FailedPreconditionError("stale token");
+    std::error_code ec;
+    const auto size = std::filesystem::file_size(path, ec);
+    Log(ec ? std::string("model missing") : "model " + std::to_string(size));
+    return model_upload_error;
   }
   Status DownloadCheckpoint(int64_t, const std::string&, const std::string&) override {
     Log("download");
