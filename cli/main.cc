@@ -33,7 +33,8 @@ Examples:
   lcsweep watch 1
   lcsweep results 1 --vs-paper
   lcsweep results 1 --rows model.conv.lc_rate --cols model.conv.spatial --format markdown
-  lcsweep export 1 --format csv > sweep1.csv)";
+  lcsweep export 1 --format csv > sweep1.csv
+  lcsweep model 12 -o model.pt)";
 
 int Exit(CLI::App& app, const CLI::ParseError& e) {
   int code = app.exit(e);
@@ -185,6 +186,13 @@ int main(int argc, char** argv) {
   ex->add_option("--format", exp.format, "csv | json")->capture_default_str();
   ex->add_flag("--metrics", exp.metrics, "add the metric series (csv: one row per metric point)");
   ex->callback([&] { code = RunExport(conn, exp, io); });
+
+  ModelArgs mdl;
+  auto* md = app.add_subcommand("model", "download a succeeded job's final model (a PyTorch state dict; docs/python.md)");
+  md->add_option("JOB", mdl.job, "job id")->required();
+  md->add_option("-o,--out", mdl.out, "where to write it, e.g. model.pt")->required();
+  md->add_flag("--json", mdl.json, "print the model's metadata (size, sha256, attempt) as JSON");
+  md->callback([&] { code = RunModel(conn, mdl, io); });
 
   std::string health_address;
   auto* he = app.add_subcommand("health", "grpc.health.v1 check (no token needed): exit 0 when SERVING");

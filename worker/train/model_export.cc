@@ -30,16 +30,25 @@ std::vector<std::pair<std::string, torch::Tensor>> AllTensors(nn::NetworkImpl& m
 }
 
 nlohmann::json ModelJson(nn::NetworkImpl& model, const nn::ModelSpec& spec) {
-  nlohmann::json executions = nlohmann::json::object();
+  // Which buffer each sharing layer reads its filters from (by identity).
+  std::map<const void*, std::string> buffer_names;
+  for (const auto& item : model.named_buffers()) buffer_names[item.value().unsafeGetTensorImpl()] = item.key();
+  nlohmann::json executions = nlohmann::json::object(), shared = nlohmann::json::object();
   for (const auto& item : model.named_modules("", /*include_self=*/false)) {
-    if (auto lc = std::dynamic_pointer_cast<nn::LcConv2dImpl>(item.value())) {
-      executions[item.key()] = lc->Account().execution;
+    auto lc = std::dynamic_pointer_cast<nn::LcConv2dImpl>(item.value());
+    if (!lc) continue;
+    executions[item.key()] = lc->Account().execution;
+    if (lc->options().share_group >= 0) {
+      auto it = buffer_names.find(lc->FrozenStorage().unsafeGetTensorImpl());
+      if (it != buffer_names.end()) shared[item.key()] = it->second;
     }
   }
   return {{"in_channels", spec.in_channels},
           {"num_classes", spec.num_classes},
           {"image_size", spec.image_size},
-          {"executions", executions}};
+          {"normalised", !spec.mean.empty()},
+          {"executions", executions},
+          {"shared", shared}};
 }
 
 }  // namespace
@@ -52,7 +61,11 @@ Status SaveModelExport(const std::string& path, nn::NetworkImpl& model, const nn
     c10::impl::GenericDict dict(c10::StringType::get(), c10::AnyType::get());
     for (const auto& [name, t] : AllTensors(model)) {
       // clone: a view of a shared tensor must not drag its whole storage along.
-      dict.insert(name, t.detach().to(torch::kCPU, torch::kFloat32).contiguous().clone());
+      // Floating tensors in float32 (a float64 or bfloat16 model reads the
+      // same); integer ones (BatchNorm's num_batches_tracked) keep their type.
+      torch::Tensor cpu = t.detach().to(torch::kCPU);
+      if (cpu.is_floating_point()) cpu = cpu.to(torch::kFloat32);
+      dict.insert(name, cpu.contiguous().clone());
     }
     dict.insert(kFormatKey, std::string(kModelFormat));
     dict.insert(kConfigKey, config_json);

@@ -4,13 +4,16 @@
 //   "<parameter or buffer name>"  every parameter and buffer of the model
 //                                 (learned tensors, BatchNorm statistics,
 //                                 frozen spatial filters, normalisation),
-//                                 float32, CPU, contiguous
+//                                 CPU, contiguous; floating ones float32,
+//                                 integer ones (num_batches_tracked) as they are
 //   "_lcsweep_format"             kModelFormat
 //   "_lcsweep_config_json"        the job's canonical config JSON
 //   "_lcsweep_model_json"         what a reader needs beyond the config:
 //                                 {"in_channels", "num_classes",
-//                                  "image_size", "executions": {layer name:
-//                                  "folded" | "unfolded" | "reduced"}}
+//                                  "image_size", "normalised", "executions":
+//                                  {layer name: "folded" | "unfolded" |
+//                                  "reduced"}, "shared": {layer name: the
+//                                  buffer holding its shared filters}}
 // Names are the module paths of worker/nn (resnet.h, lc_conv.h), which the
 // reference PyTorch module python/lcsweep_models reproduces.
 //
