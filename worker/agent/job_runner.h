@@ -34,11 +34,11 @@ struct JobRun {
   enum class Outcome { kSucceeded, kFailed, kCancelled, kDrained };
   Outcome outcome = Outcome::kFailed;
   std::string result_json;   // kSucceeded
+  std::string error;         // kFailed: what went wrong and its cause
+  bool retryable = false;    // kFailed: whether another attempt can help
   // kSucceeded: the final model file (worker/train/model_export.h) in the
   // job's work folder, uploaded before the completion; empty = none.
   std::string model_path;
-  std::string error;         // kFailed: what went wrong and its cause
-  bool retryable = false;    // kFailed: whether another attempt can help
 };
 
 struct JobContext {
