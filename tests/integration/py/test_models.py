@@ -37,15 +37,15 @@ TEST_IMAGES = 300
 def sweep_spec():
     base = {
         "data": {"name": "fashion_mnist", "train_limit": 512, "test_limit": TEST_IMAGES, "loader_threads": 1},
-        "model": {"arch": "resnet_cifar", "depth": 8, "width": 8, "conv": {"mode": "lc", "lc_rate": 2}},
+        "model": {"arch": "resnet_cifar", "depth": 8, "width": 8, "conv": {"mode": "lc"}},
         "train": {"epochs": 1, "batch_size": 64, "log_every_steps": 4, "threads": 1},
         "eval": {"fgsm_eps": [], "filter_stats": False},
         "resources": {"device": "cpu"},
     }
     return {"name": "models", "base": base, "list": [
         {"model.conv.mode": "learned"},
-        {"model.conv.execution": "folded"},
-        {"model.conv.execution": "unfolded", "model.conv.intermediate": "bn_relu"},
+        {"model.conv.execution": "folded", "model.conv.lc_rate": 2},
+        {"model.conv.execution": "unfolded", "model.conv.intermediate": "bn_relu", "model.conv.lc_rate": 2},
     ]}
 
 
@@ -145,6 +145,32 @@ def main():
         assert r.returncode == 3 and "999" in r.stderr, (r.returncode, r.stderr)
         assert not os.path.exists(os.path.join(c.dir, "none.pt"))
         print("ok   lcsweep model of an unknown job: exit 3: " + r.stderr.strip())
+
+        # The module's other paths, without a coordinator: reduced layers
+        # (W = Q . R) and shared filters (S from the network's buffer T),
+        # exported by `lcsweep-train run --model-out`.
+        for extra in ({"execution": "reduced", "lc_rate": 16},
+                      {"sharing": "per_stage", "execution": "unfolded", "intermediate": "relu", "lc_rate": 2}):
+            spec = sweep_spec()["base"]
+            spec["model"]["conv"].update(extra)
+            spec["data"]["train_limit"] = 128
+            name = "-".join("%s" % v for v in extra.values())
+            job_path, path = os.path.join(c.dir, name + ".json"), os.path.join(c.dir, name + ".pt")
+            with open(job_path, "w") as f:
+                json.dump(spec, f)
+            r = run([train_bin, "run", job_path, "--out", job_path + ".result", "--model-out", path,
+                     "--threads", "1"])
+            assert r.returncode == 0, r.stderr[-3000:]
+            out_dir = os.path.join(c.dir, "logits-" + name)
+            os.makedirs(out_dir)
+            r = run([train_bin, "logits", path, "--out-dir", out_dir])
+            assert r.returncode == 0, r.stderr
+            model, _ = lcsweep_models.load(path)
+            with torch.no_grad():
+                logits = model(torch.from_numpy(np.load(os.path.join(out_dir, "images.npy"))))
+            diff = (logits - torch.from_numpy(np.load(os.path.join(out_dir, "logits.npy")))).abs().max().item()
+            assert diff < 1e-4, "%s: max |logits diff| = %g" % (name, diff)
+            print("ok   %s (lcsweep-train --model-out): max |logits diff| %.2e" % (name, diff))
     print("PASS")
 
 
