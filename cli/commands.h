@@ -16,6 +16,7 @@
 #include "cli/io.h"
 #include "cli/job_actions.h"
 #include "cli/jobs.h"
+#include "cli/model.h"
 #include "cli/results.h"
 #include "cli/submit.h"
 #include "cli/sweeps.h"

@@ -33,7 +33,8 @@ Examples:
   lcsweep watch 1
   lcsweep results 1 --vs-paper
   lcsweep results 1 --rows model.conv.lc_rate --cols model.conv.spatial --format markdown
-  lcsweep export 1 --format csv > sweep1.csv)";
+  lcsweep export 1 --format csv > sweep1.csv
+  lcsweep model 12 -o model.pt)";
 
 int Exit(CLI::App& app, const CLI::ParseError& e) {
   int code = app.exit(e);
@@ -192,6 +193,13 @@ int main(int argc, char** argv) {
   co->add_option("--format", cost.format, "table | markdown | csv | json | latex")->capture_default_str();
   co->add_flag("--attempts", cost.attempts, "one row per attempt (job, lease, worker, outcome, figures)");
   co->callback([&] { code = RunCost(conn, cost, io); });
+
+  ModelArgs mdl;
+  auto* md = app.add_subcommand("model", "download a succeeded job's final model (a PyTorch state dict; docs/python.md)");
+  md->add_option("JOB", mdl.job, "job id")->required();
+  md->add_option("-o,--out", mdl.out, "where to write it, e.g. model.pt")->required();
+  md->add_flag("--json", mdl.json, "print the model's metadata (size, sha256, attempt) as JSON");
+  md->callback([&] { code = RunModel(conn, mdl, io); });
 
   std::string health_address;
   auto* he = app.add_subcommand("health", "grpc.health.v1 check (no token needed): exit 0 when SERVING");

@@ -30,6 +30,7 @@ packages=(
   faketime  # libfaketime for the clock-skew fault test (tests/integration)
   prometheus  # scrapes the coordinator in the metrics test (tests/integration); promtool checks deploy/prometheus
   python3-grpcio python3-protobuf python3-pandas  # the Python client (python/lcsweep)
+  python3-torch python3-numpy  # the model reference module (python/lcsweep_models) and its test
   # The deployment run for real (ctest -L slurm, -L container; docs/deployment.md): a single-node
   # Slurm cluster and rootful podman with a debootstrap base image (no registry needed).
   slurmctld slurmd slurm-client munge

@@ -75,6 +75,7 @@ struct Flags {
   bool metrics_public = false;
   int64_t max_message_mb = 16;
   int64_t keep_checkpoints = 2;
+  int64_t keep_models = 0;
   int64_t shutdown_grace_seconds = 10;
   bool sync_full = false;
   double session_hours = 12;  // fractional: 0.25 = 15 minutes
@@ -244,6 +245,7 @@ int Run(const Flags& f) {
   co.lease_ttl_ms = f.lease_seconds * 1000;
   co.heartbeat_interval_ms = std::max<int64_t>(co.lease_ttl_ms / 4, 1);
   co.keep_checkpoints = static_cast<int>(f.keep_checkpoints);
+  co.keep_models = static_cast<int>(f.keep_models);
   co.max_lost_leases = static_cast<int>(std::clamp<int64_t>(f.max_lost_leases, 1, 1'000'000));
   co.submit_chunk_jobs = static_cast<int>(std::clamp<int64_t>(f.submit_chunk_jobs, 0, 1'000'000));
   // SubmitSweepChunk:N crashes after the Nth chunk of a chunked submission.
@@ -356,6 +358,10 @@ int main(int argc, char** argv) {
   app.add_option("--session-hours", f.session_hours, "how long a dashboard sign-in lasts (fractional: 0.25 = 15 minutes)")->capture_default_str();
   app.add_option("--max-message-mb", f.max_message_mb, "largest gRPC message (MiB)")
       ->capture_default_str();
+  app.add_option("--keep-models", f.keep_models,
+                 "final models kept per sweep: those of the N jobs whose models were stored last "
+                 "(0 = all, the default)")
+      ->check(CLI::NonNegativeNumber);
   app.add_option("--keep-checkpoints", f.keep_checkpoints, "newest checkpoints kept per job")
       ->capture_default_str();
   app.add_option("--shutdown-grace-seconds", f.shutdown_grace_seconds,

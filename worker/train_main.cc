@@ -3,6 +3,8 @@
 //   lcsweep-train describe JOB.json
 //   lcsweep-train run JOB.json [--out RESULT.json] [--resume CKPT] [--checkpoint-dir DIR]
 //                              [--device cpu|cuda[:N]|any] [--threads N] [--no-eval]
+//                              [--model-out MODEL.pt]
+//   lcsweep-train logits MODEL.pt --out-dir DIR [--limit N] [--threads N]
 //
 // Builds with LibTorch plus header-only json/spdlog (no CLI11), so the
 // arguments are parsed by hand. Progress: a bar on a terminal, plain lines
@@ -26,7 +28,9 @@
 #include "common/logging.h"
 #include "common/sha256.h"
 #include "worker/nn/describe.h"
+#include "worker/eval/npy.h"
 #include "worker/nn/network.h"
+#include "worker/train/model_logits.h"
 #include "worker/train/trainer.h"
 
 namespace lcsweep {
@@ -37,6 +41,11 @@ constexpr const char* kUsage =
     "  lcsweep-train describe JOB.json\n"
     "  lcsweep-train run JOB.json [--out RESULT.json] [--resume CHECKPOINT] [--checkpoint-dir DIR]\n"
     "                             [--device cpu|cuda|cuda:N|any] [--threads N] [--no-eval]\n"
+    "                             [--model-out MODEL.pt]\n"
+    "  lcsweep-train logits MODEL.pt --out-dir DIR [--limit N] [--threads N]\n"
+    "    runs an exported model (lcsweep model JOB -o MODEL.pt, or run --model-out) on the\n"
+    "    first N test images of its job's data set (0 = all); writes DIR/images.npy,\n"
+    "    DIR/labels.npy, DIR/logits.npy and prints {\"n\", \"correct\", \"accuracy\"}\n"
     "JOB.json is one job config (see common/job_config.h); unset fields take the paper's defaults.\n";
 
 std::atomic<int> g_interrupts{0};
@@ -200,6 +209,8 @@ int Run(const std::vector<std::string>& args) {
       opts.threads = std::stoll(threads);
     } else if (a == "--no-eval") {
       opts.evaluate = false;
+    } else if (a == "--model-out") {
+      if (!value(&opts.model_path)) return 2;
     } else if (a.rfind("--", 0) == 0) {
       std::cerr << "lcsweep-train: unknown option " << a << "\n" << kUsage;
       return 2;
@@ -247,6 +258,63 @@ int Run(const std::vector<std::string>& args) {
   return 0;
 }
 
+// lcsweep-train logits: the C++ side of the export's reference check.
+int Logits(const std::vector<std::string>& args) {
+  std::string model_path, out_dir;
+  int64_t limit = 0, threads = 1;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    auto number = [&](int64_t* out, int64_t min) {
+      if (i + 1 >= args.size()) return false;
+      const std::string& v = args[++i];
+      if (v.empty() || v.find_first_not_of("0123456789") != std::string::npos || std::stoll(v) < min) return false;
+      *out = std::stoll(v);
+      return true;
+    };
+    if (a == "--out-dir" && i + 1 < args.size()) {
+      out_dir = args[++i];
+    } else if (a == "--limit") {
+      if (!number(&limit, 0)) {
+        std::cerr << "lcsweep-train: --limit expects an integer >= 0\n";
+        return 2;
+      }
+    } else if (a == "--threads") {
+      if (!number(&threads, 1)) {
+        std::cerr << "lcsweep-train: --threads expects a positive integer\n";
+        return 2;
+      }
+    } else if (a.rfind("--", 0) != 0 && model_path.empty()) {
+      model_path = a;
+    } else {
+      std::cerr << "lcsweep-train: unexpected argument " << a << "\n" << kUsage;
+      return 2;
+    }
+  }
+  if (model_path.empty() || out_dir.empty()) {
+    std::cerr << "lcsweep-train: logits needs MODEL.pt and --out-dir DIR\n" << kUsage;
+    return 2;
+  }
+  torch::set_num_threads(static_cast<int>(threads));
+  auto result = train::ComputeModelLogits(model_path, limit);
+  if (!result.ok()) {
+    std::cerr << "lcsweep-train: " << result.status().ToString() << "\n";
+    return 1;
+  }
+  for (const auto& [name, t] : {std::pair<const char*, torch::Tensor>{"images", result->images},
+                                {"labels", result->labels}, {"logits", result->logits}}) {
+    Status st = eval::WriteNpy(out_dir + "/" + name + ".npy", t);
+    if (!st.ok()) {
+      std::cerr << "lcsweep-train: " << st.ToString() << "\n";
+      return 1;
+    }
+  }
+  const int64_t n = result->labels.size(0);
+  nlohmann::json out{{"n", n}, {"correct", result->correct},
+                     {"accuracy", n ? static_cast<double>(result->correct) / static_cast<double>(n) : 0.0}};
+  std::cout << out.dump() << "\n";
+  return 0;
+}
+
 }  // namespace
 }  // namespace lcsweep
 
@@ -267,6 +335,7 @@ int main(int argc, char** argv) {
     return lcsweep::Describe(args[0]);
   }
   if (cmd == "run") return lcsweep::Run(args);
+  if (cmd == "logits") return lcsweep::Logits(args);
   std::cerr << "lcsweep-train: unknown command '" << cmd << "'\n" << lcsweep::kUsage;
   return 2;
 }

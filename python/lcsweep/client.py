@@ -207,3 +207,39 @@ class Client:
             ["superseded"] if include_superseded else [])
         df = pd.DataFrame(rows, columns=columns)
         return df.sort_values(["name", "attempt", "step"], kind="stable").reset_index(drop=True)
+
+    # ---- models ------------------------------------------------------------
+
+    def model(self, job_id, path):
+        """Downloads the final model of a succeeded job to `path` (written as
+        path + ".part", checked against the size and SHA-256 the coordinator
+        recorded, then renamed) and returns its metadata as a dict (job_id,
+        attempt, size_bytes, sha256, created_at_ms). Load it with
+        lcsweep_models.load(path), or torch.load(path, weights_only=True) for
+        the plain state dict. Raises LcsweepError: NOT_FOUND (unknown job, or
+        no model: pruned by the retention policy or never uploaded, the
+        message says which), FAILED_PRECONDITION (the job has not succeeded),
+        DATA_LOSS (the bytes did not match)."""
+        import hashlib
+
+        part = path + ".part"
+        meta, digest, size = None, hashlib.sha256(), 0
+        try:
+            with open(part, "wb") as out:
+                # No deadline: a large model may take longer than one call's timeout.
+                for msg in self._stub.GetModel(pb.GetModelRequest(job_id=job_id), metadata=self._metadata):
+                    if msg.HasField("metadata"):
+                        meta = msg.metadata
+                    else:
+                        digest.update(msg.chunk)
+                        out.write(msg.chunk)
+                        size += len(msg.chunk)
+        except grpc.RpcError as e:
+            os.remove(part)
+            raise LcsweepError(e.code().name, e.details()) from None
+        if meta is None or size != meta.size_bytes or digest.hexdigest() != meta.sha256:
+            os.remove(part)
+            raise LcsweepError("DATA_LOSS", "the model of job %d did not match its recorded size/SHA-256" % job_id)
+        os.replace(part, path)
+        return {"job_id": meta.job_id, "attempt": meta.attempt, "size_bytes": meta.size_bytes,
+                "sha256": meta.sha256, "created_at_ms": meta.created_at_ms}

@@ -57,6 +57,7 @@ StatusOr<std::unique_ptr<Coordinator>> Coordinator::Create(Store* store, Clock* 
     return InvalidArgumentError("Coordinator needs a store and a clock");
   if (options.lease_ttl_ms <= 0) return InvalidArgumentError("lease_ttl_ms must be > 0");
   if (options.keep_checkpoints < 1) return InvalidArgumentError("keep_checkpoints must be >= 1");
+  if (options.keep_models < 0) return InvalidArgumentError("keep_models must be >= 0 (0 = all)");
   if (options.max_lost_leases < 1) return InvalidArgumentError("max_lost_leases must be >= 1");
   std::unique_ptr<Coordinator> c(new Coordinator(store, clock, options));
   LCSWEEP_RETURN_IF_ERROR(c->LoadFromStore());
@@ -111,6 +112,7 @@ Status Coordinator::LoadFromStore() {
     next_checkpoint_id_ = std::max(next_checkpoint_id_, c.id + 1);
     checkpoints_[c.job_id].push_back(std::move(c));
   }
+  for (ModelMeta& m : snap.models) models_[m.job_id] = std::move(m);
   next_event_id_ = snap.max_event_id + 1;
   LCSWEEP_RETURN_IF_ERROR(RestoreEarlyStoppingLocked());
   Log()->info("event=loaded sweeps={} jobs={} queued={} leases={} workers={}", sweeps_.size(),
@@ -249,6 +251,7 @@ void Coordinator::Apply(WriteBatch batch, std::vector<Change>* notices) {
     }
   }
   for (const CheckpointMeta& c : batch.checkpoints) checkpoints_[c.job_id].push_back(c);
+  for (const ModelMeta& m : batch.models) models_[m.job_id] = m;
   for (const Event& e : batch.events) {
     Change c = MakeChange(Change::Kind::kEvent, e.job_id, version_);
     c.event = e;

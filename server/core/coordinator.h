@@ -104,6 +104,10 @@ struct CoordinatorOptions {
   int64_t lease_ttl_ms = 60'000;           // a lease lives this long after lease/heartbeat
   int64_t heartbeat_interval_ms = 15'000;  // suggested to workers (ttl / 4)
   int keep_checkpoints = 2;                // newest checkpoints kept per job; older ones pruned
+  // Final models kept per sweep: those of the keep_models jobs whose models
+  // were stored last (a job in several sweeps stays while any keeps it);
+  // older ones are pruned when a new one is stored. 0 = keep every model.
+  int keep_models = 0;
   int64_t max_metric_points_per_report = 100'000;  // larger reports: INVALID_ARGUMENT
   int64_t max_sweep_jobs = 100'000;        // larger expansions: INVALID_ARGUMENT
   // Lost leases (expired or released) a job may suffer in one budget window
@@ -195,6 +199,14 @@ class Coordinator {
   // Newest checkpoint of a job (for DownloadCheckpoint and GetJob), or
   // nullopt. NOT_FOUND for an unknown job.
   StatusOr<std::optional<CheckpointMeta>> LatestCheckpointOfJob(int64_t job_id) const;
+  // The stored final model of a succeeded job (GetModel, the dashboard's
+  // download). NOT_FOUND for an unknown job and for a succeeded job without
+  // a model, FAILED_PRECONDITION for a job that has not succeeded; each
+  // message says why there is no model (coordinator_models.cc).
+  StatusOr<ModelMeta> ModelOfJob(int64_t job_id) const;
+  // The model row of a job (pruned or not), or nullopt; NOT_FOUND for an
+  // unknown job. For job views (the dashboard's link).
+  StatusOr<std::optional<ModelMeta>> ModelRowOfJob(int64_t job_id) const;
 
   // ---- WorkerService ------------------------------------------------------
 
@@ -232,6 +244,14 @@ class Coordinator {
   StatusOr<RecordCheckpointResult> RecordCheckpoint(const std::string& token, CheckpointMeta meta);
   // Newest checkpoint of the job leased by `token`, or nullopt.
   StatusOr<std::optional<CheckpointMeta>> LatestCheckpoint(const std::string& token) const;
+  // Records the final model of the job leased by `token` (job/attempt from
+  // the lease, time_ms 0 = now; meta.path is the file the rpc layer stored).
+  // Idempotent: when the job already has a live model with the same sha256
+  // and size, nothing is written and the stored row comes back with
+  // duplicate = true (the caller deletes its new copy, listed in remove).
+  // Otherwise the row replaces the job's previous model and keep_models is
+  // applied to the job's sweeps; the files to delete come back in remove.
+  StatusOr<RecordModelResult> RecordModel(const std::string& token, ModelMeta meta);
   // The three final calls of a lease. `usage`, when given, is the attempt's
   // final measurement, stored in the same transaction as the change (with
   // the heartbeats' figures it replaces; see AttemptUsage).
@@ -398,6 +418,8 @@ class Coordinator {
   std::map<int64_t, WorkerRecord> workers_ LCSWEEP_GUARDED_BY(mu_);
   // job -> its checkpoints, ascending id
   std::map<int64_t, std::vector<CheckpointMeta>> checkpoints_ LCSWEEP_GUARDED_BY(mu_);
+  // job -> its model row (pruned rows included)
+  std::map<int64_t, ModelMeta> models_ LCSWEEP_GUARDED_BY(mu_);
   // job -> the resume step of each lease of it since this process started
   // (only to catch metric reports that race with a re-lease).
   std::map<int64_t, std::vector<int64_t>> lease_resume_steps_ LCSWEEP_GUARDED_BY(mu_);

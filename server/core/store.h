@@ -3,7 +3,7 @@
 // in-memory fake in tests/fakes/ serves unit tests).
 //
 // Model: the Coordinator loads everything it schedules on (sweeps, jobs with
-// their sweep links, workers, checkpoint metadata) once with Load(), keeps it
+// their sweep links, workers, checkpoint and model metadata) once with Load(), keeps it
 // in memory, and writes every change through Commit() before it changes its
 // memory or acknowledges a call. Metrics and events are append-only and only
 // read back by queries; the one change to a stored metric point is marking it
@@ -40,6 +40,7 @@ struct StoreSnapshot {
   std::vector<JobRecord> jobs;            // ascending id, sweep_ids filled in
   std::vector<WorkerRecord> workers;      // ascending id
   std::vector<CheckpointMeta> checkpoints;  // ascending id
+  std::vector<ModelMeta> models;          // ascending job id (pruned rows included)
   int64_t max_event_id = 0;               // largest event id stored (0 = none)
 };
 
@@ -73,6 +74,7 @@ struct WriteBatch {
   std::vector<WorkerRecord> workers;      // upsert by id
   std::vector<CheckpointMeta> checkpoints;  // upsert by id
   std::vector<int64_t> deleted_checkpoints;  // checkpoint ids to delete
+  std::vector<ModelMeta> models;          // upsert by job id (pruning is an upsert with pruned set)
   std::vector<Event> events;              // append; id > 0 is kept, id 0 gets the next free id
   // Applied to the points stored before this batch, then `metrics` are
   // appended (live).
@@ -94,7 +96,7 @@ struct WriteBatch {
 
   bool empty() const {
     return sweeps.empty() && jobs.empty() && sweep_jobs.empty() && workers.empty() &&
-           checkpoints.empty() && deleted_checkpoints.empty() && events.empty() &&
+           checkpoints.empty() && deleted_checkpoints.empty() && models.empty() && events.empty() &&
            superseded_metrics.empty() && metrics.empty() && metric_reports.empty() &&
            rolled_back_sweeps.empty() && usage.empty();
   }

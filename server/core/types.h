@@ -223,6 +223,19 @@ struct AttemptUsage {
   ResourceUsage usage;
 };
 
+// The final model of a job (one per job; spec.proto Model says what the file
+// holds). A row outlives its file when the retention policy deletes it
+// (pruned = true, path empty), so a download can say why there is none.
+struct ModelMeta {
+  int64_t job_id = 0;
+  int attempt = 0;
+  std::string sha256;          // lower-case hex of the file
+  int64_t size_bytes = 0;
+  std::string path;            // where the rpc layer stored it (artifact dir); "" once pruned
+  int64_t time_ms = 0;
+  bool pruned = false;         // deleted by the retention policy
+};
+
 // ---------------------------------------------------------------------------
 // Results aggregated over seeds.
 //
@@ -378,6 +391,15 @@ struct RegisterWorkerResult {
 struct RecordCheckpointResult {
   CheckpointMeta recorded;
   std::vector<CheckpointMeta> pruned;
+};
+
+// Result of RecordModel. `remove` lists files the rpc layer deletes: models
+// the retention policy pruned, the job's model that the new one replaced, or
+// the new upload itself when it duplicated the stored model.
+struct RecordModelResult {
+  ModelMeta recorded;
+  bool duplicate = false;
+  std::vector<std::string> remove;
 };
 
 struct ListMetricsRequest {

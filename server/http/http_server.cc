@@ -335,6 +335,40 @@ void HttpServer::Route() {
     res.set_content(options_.metrics->Expose(), MetricsRegistry::kContentType);
   });
 
+  // A job's final model file (spec.proto Model), streamed from the artifact
+  // directory; read access like the rest of the API. Errors are the API's
+  // JSON errors, with the coordinator's reason when there is no model.
+  server_->Get(R"(/api/v1/jobs/(\d{1,18})/model)", [this, gate](const httplib::Request& req,
+                                                                 httplib::Response& res) {
+    HttpDecision d;
+    if (!gate(req, res, "GET", &d)) return;
+    const int64_t job_id = std::stoll(req.matches[1].str());
+    StatusOr<ModelMeta> model = coordinator_->ModelOfJob(job_id);
+    if (!model.ok()) {
+      SendJson(res, FromStatus(model.status(), "models are stored when a job succeeds (docs/python.md, Models)"));
+      return;
+    }
+    auto file = std::make_shared<std::ifstream>(model->path, std::ios::binary);
+    if (!*file) {
+      SendJson(res, ErrorResponse(500, "the model of job " + std::to_string(job_id) +
+                                           " is recorded but its file is missing",
+                                  "check the coordinator's --artifacts directory"));
+      return;
+    }
+    res.set_header("Cache-Control", "no-store");
+    res.set_header("Content-Disposition", "attachment; filename=\"job-" + std::to_string(job_id) + "-model.pt\"");
+    res.set_header("X-Lcsweep-Sha256", model->sha256);
+    res.set_content_provider(static_cast<size_t>(model->size_bytes), "application/octet-stream",
+                             [file](size_t offset, size_t length, httplib::DataSink& sink) {
+                               std::string buf(std::min<size_t>(length, 1 << 20), '\0');
+                               file->seekg(static_cast<std::streamoff>(offset));
+                               file->read(buf.data(), static_cast<std::streamsize>(buf.size()));
+                               const std::streamsize got = file->gcount();
+                               if (got <= 0) return false;
+                               return sink.write(buf.data(), static_cast<size_t>(got));
+                             });
+  });
+
   auto api_handler = [this, gate, to_request](const std::string& method) {
     return [this, gate, to_request, method](const httplib::Request& req, httplib::Response& res) {
       HttpDecision d;

@@ -220,6 +220,15 @@ ApiResponse JsonApi::GetJob(int64_t id) {
   out["metric_names"] = names;
   out["metric_units"] = units;  // one chart per unit (the job page)
   out["summary"] = ConfigSummary(out["config"]);
+  // The final model (GET /api/v1/jobs/<id>/model downloads it): null when
+  // none was stored; a pruned one says so instead of offering a dead link.
+  out["model"] = nullptr;
+  if (auto model = coordinator_->ModelRowOfJob(id); model.ok() && model->has_value()) {
+    const ModelMeta& m = **model;
+    out["model"] = json{{"size_bytes", m.size_bytes}, {"sha256", m.sha256}, {"attempt", m.attempt},
+                        {"created_ms", m.time_ms}, {"pruned", m.pruned},
+                        {"url", "/api/v1/jobs/" + std::to_string(id) + "/model"}};
+  }
   index_.Read([&](const JobIndex::View& view) {
     if (const JobIndex::Row* row = view.Find(id)) {
       out["epochs_done"] = row->EpochsDone();

@@ -1,7 +1,9 @@
-// CheckpointFiles: the coordinator's artifact directory for job checkpoints.
+// CheckpointFiles: the coordinator's artifact directory for job checkpoints
+// and final models.
 //
-// Layout: <root>/checkpoints/job-<id>/e<epoch>-s<step>-<unique>.ckpt, and
-// <root>/tmp/ for uploads in progress. An upload streams into a temp file
+// Layout: <root>/checkpoints/job-<id>/e<epoch>-s<step>-<unique>.ckpt,
+// <root>/models/job-<id>-<unique>.pt, and <root>/tmp/ for uploads in
+// progress. An upload streams into a temp file
 // while hashing (SHA-256); Commit() checks the declared size and digest,
 // fsyncs, and renames into place atomically, so a checkpoint file either is
 // complete and verified or does not exist. Leftover temp files (a crash
@@ -53,13 +55,21 @@ class CheckpointFiles {
   StatusOr<std::unique_ptr<Upload>> BeginUpload(int64_t job_id, int64_t epoch, int64_t step,
                                                 int64_t size_bytes, const std::string& sha256);
 
-  // Deletes a stored checkpoint file (pruning); missing files are fine.
+  // The same for a job's final model (UploadModel).
+  StatusOr<std::unique_ptr<Upload>> BeginModelUpload(int64_t job_id, int64_t size_bytes,
+                                                     const std::string& sha256);
+
+  // Deletes a stored checkpoint or model file (pruning); missing files are fine.
   void Remove(const std::string& path);
 
   const std::string& root() const { return root_; }
 
  private:
   explicit CheckpointFiles(std::string root) : root_(std::move(root)) {}
+  // An upload into <root>/<subdir>/<file_name>; `unique` names its temp file.
+  StatusOr<std::unique_ptr<Upload>> Begin(int64_t job_id, const std::string& subdir,
+                                          const std::string& file_name, const std::string& unique,
+                                          int64_t size_bytes, const std::string& sha256);
   std::string root_;
 };
 

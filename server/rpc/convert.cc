@@ -262,6 +262,14 @@ AttemptUsage FromProto(const v1::AttemptUsage& p) {
   return a;
 }
 
+void ToProto(const ModelMeta& m, v1::Model* out) {
+  out->set_job_id(m.job_id);
+  out->set_attempt(m.attempt);
+  out->set_size_bytes(m.size_bytes);
+  out->set_sha256(m.sha256);
+  out->set_created_at_ms(m.time_ms);
+}
+
 CheckpointMeta FromProto(const v1::Checkpoint& c) {
   CheckpointMeta m;
   m.id = c.id();

@@ -56,6 +56,7 @@ void ToProto(const CheckpointMeta& meta, v1::Checkpoint* out);  // path stays se
 void ToProto(const AttemptUsage& usage, v1::AttemptUsage* out);
 AttemptUsage FromProto(const v1::AttemptUsage& usage);
 CheckpointMeta FromProto(const v1::Checkpoint& checkpoint);
+void ToProto(const ModelMeta& meta, v1::Model* out);  // path stays server-side
 
 void ToProto(const ResultGroup& group, v1::ResultGroup* out);
 ResultGroup FromProto(const v1::ResultGroup& group);

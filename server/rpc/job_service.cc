@@ -1,5 +1,5 @@
 // JobService handlers: check access, convert, call the Coordinator, convert.
-// Long because JobService has fifteen RPCs and each handler, though short,
+// Long because JobService has sixteen RPCs and each handler, though short,
 // lives here beside the shared access, paging and watch helpers.
 #include <algorithm>
 #include <deque>
@@ -10,6 +10,7 @@
 #include "common/field_errors.h"
 #include "common/limits.h"
 #include "proto/convert.h"
+#include "server/rpc/artifact_stream.h"
 #include "server/rpc/convert.h"
 #include "server/rpc/error_details.h"
 #include "server/rpc/reply_budget.h"
@@ -403,6 +404,17 @@ grpc::Status JobServiceImpl::GetMetrics(grpc::ServerContext* context,
   ToSeries(request->job_id(), page->points, response);
   response->set_next_page_token(page->next_page_token);
   return grpc::Status::OK;
+}
+
+grpc::Status JobServiceImpl::GetModel(grpc::ServerContext* context, const v1::GetModelRequest* request,
+                                      grpc::ServerWriter<v1::GetModelResponse>* writer) {
+  LCSWEEP_CHECK_ACCESS(context, Access::kJobRead);
+  StatusOr<ModelMeta> model = env_->coordinator->ModelOfJob(request->job_id());
+  if (!model.ok()) return ToGrpcStatus(model.status());
+  v1::GetModelResponse first;
+  ToProto(*model, first.mutable_metadata());
+  return ToGrpcStatus(SendFile(first, model->path, model->size_bytes, DownloadChunkBytes(request->chunk_bytes()),
+                               writer, "the model of job " + std::to_string(model->job_id)));
 }
 
 }  // namespace lcsweep::rpc

@@ -4,7 +4,7 @@
 // calls that wait (LeaseJob's long poll, the Watch* streams) on gRPC's
 // callback API so that a waiting call holds no thread (long_polls.h), the
 // rest on the synchronous API; pagination of ListSweeps; and moving
-// checkpoint bytes between the stream and the artifact directory
+// checkpoint and model bytes between the stream and the artifact directory
 // (CheckpointFiles).
 //
 // Ownership: services borrow everything in ServiceEnv; it must outlive the
@@ -97,6 +97,8 @@ class JobServiceImpl final
                           v1::GetMetricsResponse*) override;
   grpc::Status ListUsage(grpc::ServerContext*, const v1::ListUsageRequest*,
                          v1::ListUsageResponse*) override;
+  grpc::Status GetModel(grpc::ServerContext*, const v1::GetModelRequest*,
+                        grpc::ServerWriter<v1::GetModelResponse>*) override;
 
  private:
   const ServiceEnv* env_;
@@ -120,6 +122,8 @@ class WorkerServiceImpl final
                                 v1::UploadCheckpointResponse*) override;
   grpc::Status DownloadCheckpoint(grpc::ServerContext*, const v1::DownloadCheckpointRequest*,
                                   grpc::ServerWriter<v1::DownloadCheckpointResponse>*) override;
+  grpc::Status UploadModel(grpc::ServerContext*, grpc::ServerReader<v1::UploadCheckpointRequest>*,
+                           v1::UploadModelResponse*) override;
   grpc::Status CompleteJob(grpc::ServerContext*, const v1::CompleteJobRequest*,
                            v1::CompleteJobResponse*) override;
   grpc::Status FailJob(grpc::ServerContext*, const v1::FailJobRequest*,

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "proto/convert.h"
+#include "server/rpc/artifact_stream.h"
 #include "server/rpc/convert.h"
 #include "server/rpc/request_checks.h"
 #include "server/rpc/long_polls.h"
@@ -12,9 +13,6 @@
 
 namespace lcsweep::rpc {
 namespace {
-
-constexpr int kDefaultChunkBytes = 1 << 20;
-constexpr int kMaxChunkBytes = 4 << 20;
 
 #define LCSWEEP_CHECK_WORKER(context)                                          \
   do {                                                                         \
@@ -126,17 +124,8 @@ grpc::Status WorkerServiceImpl::UploadCheckpoint(
   StatusOr<std::unique_ptr<CheckpointFiles::Upload>> upload = env_->checkpoints->BeginUpload(
       job->id, meta.epoch(), meta.step(), meta.size_bytes(), meta.sha256());
   if (!upload.ok()) return ToGrpcStatus(upload.status());
-  while (reader->Read(&msg)) {
-    if (msg.has_metadata()) {
-      return ToGrpcStatus(
-          InvalidArgumentError("UploadCheckpoint: metadata may only be sent in the first message"));
-    }
-    Status st = (*upload)->Append(msg.chunk());
-    if (!st.ok()) return ToGrpcStatus(st);
-  }
-  if (context->IsCancelled()) {
-    return grpc::Status(grpc::StatusCode::CANCELLED, "upload cancelled; nothing stored");
-  }
+  Status received = ReceiveChunks(context, reader, upload->get(), "UploadCheckpoint");
+  if (!received.ok()) return ToGrpcStatus(received);
   StatusOr<std::string> path = (*upload)->Commit();
   if (!path.ok()) return ToGrpcStatus(path.status());
   CheckpointMeta cm;
@@ -170,33 +159,53 @@ grpc::Status WorkerServiceImpl::DownloadCheckpoint(
     return ToGrpcStatus(NotFoundError("the leased job has no checkpoint; start fresh"));
   }
   const CheckpointMeta& meta = **latest;
-  std::ifstream in(meta.path, std::ios::binary);
-  if (!in) {
-    return ToGrpcStatus(DataLossError("checkpoint " + std::to_string(meta.id) + " of job " +
-                                      std::to_string(meta.job_id) +
-                                      " is recorded but its file is missing: " + meta.path));
-  }
-  int chunk = request->chunk_bytes() <= 0 ? kDefaultChunkBytes
-                                          : std::min(request->chunk_bytes(), kMaxChunkBytes);
   v1::DownloadCheckpointResponse first;
   ToProto(meta, first.mutable_metadata());
-  if (!writer->Write(first)) return grpc::Status::OK;
-  std::string buf(static_cast<size_t>(chunk), '\0');
-  int64_t sent = 0;
-  while (in) {
-    in.read(buf.data(), chunk);
-    std::streamsize got = in.gcount();
-    if (got <= 0) break;
-    v1::DownloadCheckpointResponse part;
-    part.set_chunk(buf.data(), static_cast<size_t>(got));
-    if (!writer->Write(part)) return grpc::Status::OK;
-    sent += got;
+  return ToGrpcStatus(SendFile(first, meta.path, meta.size_bytes, DownloadChunkBytes(request->chunk_bytes()),
+                               writer,
+                               "checkpoint " + std::to_string(meta.id) + " of job " + std::to_string(meta.job_id)));
+}
+
+grpc::Status WorkerServiceImpl::UploadModel(grpc::ServerContext* context,
+                                            grpc::ServerReader<v1::UploadCheckpointRequest>* reader,
+                                            v1::UploadModelResponse* response) {
+  LCSWEEP_CHECK_WORKER(context);
+  v1::UploadCheckpointRequest msg;
+  if (!reader->Read(&msg) || !msg.has_metadata()) {
+    return ToGrpcStatus(InvalidArgumentError(
+        "UploadModel: the first message must carry metadata (lease_token, size_bytes, sha256)"));
   }
-  if (sent != meta.size_bytes) {
-    return ToGrpcStatus(DataLossError("checkpoint file " + meta.path + " has " +
-                                      std::to_string(sent) + " bytes, recorded " +
-                                      std::to_string(meta.size_bytes)));
+  const v1::CheckpointUploadMetadata meta = msg.metadata();
+  LCSWEEP_CHECK_REQUEST(meta);
+  // Refuse a stale lease before accepting any bytes.
+  StatusOr<JobRecord> job = env_->coordinator->ValidateLease(meta.lease_token());
+  if (!job.ok()) return ToGrpcStatus(job.status());
+  if (meta.size_bytes() > env_->max_checkpoint_bytes) {
+    return ToGrpcStatus(InvalidArgumentError(
+        "model size_bytes=" + std::to_string(meta.size_bytes()) + " exceeds the limit of " +
+        std::to_string(env_->max_checkpoint_bytes) + " bytes"));
   }
+  StatusOr<std::unique_ptr<CheckpointFiles::Upload>> upload =
+      env_->checkpoints->BeginModelUpload(job->id, meta.size_bytes(), meta.sha256());
+  if (!upload.ok()) return ToGrpcStatus(upload.status());
+  Status received = ReceiveChunks(context, reader, upload->get(), "UploadModel");
+  if (!received.ok()) return ToGrpcStatus(received);
+  StatusOr<std::string> path = (*upload)->Commit();
+  if (!path.ok()) return ToGrpcStatus(path.status());
+  ModelMeta mm;
+  mm.size_bytes = meta.size_bytes();
+  mm.sha256 = meta.sha256();
+  for (char& c : mm.sha256) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  mm.path = *path;
+  StatusOr<RecordModelResult> rec = env_->coordinator->RecordModel(meta.lease_token(), mm);
+  if (!rec.ok()) {
+    env_->checkpoints->Remove(*path);  // not recorded: the file must not linger
+    return ToGrpcStatus(rec.status());
+  }
+  for (const std::string& old : rec->remove) env_->checkpoints->Remove(old);
+  if (!rec->duplicate) AfterCommit(*env_, "UploadModel");
+  ToProto(rec->recorded, response->mutable_model());
+  response->set_duplicate(rec->duplicate);
   return grpc::Status::OK;
 }
 

@@ -219,6 +219,20 @@ ALTER TABLE jobs_new RENAME TO jobs;
 CREATE INDEX jobs_by_hash ON jobs(hash);
 CREATE INDEX jobs_by_state ON jobs(state);
 )sql",
+      // 7: final models of succeeded jobs (one per job; spec.proto Model). A
+      // row stays when the retention policy deletes the file (pruned 1,
+      // path ''), so a download can say why there is none.
+      R"sql(
+CREATE TABLE models (
+  job_id      INTEGER PRIMARY KEY,
+  attempt     INTEGER NOT NULL,
+  sha256      TEXT NOT NULL,
+  size_bytes  INTEGER NOT NULL,
+  path        TEXT NOT NULL,
+  time_ms     INTEGER NOT NULL,
+  pruned      INTEGER NOT NULL DEFAULT 0
+);
+)sql",
   };
   return *migrations;
 }

@@ -81,6 +81,14 @@ ON CONFLICT(id) DO UPDATE SET job_id=excluded.job_id, attempt=excluded.attempt,
   size_bytes=excluded.size_bytes, path=excluded.path, time_ms=excluded.time_ms
 )sql";
 
+constexpr const char* kUpsertModel = R"sql(
+INSERT INTO models (job_id, attempt, sha256, size_bytes, path, time_ms, pruned)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+ON CONFLICT(job_id) DO UPDATE SET attempt=excluded.attempt, sha256=excluded.sha256,
+  size_bytes=excluded.size_bytes, path=excluded.path, time_ms=excluded.time_ms,
+  pruned=excluded.pruned
+)sql";
+
 constexpr const char* kInsertEvent =
     "INSERT INTO events (id, job_id, attempt, from_state, to_state, reason, worker_id, time_ms) "
     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
@@ -495,6 +503,20 @@ Status SqliteStore::CommitLocked(const WriteBatch& batch) {
       StmtScope scope(s);
       Bind(s, 1, id);
       LCSWEEP_RETURN_IF_ERROR(step(s, "cannot delete checkpoint"));
+    }
+  }
+  if (!batch.models.empty()) {
+    LCSWEEP_ASSIGN_OR_RETURN(sqlite3_stmt * s, Prepare(kUpsertModel));
+    for (const ModelMeta& m : batch.models) {
+      StmtScope scope(s);
+      Bind(s, 1, m.job_id);
+      Bind(s, 2, m.attempt);
+      Bind(s, 3, m.sha256);
+      Bind(s, 4, m.size_bytes);
+      Bind(s, 5, m.path);
+      Bind(s, 6, m.time_ms);
+      Bind(s, 7, static_cast<int64_t>(m.pruned ? 1 : 0));
+      LCSWEEP_RETURN_IF_ERROR(step(s, "cannot write model"));
     }
   }
   if (!batch.events.empty()) {

@@ -165,6 +165,25 @@ StatusOr<StoreSnapshot> SqliteStore::Load() {
       if (rc != SQLITE_DONE) return Error(rc, "cannot read checkpoints");
     }
     {
+      LCSWEEP_ASSIGN_OR_RETURN(sqlite3_stmt * s,
+                               Prepare("SELECT job_id, attempt, sha256, size_bytes, path, time_ms, "
+                                       "pruned FROM models ORDER BY job_id"));
+      StmtScope scope(s);
+      int rc;
+      while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        ModelMeta m;
+        m.job_id = Int(s, 0);
+        m.attempt = static_cast<int>(Int(s, 1));
+        m.sha256 = Text(s, 2);
+        m.size_bytes = Int(s, 3);
+        m.path = Text(s, 4);
+        m.time_ms = Int(s, 5);
+        m.pruned = Int(s, 6) != 0;
+        snap.models.push_back(std::move(m));
+      }
+      if (rc != SQLITE_DONE) return Error(rc, "cannot read models");
+    }
+    {
       LCSWEEP_ASSIGN_OR_RETURN(sqlite3_stmt * s, Prepare("SELECT COALESCE(MAX(id), 0) FROM events"));
       StmtScope scope(s);
       int rc = sqlite3_step(s);

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <thread>
 
@@ -56,10 +57,10 @@ AgentOptions Options(bool once) {
 JobRun TrainSteps(JobObserver* observer, int steps, int sleep_ms = 0) {
   for (int s = 1; s <= steps; ++s) {
     switch (observer->ShouldStop()) {
-      case StopRequest::kCancel: return {JobRun::Outcome::kCancelled, "", "", false};
+      case StopRequest::kCancel: return {JobRun::Outcome::kCancelled, "", "", false, ""};
       case StopRequest::kDrain:
         observer->CheckpointSaved("/tmp/ckpt", 0, s - 1);
-        return {JobRun::Outcome::kDrained, "", "", false};
+        return {JobRun::Outcome::kDrained, "", "", false, ""};
       case StopRequest::kContinue: break;
     }
     observer->Record({{"train.loss", 1.0 / s, s, 0, 0}});
@@ -67,7 +68,7 @@ JobRun TrainSteps(JobObserver* observer, int steps, int sleep_ms = 0) {
     if (s == 3) observer->CheckpointSaved("/tmp/ckpt", 0, 3);
     if (sleep_ms) std::this_thread::sleep_for(std::chrono::milliseconds(sleep_ms));
   }
-  return {JobRun::Outcome::kSucceeded, R"({"ok":true})", "", false};
+  return {JobRun::Outcome::kSucceeded, R"({"ok":true})", "", false, ""};
 }
 
 TEST(AgentTest, CompletesAJobWithEveryMetricStoredBeforeCompletion) {
@@ -84,6 +85,46 @@ TEST(AgentTest, CompletesAJobWithEveryMetricStoredBeforeCompletion) {
   EXPECT_EQ(calls.back(), R"(complete 1 {"ok":true})");
   ASSERT_EQ(client.stored().size(), 5u);
   for (int i = 0; i < 5; ++i) EXPECT_EQ(client.stored()[i].step, i + 1);
+  EXPECT_EQ(agent.stats().ends.at(SessionEnd::kCompleted), 1);
+}
+
+// A succeeded run's model file is uploaded after the last metrics and
+// before the completion, while the lease is live.
+TEST(AgentTest, TheModelIsUploadedBeforeTheCompletion) {
+  FakeCoordinatorClient client;
+  client.leases.push_back(Grant(1));
+  ScriptedRunner runner([](const JobContext& c, JobObserver* o) {
+    JobRun run = TrainSteps(o, 2);
+    run.model_path = c.work_dir + "/model.pt";
+    std::ofstream(run.model_path) << "0123456789";
+    return run;
+  });
+  StopSignal stop;
+  Agent agent(&client, &runner, &stop, Options(/*once=*/true));
+  ASSERT_TRUE(agent.Run().ok());
+  const auto calls = client.calls();
+  ASSERT_GE(calls.size(), 2u);
+  EXPECT_EQ(calls[calls.size() - 2], "model 10");
+  EXPECT_EQ(calls.back(), R"(complete 1 {"ok":true})");
+}
+
+// A model the coordinator refuses (e.g. its disk is full) is logged; the
+// job still completes with its result.
+TEST(AgentTest, AFailedModelUploadStillCompletesTheJob) {
+  FakeCoordinatorClient client;
+  client.leases.push_back(Grant(1));
+  client.model_upload_error = ResourceExhaustedError("disk full");
+  ScriptedRunner runner([](const JobContext& c, JobObserver* o) {
+    JobRun run = TrainSteps(o, 2);
+    run.model_path = c.work_dir + "/model.pt";
+    std::ofstream(run.model_path) << "x";
+    return run;
+  });
+  StopSignal stop;
+  Agent agent(&client, &runner, &stop, Options(/*once=*/true));
+  ASSERT_TRUE(agent.Run().ok());
+  EXPECT_THAT(client.calls(), Contains("model 1"));
+  EXPECT_EQ(client.calls().back(), R"(complete 1 {"ok":true})");
   EXPECT_EQ(agent.stats().ends.at(SessionEnd::kCompleted), 1);
 }
 
@@ -157,11 +198,11 @@ TEST(AgentTest, CancelFromHeartbeatStopsTheJobWithoutCompleting) {
   std::atomic<int> steps_run{0};
   ScriptedRunner runner([&](const JobContext&, JobObserver* o) {
     for (int s = 0; s < 2000; ++s) {
-      if (o->ShouldStop() == StopRequest::kCancel) return JobRun{JobRun::Outcome::kCancelled, "", "", false};
+      if (o->ShouldStop() == StopRequest::kCancel) return JobRun{JobRun::Outcome::kCancelled, "", "", false, ""};
       ++steps_run;
       std::this_thread::sleep_for(std::chrono::milliseconds(2));
     }
-    return JobRun{JobRun::Outcome::kSucceeded, "{}", "", false};
+    return JobRun{JobRun::Outcome::kSucceeded, "{}", "", false, ""};
   });
   StopSignal stop;
   Agent agent(&client, &runner, &stop, Options(true));
@@ -200,7 +241,7 @@ TEST(AgentTest, DrainCheckpointsUploadsAndReleases) {
       if (s == 10) stop.Drain();
       if (o->ShouldStop() == StopRequest::kDrain) {
         o->CheckpointSaved("/tmp/ckpt", 0, s - 1);
-        return JobRun{JobRun::Outcome::kDrained, "", "", false};
+        return JobRun{JobRun::Outcome::kDrained, "", "", false, ""};
       }
       o->Record({{"train.loss", 1.0, s, 0, 0}});
     }
@@ -217,7 +258,7 @@ TEST(AgentTest, FailureIsReportedWithItsRetryability) {
   FakeCoordinatorClient client;
   client.leases.push_back(Grant(6));
   ScriptedRunner runner([](const JobContext&, JobObserver*) {
-    return JobRun{JobRun::Outcome::kFailed, "", "NOT_FOUND: data set missing", false};
+    return JobRun{JobRun::Outcome::kFailed, "", "NOT_FOUND: data set missing", false, ""};
   });
   StopSignal stop;
   Agent agent(&client, &runner, &stop, Options(true));
@@ -241,7 +282,7 @@ TEST(AgentTest, HeartbeatsKeepComingDuringALongStep) {
   ScriptedRunner runner([](const JobContext&, JobObserver* o) {
     o->SetProgress({0, 1, {}, 0});
     std::this_thread::sleep_for(std::chrono::milliseconds(300));  // one long step
-    return JobRun{JobRun::Outcome::kSucceeded, "{}", "", false};
+    return JobRun{JobRun::Outcome::kSucceeded, "{}", "", false, ""};
   });
   StopSignal stop;
   Agent agent(&client, &runner, &stop, Options(true));

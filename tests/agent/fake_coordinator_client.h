@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <deque>
+#include <filesystem>
 #include <mutex>
 #include <optional>
 #include <set>
@@ -29,6 +30,7 @@ class FakeCoordinatorClient : public CoordinatorClient {
   // its report was on the way: reports are refused, the next heartbeat still
   // acknowledges the stop.
   std::atomic<bool> stopped_early{false};
+  Status model_upload_error;                    // returned by UploadModel when not OK
 
   StatusOr<Registration> Register(const WorkerRegistration& r) override {
     Log("register " + r.name);
@@ -83,6 +85,14 @@ class FakeCoordinatorClient : public CoordinatorClient {
     Log("upload " + std::to_string(epoch) + " " + std::to_string(step) + " after " +
         std::to_string(StoredCount()) + " points");
     return OkStatus();
+  }
+  // Logs "model <bytes of the file>" (or "model missing") before answering.
+  Status UploadModel(int64_t, const std::string&, int64_t, int64_t, const std::string& path) override {
+    if (stale_token) return FailedPreconditionError("stale token");
+    std::error_code ec;
+    const auto size = std::filesystem::file_size(path, ec);
+    Log(ec ? std::string("model missing") : "model " + std::to_string(size));
+    return model_upload_error;
   }
   Status DownloadCheckpoint(int64_t, const std::string&, const std::string&) override {
     Log("download");

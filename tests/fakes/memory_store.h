@@ -36,6 +36,7 @@ class MemoryStore final : public Store {
     }
     for (const auto& [id, w] : workers_) snap.workers.push_back(w);
     for (const auto& [id, c] : checkpoints_) snap.checkpoints.push_back(c);
+    for (const auto& [id, m] : models_) snap.models.push_back(m);
     snap.max_event_id = events_.empty() ? 0 : events_.back().id;
     return snap;
   }
@@ -93,6 +94,7 @@ class MemoryStore final : public Store {
     for (const auto& w : batch.workers) workers_[w.id] = w;
     for (const auto& c : batch.checkpoints) checkpoints_[c.id] = c;
     for (int64_t id : batch.deleted_checkpoints) checkpoints_.erase(id);
+    for (const auto& m : batch.models) models_[m.job_id] = m;
     for (Event e : batch.events) {
       if (e.id == 0) e.id = events_.empty() ? 1 : events_.back().id + 1;
       events_.push_back(e);
@@ -215,6 +217,7 @@ class MemoryStore final : public Store {
   std::vector<std::pair<int64_t, int64_t>> links_;
   std::map<int64_t, WorkerRecord> workers_;
   std::map<int64_t, CheckpointMeta> checkpoints_;
+  std::map<int64_t, ModelMeta> models_;  // by job id
   std::vector<Event> events_;
   std::map<std::pair<int64_t, int64_t>, AttemptUsage> usage_;  // by (job, lease)
   std::vector<MetricPoint> metrics_;

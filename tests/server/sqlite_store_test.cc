@@ -144,6 +144,41 @@ TEST(SqliteStoreTest, ASecondCoordinatorOnTheSameFileIsRefused) {
   EXPECT_TRUE(SqliteStore::Open(path).ok()) << "the lock goes with the first store";
 }
 
+// A job's model row: upserted by job id (a replacement, then pruning,
+// rewrite the one row) and loaded back field by field.
+TEST(SqliteStoreTest, ModelRowsAreUpsertedByJobAndSurviveReopening) {
+  TempDir dir;
+  const std::string path = dir.File("c.db");
+  ModelMeta first{1, 2, std::string(64, 'a'), 1000, "/models/a", 50, false};
+  ModelMeta other{2, 1, std::string(64, 'b'), 2000, "/models/b", 60, false};
+  {
+    auto store = std::move(SqliteStore::Open(path)).value();
+    WriteBatch b;
+    b.models = {first, other};
+    ASSERT_TRUE(store->Commit(b).ok());
+    ModelMeta pruned = first;
+    pruned.path.clear();
+    pruned.pruned = true;
+    WriteBatch prune;
+    prune.models = {pruned};
+    ASSERT_TRUE(store->Commit(prune).ok());
+  }
+  auto store = std::move(SqliteStore::Open(path)).value();
+  auto snap = store->Load();
+  ASSERT_TRUE(snap.ok()) << snap.status().ToString();
+  ASSERT_EQ(snap->models.size(), 2u);
+  EXPECT_EQ(snap->models[0].job_id, 1);
+  EXPECT_TRUE(snap->models[0].pruned);
+  EXPECT_EQ(snap->models[0].path, "");
+  EXPECT_EQ(snap->models[0].attempt, 2);
+  EXPECT_EQ(snap->models[1].job_id, 2);
+  EXPECT_FALSE(snap->models[1].pruned);
+  EXPECT_EQ(snap->models[1].path, "/models/b");
+  EXPECT_EQ(snap->models[1].sha256, std::string(64, 'b'));
+  EXPECT_EQ(snap->models[1].size_bytes, 2000);
+  EXPECT_EQ(snap->models[1].time_ms, 60);
+}
+
 TEST(SqliteStoreTest, CommitRoundTripsEveryRecord) {
   TempDir dir;
   const std::string path = dir.File("c.db");

@@ -106,6 +106,10 @@ class CoordinatorClient {
                                const std::vector<MetricSample>& points) = 0;
   virtual Status UploadCheckpoint(int64_t job_id, const std::string& token, int64_t epoch,
                                   int64_t step, const std::string& file_path) = 0;
+  // Uploads the job's final model file (before CompleteJob). Idempotent:
+  // a resend of the same file after a lost reply stores nothing new.
+  virtual Status UploadModel(int64_t job_id, const std::string& token, int64_t epoch, int64_t step,
+                             const std::string& file_path) = 0;
   // Writes the lease's newest checkpoint to `file_path` (verified by SHA-256).
   virtual Status DownloadCheckpoint(int64_t job_id, const std::string& token,
                                     const std::string& file_path) = 0;

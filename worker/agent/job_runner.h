@@ -36,6 +36,9 @@ struct JobRun {
   std::string result_json;   // kSucceeded
   std::string error;         // kFailed: what went wrong and its cause
   bool retryable = false;    // kFailed: whether another attempt can help
+  // kSucceeded: the final model file (worker/train/model_export.h) in the
+  // job's work folder, uploaded before the completion; empty = none.
+  std::string model_path;
 };
 
 struct JobContext {

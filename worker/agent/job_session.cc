@@ -165,6 +165,8 @@ SessionEnd JobSession::Finish(const JobRun& run) {
   }
   switch (run.outcome) {
     case JobRun::Outcome::kSucceeded: {
+      UploadModel(run);
+      if (lease_lost_) return SessionEnd::kAbandoned;
       Status s = CallWithPatience("complete", [&] {
         return client_->CompleteJob(lease_.job_id, lease_.token, run.result_json, Usage());
       });
@@ -272,6 +274,25 @@ void JobSession::CheckpointSaved(const std::string& path, int64_t epoch, int64_t
     // Losing a checkpoint costs time on a resume, never correctness.
     Log()->warn("event=checkpoint_upload_failed {} {}", Kv("job", lease_.job_id),
                 Kv("error", status.ToString()));
+  }
+}
+
+void JobSession::UploadModel(const JobRun& run) {
+  if (run.model_path.empty()) return;
+  ProgressReport progress;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    progress = progress_;
+  }
+  Status status = CallWithPatience("upload_model", [&] {
+    return client_->UploadModel(lease_.job_id, lease_.token, progress.epoch, progress.step, run.model_path);
+  });
+  if (status.ok()) {
+    Log()->info("event=model_uploaded {}", Kv("job", lease_.job_id));
+  } else if (!lease_lost_) {
+    // The result is what the sweep needs; a missing model is reported by
+    // GetModel (and here) but does not fail a job that trained correctly.
+    Log()->warn("event=model_upload_failed {} {}", Kv("job", lease_.job_id), Kv("error", status.ToString()));
   }
 }
 

@@ -10,6 +10,9 @@
 //   completed: a completion would seal a series with steps missing.
 // - Checkpoints are uploaded when the runner reports one, after the metrics
 //   measured before it, so a resumed attempt never re-reports a stored step.
+// - A succeeded job's final model is uploaded before the completion (the
+//   lease must still be live); a model that cannot be uploaded is logged
+//   (event=model_upload_failed) and the job still completes with its result.
 // - A stale token (FAILED_PRECONDITION) anywhere: the job is abandoned and
 //   nothing more is written about it.
 // - What the attempt uses (UsageMeter) rides on every heartbeat and on the
@@ -78,6 +81,8 @@ class JobSession : private JobObserver {
   SessionEnd Finish(const JobRun& run);
   ResourceUsage Usage();
   ProgressReport ProgressSnapshot();
+  // Uploads run.model_path (if any) with patience; logs the outcome.
+  void UploadModel(const JobRun& run);
   std::string PrepareResume();
 
   CoordinatorClient* client_;

@@ -84,6 +84,10 @@ class MeteredClient final : public CoordinatorClient {
                           const std::string& file_path) override {
     return inner_->UploadCheckpoint(job_id, token, epoch, step, file_path);
   }
+  Status UploadModel(int64_t job_id, const std::string& token, int64_t epoch, int64_t step,
+                     const std::string& file_path) override {
+    return inner_->UploadModel(job_id, token, epoch, step, file_path);
+  }
   Status DownloadCheckpoint(int64_t job_id, const std::string& token, const std::string& file_path) override {
     return inner_->DownloadCheckpoint(job_id, token, file_path);
   }

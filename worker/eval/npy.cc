@@ -145,7 +145,8 @@ Status WriteNpy(const std::string& path, const torch::Tensor& tensor) {
   std::string descr;
   if (t.scalar_type() == torch::kUInt8) descr = "|u1";
   else if (t.scalar_type() == torch::kInt64) descr = "<i8";
-  else return InvalidArgumentError("WriteNpy(" + path + "): only uint8 and int64 tensors are supported");
+  else if (t.scalar_type() == torch::kFloat32) descr = "<f4";
+  else return InvalidArgumentError("WriteNpy(" + path + "): only uint8, int64 and float32 tensors are supported");
   std::string shape = "(";
   for (int64_t d : t.sizes()) shape += std::to_string(d) + ", ";
   if (t.dim() == 1) shape.pop_back();

@@ -36,8 +36,9 @@ StatusOr<NpyHeader> ReadNpyHeader(const std::string& path);
 // holds all the data its header promises.
 StatusOr<torch::Tensor> ReadNpyRows(const std::string& path, int64_t start, int64_t count);
 
-// Writes a C-order uint8 or int64 tensor as .npy version 1.0 (used by tests
-// and tools that make small CIFAR-10-C-like fixtures).
+// Writes a C-order uint8, int64 or float32 tensor as .npy version 1.0 (used
+// by tests, tools that make small CIFAR-10-C-like fixtures, and
+// lcsweep-train logits). Little-endian hosts only, like the reader.
 Status WriteNpy(const std::string& path, const torch::Tensor& t);
 
 }  // namespace lcsweep::eval

@@ -136,30 +136,16 @@ class GrpcCoordinatorClient : public CoordinatorClient {
 
   Status UploadCheckpoint(int64_t job_id, const std::string& token, int64_t epoch, int64_t step,
                           const std::string& file_path) override {
-    std::ifstream in(file_path, std::ios::binary);
-    if (!in) return NotFoundError("checkpoint file " + file_path + " cannot be read");
-    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    Sha256 hash;
-    hash.Update(bytes);
-    v1::UploadCheckpointRequest first;
-    v1::CheckpointUploadMetadata* meta = first.mutable_metadata();
-    meta->set_job_id(job_id);
-    meta->set_lease_token(token);
-    meta->set_epoch(epoch);
-    meta->set_step(step);
-    meta->set_size_bytes(static_cast<int64_t>(bytes.size()));
-    meta->set_sha256(hash.FinishHex());
     v1::UploadCheckpointResponse resp;
-    auto ctx = Context(std::chrono::seconds(120));
-    auto writer = stub_->UploadCheckpoint(ctx.get(), &resp);
-    bool ok = writer->Write(first);
-    for (size_t off = 0; ok && off < bytes.size(); off += options_.chunk_bytes) {
-      v1::UploadCheckpointRequest chunk;
-      chunk.set_chunk(bytes.substr(off, options_.chunk_bytes));
-      ok = writer->Write(chunk);
-    }
-    writer->WritesDone();
-    return FromGrpcStatus(writer->Finish());
+    return Upload("checkpoint", job_id, token, epoch, step, file_path,
+                  [&](grpc::ClientContext* ctx) { return stub_->UploadCheckpoint(ctx, &resp); });
+  }
+
+  Status UploadModel(int64_t job_id, const std::string& token, int64_t epoch, int64_t step,
+                     const std::string& file_path) override {
+    v1::UploadModelResponse resp;
+    return Upload("model", job_id, token, epoch, step, file_path,
+                  [&](grpc::ClientContext* ctx) { return stub_->UploadModel(ctx, &resp); });
   }
 
   Status DownloadCheckpoint(int64_t job_id, const std::string& token,
@@ -240,6 +226,36 @@ class GrpcCoordinatorClient : public CoordinatorClient {
   }
 
  private:
+  // Streams a file as UploadCheckpoint / UploadModel expect: metadata (with
+  // size and SHA-256), then chunks. `open` starts the call on a context.
+  template <typename Open>
+  Status Upload(const char* what, int64_t job_id, const std::string& token, int64_t epoch, int64_t step,
+                const std::string& file_path, Open open) {
+    std::ifstream in(file_path, std::ios::binary);
+    if (!in) return NotFoundError(std::string(what) + " file " + file_path + " cannot be read");
+    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    Sha256 hash;
+    hash.Update(bytes);
+    v1::UploadCheckpointRequest first;
+    v1::CheckpointUploadMetadata* meta = first.mutable_metadata();
+    meta->set_job_id(job_id);
+    meta->set_lease_token(token);
+    meta->set_epoch(epoch);
+    meta->set_step(step);
+    meta->set_size_bytes(static_cast<int64_t>(bytes.size()));
+    meta->set_sha256(hash.FinishHex());
+    auto ctx = Context(std::chrono::seconds(120));
+    auto writer = open(ctx.get());
+    bool ok = writer->Write(first);
+    for (size_t off = 0; ok && off < bytes.size(); off += options_.chunk_bytes) {
+      v1::UploadCheckpointRequest chunk;
+      chunk.set_chunk(bytes.substr(off, options_.chunk_bytes));
+      ok = writer->Write(chunk);
+    }
+    writer->WritesDone();
+    return FromGrpcStatus(writer->Finish());
+  }
+
   std::unique_ptr<grpc::ClientContext> Context(std::chrono::milliseconds extra = {}) {
     auto ctx = std::make_unique<grpc::ClientContext>();
     ctx->set_deadline(std::chrono::system_clock::now() + options_.call_timeout + extra);

@@ -109,11 +109,13 @@ JobRun TrainerJobRunner::Run(const JobContext& context, JobObserver* observer) {
   options.threads = threads_;
   options.checkpoint_dir = context.work_dir;
   options.resume_path = context.resume_from;
+  options.model_path = context.work_dir + "/model.pt";
   options.sink = &sink;
   StatusOr<nlohmann::json> result = train::RunJob(*config, options);
   if (result.ok()) {
     run.outcome = JobRun::Outcome::kSucceeded;
     run.result_json = result->dump();
+    run.model_path = options.model_path;
     return run;
   }
   switch (result.status().code()) {

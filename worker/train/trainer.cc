@@ -19,6 +19,7 @@
 #include "worker/nn/describe.h"
 #include "worker/nn/network.h"
 #include "worker/train/checkpoint.h"
+#include "worker/train/model_export.h"
 #include "worker/train/recipe.h"
 
 #ifndef LCSWEEP_GIT_COMMIT
@@ -437,6 +438,10 @@ StatusOr<nlohmann::json> RunJob(const JobConfig& job, const RunOptions& options)
     result["resumed_from"] = resumed_from.empty() ? nlohmann::json(nullptr) : nlohmann::json(resumed_from);
     const double train_images = static_cast<double>(splits.train->size()) * tc.epochs;
     if (options.trained_model) *options.trained_model = model;
+    if (!options.model_path.empty()) {
+      LCSWEEP_RETURN_IF_ERROR(
+          SaveModelExport(options.model_path, *model, spec, JobConfigToJson(job).dump(), nullptr));
+    }
     result["timings_s"] = {{"total", Seconds(t_start, Clock::now())},
                            {"train", train_s},
                            {"evaluation", eval_s},

@@ -42,6 +42,9 @@ struct RunOptions {
   std::string resume_path;     // checkpoint to resume from (empty: fresh start)
   ProgressSink* sink = nullptr;  // not owned; may be null
   bool evaluate = true;        // run the evaluation suite at the end
+  // If set, the final model is exported here (model_export.h) once the job
+  // succeeded (after the evaluation, so it holds the evaluated weights).
+  std::string model_path;
   // If set, receives the trained model (tests, tools that inspect weights).
   std::shared_ptr<nn::NetworkImpl>* trained_model = nullptr;
 };

@@ -89,6 +89,23 @@ def main():
         only = client.metrics(export_m[0]["job_id"], names=["train.loss"])
         assert set(only.name) == {"train.loss"} and len(only) == len(export_m[0]["metrics"]["train.loss"])
 
+        # model(job, path): the same verified bytes as `lcsweep model`.
+        job_id = int(export_m[0]["job_id"])
+        via_client, via_cli = os.path.join(c.dir, "client.pt"), os.path.join(c.dir, "cli.pt")
+        meta = client.model(job_id, via_client)
+        c.cli("model", str(job_id), "-o", via_cli, role="read-only")
+        with open(via_client, "rb") as f1, open(via_cli, "rb") as f2:
+            data = f1.read()
+            assert data == f2.read() and len(data) == meta["size_bytes"] > 0, meta
+        assert not os.path.exists(via_client + ".part")
+        try:
+            client.model(10 ** 9, os.path.join(c.dir, "none.pt"))
+            raise AssertionError("an unknown job's model must raise")
+        except lcsweep.LcsweepError as e:
+            assert e.code == "NOT_FOUND", e
+        assert not os.path.exists(os.path.join(c.dir, "none.pt.part"))
+        print("ok   model(%d): %d bytes, equal to lcsweep model's" % (job_id, meta["size_bytes"]))
+
         try:
             client.results(10 ** 9)
             raise AssertionError("an unknown sweep must raise")

@@ -79,8 +79,20 @@ function drawHead(head, job, ctx) {
       defaultAccuracy(job.result) !== undefined ? ` · test accuracy ${(100 * defaultAccuracy(job.result)).toFixed(2)}%` : '',
       ` · created ${fmtTime(job.created_ms)}`, job.finished_ms ? ` · finished ${fmtTime(job.finished_ms)}` : ''),
     job.error ? el('p.error', {text: job.error}) : null,
+    modelLine(job),
     actions.length ? el('div.actions', actions) : null,
     el('p', el('a', {href: `#/compare?jobs=${job.id}`, text: 'compare with other jobs…'})));
+}
+
+// The final model (a PyTorch state dict, docs/python.md "Models"): a
+// download link (the session cookie authorises it), or why there is none.
+function modelLine(job) {
+  const m = job.model;
+  if (!m) return job.state === 'succeeded' ? el('p.muted', {text: 'No model stored for this job.'}) : null;
+  if (m.pruned) return el('p.muted', {text: 'Model deleted by the retention policy (--keep-models).'});
+  return el('p.meta#model',
+    el('a#model-download', {href: m.url, download: `job-${job.id}-model.pt`, text: 'Download model'}),
+    ` · ${fmtCount(m.size_bytes)} bytes · sha256 ${m.sha256.slice(0, 12)}… · attempt ${m.attempt}`);
 }
 
 // Curves: one chart per group (loss, accuracy, lr, images/s, other).
