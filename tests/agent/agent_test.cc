@@ -326,13 +326,13 @@ TEST(AgentTest, AJobStoppedWhileReportingStillSendsItsUsage) {
   client.leases.push_back(Grant(11));
   ScriptedRunner runner([&](const JobContext&, JobObserver* o) {
     for (int s = 1; s <= 200; ++s) {
-      if (o->ShouldStop() != StopRequest::kContinue) return JobRun{JobRun::Outcome::kCancelled, "", "", false};
+      if (o->ShouldStop() != StopRequest::kContinue) return JobRun{JobRun::Outcome::kCancelled, "", "", false, ""};
       o->Record({{"test.accuracy", 0.1, s, 0, 0}});
       o->SetProgress({0, s, {}, 100 * s});
       if (s == 3) client.stopped_early = true;
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
-    return JobRun{JobRun::Outcome::kSucceeded, "{}", "", false};
+    return JobRun{JobRun::Outcome::kSucceeded, "{}", "", false, ""};
   });
   StopSignal stop;
   Agent agent(&client, &runner, &stop, Options(true));
