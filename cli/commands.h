@@ -9,6 +9,7 @@
 #pragma once
 
 #include "cli/call.h"
+#include "cli/compare.h"
 #include "cli/export.h"
 #include "cli/format.h"
 #include "cli/health.h"

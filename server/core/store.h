@@ -41,6 +41,9 @@ struct StoreSnapshot {
   std::vector<WorkerRecord> workers;      // ascending id
   std::vector<CheckpointMeta> checkpoints;  // ascending id
   int64_t max_event_id = 0;               // largest event id stored (0 = none)
+  // The identity rule the stored hashes follow (common/job_identity.h
+  // kConfigHashVersion; 1 = the whole config, before versions were kept).
+  int64_t config_hash_version = 1;
 };
 
 // Marks the stored metric points of one job with step > after_step as
@@ -78,12 +81,15 @@ struct WriteBatch {
   // Applied first. A sweep that is complete (or unknown) is refused with
   // FAILED_PRECONDITION and nothing of the batch is applied.
   std::vector<int64_t> rolled_back_sweeps;
+  // > 0: record that the stored hashes now follow this identity rule
+  // (written with the rehashed jobs, server/core/rehash.h).
+  int64_t config_hash_version = 0;
 
   bool empty() const {
     return sweeps.empty() && jobs.empty() && sweep_jobs.empty() && workers.empty() &&
            checkpoints.empty() && deleted_checkpoints.empty() && events.empty() &&
            superseded_metrics.empty() && metrics.empty() && metric_reports.empty() &&
-           rolled_back_sweeps.empty();
+           rolled_back_sweeps.empty() && config_hash_version == 0;
   }
 };
 
