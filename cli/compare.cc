@@ -41,7 +41,16 @@ StatusOr<std::string> RenderCompare(const std::vector<GroupView>& groups, const 
       for (auto it = g.axes.begin(); it != g.axes.end(); ++it) all.insert(it.key());
     axes.assign(all.begin(), all.end());
   }
-  std::vector<std::string> shown = analysis::VaryingAxes(figures);
+  // The varying axes, "variant" standing for mode and spatial when it varies.
+  std::vector<std::string> shown;
+  {
+    const std::vector<std::string> varying = analysis::VaryingAxes(figures);
+    const bool variant = std::count(varying.begin(), varying.end(), analysis::kVariantAxis) > 0;
+    for (const auto& a : varying) {
+      if (variant && (a == analysis::kModeAxis || a == analysis::kSpatialAxis)) continue;
+      shown.push_back(a);
+    }
+  }
   std::sort(figures.begin(), figures.end(), [&](const analysis::GroupFigure& a, const analysis::GroupFigure& b) {
     for (const auto& x : shown) {
       const auto va = analysis::AxisValue(a, x), vb = analysis::AxisValue(b, x);

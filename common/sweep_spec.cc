@@ -414,8 +414,10 @@ class SweepParser {
     auto n = r.find("samples");
     if (n == r.end()) {
       Err("random.samples", "nothing", "the number of samples, an integer in [1, " + max_jobs + "]");
-    } else if (!n->is_number_integer() || (!n->is_number_unsigned() && n->get<int64_t>() < 1) ||
-               n->get<uint64_t>() > limits_.max_jobs) {
+    } else if (!n->is_number_integer() ||
+               (n->is_number_unsigned() ? n->get<uint64_t>() < 1 || n->get<uint64_t>() > limits_.max_jobs
+                                        : n->get<int64_t>() < 1 ||
+                                              static_cast<uint64_t>(n->get<int64_t>()) > limits_.max_jobs)) {
       Err("random.samples", DescribeJson(*n), "an integer in [1, " + max_jobs + "]");
     } else {
       random_samples_ = n->get<int64_t>();

@@ -87,8 +87,10 @@ TEST(SweepRandomTest, ErrorsNameTheirFieldPaths) {
   EXPECT_THAT(Errors(R"({"name": "r", "random": {"axes": {"train.lr": [0.1]}}})"), HasSubstr("random.samples:"));
   EXPECT_THAT(Errors(R"({"name": "r", "random": {"samples": 0, "axes": {"train.lr": [0.1]}}})"),
               HasSubstr("random.samples: found 0"));
+  EXPECT_THAT(Errors(R"({"name": "r", "random": {"samples": -3, "axes": {"train.lr": [0.1]}}})"),
+              HasSubstr("random.samples: found -3"));
   EXPECT_THAT(Errors(R"({"name": "r", "random": {"samples": 2, "axes": {"train.lr": {"log_uniform": [0, 1]}}}})"),
-              HasSubstr("random.axes[\"train.lr\"].log_uniform: found [0,1]; expected [lo, hi]: two numbers, 0 < lo"));
+              HasSubstr("random.axes[\"train.lr\"].log_uniform: found an array of 2 values; expected [lo, hi]: two numbers, 0 < lo"));
   EXPECT_THAT(Errors(R"({"name": "r", "random": {"samples": 2, "axes": {"model.depth": {"uniform": [8, 20]}}}})"),
               HasSubstr("random.axes[\"model.depth\"]: "));
   EXPECT_THAT(Errors(R"({"name": "r", "random": {"samples": 2, "axes": {"train.lr": {"normal": [0, 1]}}}})"),
