@@ -21,6 +21,7 @@
 #include <nlohmann/json.hpp>
 
 #include "analysis/published.h"
+#include "analysis/significance.h"
 #include "analysis/stats.h"
 
 namespace lcsweep::analysis {
@@ -40,6 +41,9 @@ struct GroupFigure {
   // (optional; the dashboard keeps them, the CLI has only the swept axes).
   nlohmann::json summary = nlohmann::json::object();
   Stats stats;               // the figure over the group's succeeded jobs (n == 0: none yet)
+  // The figure per succeeded job with its seed, for significance tests
+  // (optional: only views that compare arms fill it).
+  std::vector<SeedValue> seed_values;
   int64_t n_jobs = 0;        // jobs of the group, any state
   std::optional<PublishedMatch> published;  // looked up only when asked for
 };

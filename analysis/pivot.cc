@@ -30,6 +30,7 @@ PivotTable Pivot(const std::vector<GroupFigure>& groups, const PivotSpec& spec) 
 
   struct Acc {
     std::vector<Stats> parts;
+    std::vector<SeedValue> seed_values;
     int64_t groups = 0, n_jobs = 0;
     std::set<std::string> published;  // sources ("" = none)
     std::optional<PublishedNumber> number;
@@ -47,6 +48,7 @@ PivotTable Pivot(const std::vector<GroupFigure>& groups, const PivotSpec& spec) 
     col_of.emplace(ct, ck);
     Acc& a = acc[{rt, ct}];
     if (g.stats.n > 0) a.parts.push_back(g.stats);
+    a.seed_values.insert(a.seed_values.end(), g.seed_values.begin(), g.seed_values.end());
     ++a.groups;
     a.n_jobs += g.n_jobs;
     if (g.published && g.published->number) {
@@ -75,6 +77,7 @@ PivotTable Pivot(const std::vector<GroupFigure>& groups, const PivotSpec& spec) 
       PivotCell c;
       c.stats = a.parts.empty() ? Stats{} : PoolStats(a.parts);
       c.groups = a.groups;
+      c.seed_values = a.seed_values;
       c.n_jobs = a.n_jobs;
       if (a.published.size() == 1 && !a.published.begin()->empty()) {
         c.published = a.number;

@@ -26,6 +26,7 @@ struct PivotSpec {
 struct PivotCell {
   Stats stats;                    // pooled over the cell's groups (n == 0: no result yet)
   int64_t groups = 0;             // seed groups in the cell
+  std::vector<SeedValue> seed_values;  // of the cell's groups, concatenated
   int64_t n_jobs = 0;             // their jobs, any state
   // Set when every group of the cell has the same published number.
   std::optional<PublishedNumber> published;

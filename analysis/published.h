@@ -17,6 +17,7 @@
 // Thread-safety: pure functions over constant tables.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -26,6 +27,9 @@
 #include "common/job_config.h"
 
 namespace lcsweep::analysis {
+
+// Seeds behind every published mean +- std.
+inline constexpr int64_t kPublishedSeeds = 4;
 
 struct PublishedNumber {
   double mean = 0;                  // fraction

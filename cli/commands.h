@@ -10,6 +10,7 @@
 
 #include "cli/call.h"
 #include "cli/cost.h"
+#include "cli/compare.h"
 #include "cli/export.h"
 #include "cli/format.h"
 #include "cli/health.h"

@@ -32,6 +32,7 @@ Examples:
   lcsweep submit deploy/examples/quick_fashion_mnist.json
   lcsweep watch 1
   lcsweep results 1 --vs-paper
+  lcsweep compare 1 --ref lc_rate=1,spatial=frozen
   lcsweep results 1 --rows model.conv.lc_rate --cols model.conv.spatial --format markdown
   lcsweep export 1 --format csv > sweep1.csv
   lcsweep model 12 -o model.pt)";
@@ -172,6 +173,9 @@ int main(int argc, char** argv) {
   rs->add_option("--format", results.format, "table | markdown | csv | json | latex")->capture_default_str();
   rs->add_flag("--vs-paper", results.vs_paper, "add the published numbers (docs/method.md section 7) where configs match");
   rs->add_option("--decimals", results.decimals, "decimals in table/markdown/latex")->capture_default_str();
+  rs->add_option("--vs", results.vs, "reference cell, e.g. lc_rate=1,spatial=frozen: difference, 95% CI and p per cell");
+  rs->add_flag("--bootstrap", results.bootstrap, "with --vs: add a percentile bootstrap CI (10000 resamples)");
+  rs->add_option("--bootstrap-seed", results.bootstrap_seed, "seed of the bootstrap resampling")->capture_default_str();
   rs->callback([&] {
     std::stringstream in(rows);
     for (std::string r; std::getline(in, r, ',');) {
@@ -179,6 +183,18 @@ int main(int argc, char** argv) {
     }
     code = RunResults(conn, results_sweep, results, io);
   });
+
+  CompareArgs cmp;
+  auto* cm = app.add_subcommand("compare", "every cell against a reference cell (and its published number): "
+                                           "difference, 95% CI, p, seeds needed");
+  cm->add_option("SWEEP", cmp.sweep, "sweep id")->required();
+  cm->add_option("--ref", cmp.ref, "reference cell, e.g. lc_rate=1,spatial=frozen or variant=plain learned")->required();
+  cm->add_option("--metric", cmp.metric, "figure name (see `lcsweep show JOB`)")->capture_default_str();
+  cm->add_option("--format", cmp.format, "table | markdown | csv | json | latex")->capture_default_str();
+  cm->add_option("--decimals", cmp.decimals, "decimals in table/markdown/latex")->capture_default_str();
+  cm->add_flag("--bootstrap", cmp.bootstrap, "add a percentile bootstrap CI (10000 resamples)");
+  cm->add_option("--bootstrap-seed", cmp.bootstrap_seed, "seed of the bootstrap resampling")->capture_default_str();
+  cm->callback([&] { code = RunCompare(conn, cmp, io); });
 
   ExportArgs exp;
   auto* ex = app.add_subcommand("export", "every job with its axes and result figures (csv or json)");

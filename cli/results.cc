@@ -2,9 +2,12 @@
 #include "cli/results.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <set>
 
+#include "analysis/cell_ref.h"
+#include "analysis/flatten.h"
 #include "analysis/pivot.h"
 #include "analysis/published.h"
 #include "cli/format.h"
@@ -30,9 +33,23 @@ std::string Join(const std::vector<std::string>& v, const std::string& sep) {
 
 }  // namespace
 
-std::vector<GroupView> GroupViewsOf(const v1::GetResultsResponse& response, const std::vector<v1::Job>& jobs) {
+std::vector<GroupView> GroupViewsOf(const v1::GetResultsResponse& response, const std::vector<v1::Job>& jobs,
+                                    const std::string& metric) {
   std::map<int64_t, const v1::Job*> by_id;
   for (const auto& j : jobs) by_id[j.id()] = &j;
+  std::map<std::string, std::vector<analysis::SeedValue>> seed_values;  // by group hash
+  if (!metric.empty()) {
+    for (const auto& j : jobs) {
+      if (j.state() != v1::JOB_STATE_SUCCEEDED) continue;
+      const nlohmann::json config = nlohmann::json::parse(j.config_json(), nullptr, false);
+      const nlohmann::json result = nlohmann::json::parse(j.result_json(), nullptr, false);
+      if (!config.is_object() || !config.contains("seed") || !config["seed"].is_number_integer()) continue;
+      if (result.is_discarded()) continue;
+      const auto figures = analysis::FlattenResult(result);
+      auto it = figures.find(metric);
+      if (it != figures.end()) seed_values[j.group_hash()].push_back({config["seed"].get<int64_t>(), it->second});
+    }
+  }
   std::vector<GroupView> groups;
   for (const auto& g : response.groups()) {
     GroupView v;
@@ -41,6 +58,7 @@ std::vector<GroupView> GroupViewsOf(const v1::GetResultsResponse& response, cons
     v.axes.erase("seed");
     for (const auto& [name, stat] : g.figures()) v.figures[name] = ResultCell{stat.mean(), stat.std(), stat.n()};
     v.n_jobs = g.job_ids_size();
+    if (auto it = seed_values.find(g.group_hash()); it != seed_values.end()) v.seed_values = it->second;
     if (g.job_ids_size() && by_id.count(g.job_ids(0))) {
       auto config = JobConfigFromJson(nlohmann::json::parse(by_id[g.job_ids(0)]->config_json(), nullptr, false));
       if (config.ok()) v.config = *config;
@@ -49,6 +67,77 @@ std::vector<GroupView> GroupViewsOf(const v1::GetResultsResponse& response, cons
   }
   return groups;
 }
+
+std::vector<analysis::GroupFigure> FiguresOf(const std::vector<GroupView>& groups, const std::string& metric,
+                                             bool vs_paper) {
+  const bool paper_applies = analysis::PublishedComparability(metric).empty();
+  std::vector<analysis::GroupFigure> out;
+  for (const auto& g : groups) {
+    analysis::GroupFigure f;
+    f.axes = g.axes;
+    auto it = g.figures.find(metric);
+    if (it != g.figures.end()) f.stats = it->second;
+    f.n_jobs = g.n_jobs;
+    f.seed_values = g.seed_values;
+    if (vs_paper && paper_applies && g.config) f.published = analysis::MatchPublished(*g.config);
+    out.push_back(std::move(f));
+  }
+  return out;
+}
+
+std::string PValueText(double p) {
+  if (std::isnan(p)) return "-";
+  if (p < 0.001) return "<0.001";
+  return Num(p, 3);
+}
+
+std::vector<int> BestRanks(const std::vector<double>& values, bool higher_is_better) {
+  std::vector<double> distinct;
+  for (double v : values) {
+    if (!std::isnan(v)) distinct.push_back(higher_is_better ? -v : v);
+  }
+  std::sort(distinct.begin(), distinct.end());
+  distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
+  std::vector<int> ranks;
+  for (double v : values) {
+    int r = 0;
+    if (!std::isnan(v)) {
+      const double key = higher_is_better ? -v : v;
+      if (!distinct.empty() && key == distinct[0]) r = 1;
+      else if (distinct.size() > 1 && key == distinct[1]) r = 2;
+    }
+    ranks.push_back(r);
+  }
+  return ranks;
+}
+
+namespace {
+
+// A cell's comparison with the reference cell: by seed when the jobs were
+// fetched, else Welch from the summaries (GetResults alone has no seeds' values).
+analysis::Comparison CompareCells(const analysis::PivotCell& a, const analysis::PivotCell& ref,
+                                  const ResultsOptions& options) {
+  if (!a.seed_values.empty() && !ref.seed_values.empty()) {
+    analysis::CompareOptions o;
+    o.bootstrap = options.bootstrap;
+    o.bootstrap_seed = options.bootstrap_seed;
+    return analysis::CompareArms(a.seed_values, ref.seed_values, o);
+  }
+  return analysis::WelchFromStats(a.stats, ref.stats);
+}
+
+// "+0.61 [+0.20, +1.02] p=0.031*" (scaled like the cells); "*" marks p < 0.05,
+// "(n<3)" an arm with fewer than 3 seeds.
+std::string VsText(const analysis::Comparison& c, double scale, int decimals) {
+  auto sgn = [&](double v) { return (v >= 0 ? "+" : "") + Num(v * scale, decimals); };
+  std::string t = sgn(c.diff);
+  if (c.test != "none") t += " [" + sgn(c.ci_low) + ", " + sgn(c.ci_high) + "]";
+  t += " p=" + PValueText(c.p_value) + (c.significant ? "*" : "");
+  if (c.few_seeds) t += " (n<3)";
+  return t;
+}
+
+}  // namespace
 
 StatusOr<std::string> RenderResults(const std::vector<GroupView>& groups, const ResultsOptions& options) {
   static const std::set<std::string> kFormats = {"table", "markdown", "csv", "json", "latex"};
@@ -107,21 +196,48 @@ StatusOr<std::string> RenderResults(const std::vector<GroupView>& groups, const 
 
   const std::string comparability = analysis::PublishedComparability(options.metric);
   const bool paper_applies = comparability.empty();
-  std::vector<analysis::GroupFigure> cells_in;
-  for (const auto& g : groups) {
-    analysis::GroupFigure f;
-    f.axes = g.axes;
-    auto it = g.figures.find(options.metric);
-    if (it != g.figures.end()) f.stats = it->second;
-    f.n_jobs = g.n_jobs;
-    if (options.vs_paper && paper_applies && g.config) f.published = analysis::MatchPublished(*g.config);
-    cells_in.push_back(std::move(f));
-  }
+  const std::vector<analysis::GroupFigure> cells_in = FiguresOf(groups, options.metric, options.vs_paper);
   const analysis::PivotTable t = analysis::Pivot(cells_in, {rows, col});
   if (!t.pooled_axes.empty()) {
     return InvalidArgumentError("axes " + Join(t.pooled_axes, ", ") +
                                 " vary too but are neither --rows nor --cols; add them to --rows");
   }
+  // --vs: the reference cell, one with a result.
+  std::optional<std::pair<size_t, size_t>> ref;
+  if (!options.vs.empty()) {
+    LCSWEEP_ASSIGN_OR_RETURN(analysis::CellRef cref, analysis::ParseCellRef(options.vs));
+    LCSWEEP_RETURN_IF_ERROR(analysis::CheckCellRef(cref, axes));
+    std::vector<std::string> shown = rows;
+    if (!col.empty()) shown.push_back(col);
+    std::vector<std::pair<size_t, size_t>> hits;
+    for (size_t r = 0; r < t.row_keys.size(); ++r) {
+      for (size_t ci = 0; ci < t.col_values.size(); ++ci) {
+        if (!t.cells[r][ci] || t.cells[r][ci]->stats.n == 0) continue;
+        bool match = true;
+        for (const auto& [key, value] : cref.pairs) {
+          const std::string axis = analysis::ResolveAxis(key, axes);
+          auto at = std::find(shown.begin(), shown.end(), axis);
+          if (at == shown.end()) {
+            return InvalidArgumentError("--vs: axis " + axis + " is neither a row nor the column of this table");
+          }
+          const size_t i = static_cast<size_t>(at - shown.begin());
+          const nlohmann::json& v = i < rows.size() ? t.row_keys[r][i] : t.col_values[ci];
+          if (AxisValueText(v) != value) match = false;
+        }
+        if (match) hits.push_back({r, ci});
+      }
+    }
+    if (hits.size() != 1) {
+      return InvalidArgumentError("--vs " + options.vs + ": matches " + std::to_string(hits.size()) +
+                                  " cells with results; it must name exactly one (axes: " + Join(shown, ", ") + ")");
+    }
+    ref = hits[0];
+  }
+  auto compare_at = [&](size_t r, size_t ci) -> std::optional<analysis::Comparison> {
+    if (!ref || !t.cells[r][ci] || t.cells[r][ci]->stats.n == 0) return std::nullopt;
+    return CompareCells(*t.cells[r][ci], *t.cells[ref->first][ref->second], options);
+  };
+
   std::set<std::string> differences;
   for (const auto& line : t.cells) {
     for (const auto& c : line) {
@@ -143,6 +259,12 @@ StatusOr<std::string> RenderResults(const std::vector<GroupView>& groups, const 
     for (const char* h : {"metric", "mean", "std", "n"}) header.push_back(h);
     if (show_paper) {
       for (const char* h : {"paper_mean", "paper_std", "paper_source"}) header.push_back(h);
+    }
+    if (ref) {
+      for (const char* h : {"vs_diff", "vs_ci_low", "vs_ci_high", "vs_p", "vs_test", "vs_seeds_needed", "vs_few_seeds",
+                            "vs_boot_low", "vs_boot_high"}) {
+        header.push_back(h);
+      }
     }
     Table table(header);
     for (size_t r = 0; r < t.row_keys.size(); ++r) {
@@ -183,6 +305,22 @@ StatusOr<std::string> RenderResults(const std::vector<GroupView>& groups, const 
             line.insert(line.end(), {"", "", ""});
           }
         }
+        if (ref) {
+          const auto cmp = compare_at(r, ci);
+          const bool is_ref = ref->first == r && ref->second == ci;
+          rec["reference"] = is_ref;
+          if (cmp && !is_ref) {
+            rec["vs_ref"] = analysis::ComparisonJson(*cmp);
+            auto exact = [](double v) { return std::isfinite(v) ? ExactNum(v) : std::string(); };
+            line.insert(line.end(), {exact(cmp->diff), exact(cmp->ci_low), exact(cmp->ci_high), exact(cmp->p_value),
+                                     cmp->test, cmp->seeds_needed ? std::to_string(*cmp->seeds_needed) : "",
+                                     cmp->few_seeds ? "true" : "false", cmp->boot_low ? ExactNum(*cmp->boot_low) : "",
+                                     cmp->boot_high ? ExactNum(*cmp->boot_high) : ""});
+          } else {
+            rec["vs_ref"] = nullptr;
+            line.insert(line.end(), {"", "", "", "", is_ref ? "reference" : "", "", "", "", ""});
+          }
+        }
         records.push_back(rec);
         table.AddRow(line);
       }
@@ -191,6 +329,7 @@ StatusOr<std::string> RenderResults(const std::vector<GroupView>& groups, const 
     nlohmann::json doc = {{"metric", options.metric}, {"rows", rows},
                           {"cols", col.empty() ? nlohmann::json() : nlohmann::json(col)},
                           {"cells", records}};
+    if (ref) doc["vs"] = options.vs;
     return doc.dump(2) + "\n";
   }
 
@@ -202,8 +341,11 @@ StatusOr<std::string> RenderResults(const std::vector<GroupView>& groups, const 
   for (const auto& cv : t.col_values) {
     header.push_back(col.empty() ? options.metric : col_short + "=" + AxisValueText(cv));
     if (show_paper) header.push_back("paper");
+    if (ref) header.push_back("vs ref");
   }
   Table table(header);
+  const size_t per_col = 1 + (show_paper ? 1 : 0) + (ref ? 1 : 0);
+  bool any_significant = false;
   for (size_t i = rows.size(); i < header.size(); ++i) table.SetRightAligned(i);
   for (size_t r = 0; r < t.row_keys.size(); ++r) {
     std::vector<std::string> line;
@@ -222,8 +364,42 @@ StatusOr<std::string> RenderResults(const std::vector<GroupView>& groups, const 
       }
       line.push_back(text);
       if (show_paper) line.push_back(paper);
+      if (ref) line.push_back("");  // filled below, once the row's cells are known
+    }
+    if (ref) {
+      for (size_t ci = 0; ci < t.col_values.size(); ++ci) {
+        std::string& vs = line[rows.size() + ci * per_col + per_col - 1];
+        if (ref->first == r && ref->second == ci) {
+          vs = "(reference)";
+        } else if (const auto cmp = compare_at(r, ci)) {
+          vs = VsText(*cmp, scale, options.decimals);
+          if (cmp->significant) {
+            any_significant = true;
+            table.SetLatexMarkup(r, rows.size() + ci * per_col, "", kLatexSignificantMark);
+          }
+        } else {
+          vs = "-";
+        }
+      }
     }
     table.AddRow(line);
+  }
+  // LaTeX: best bold, second best underlined, per column (as the paper's tables).
+  for (size_t ci = 0; ci < t.col_values.size(); ++ci) {
+    std::vector<double> means;
+    for (size_t r = 0; r < t.row_keys.size(); ++r) {
+      const auto& c = t.cells[r][ci];
+      means.push_back(c && c->stats.n > 0 ? c->stats.mean : std::nan(""));
+    }
+    const std::vector<int> ranks = BestRanks(means, format.higher_is_better);
+    for (size_t r = 0; r < ranks.size(); ++r) {
+      if (ranks[r] == 0) continue;
+      const size_t column = rows.size() + ci * per_col;
+      const bool sig = ref && compare_at(r, ci) && compare_at(r, ci)->significant &&
+                       !(ref->first == r && ref->second == ci);
+      table.SetLatexMarkup(r, column, ranks[r] == 1 ? "\\textbf{" : "\\underline{",
+                           std::string("}") + (sig ? kLatexSignificantMark : ""));
+    }
   }
   const std::string title = options.metric + (scale == 100.0 ? " (%)" : "") + ", mean " + pm + " std (n seeds)";
   std::vector<std::string> notes;
@@ -239,6 +415,10 @@ StatusOr<std::string> RenderResults(const std::vector<GroupView>& groups, const 
                                          : "; these jobs differ in recipe: " +
                                                Join(std::vector<std::string>(differences.begin(), differences.end()), ", ")));
   }
+  if (ref) {
+    notes.push_back("vs ref: difference to " + options.vs + " with its 95% CI and two-sided p (paired by seed "
+                    "when both ran the same seeds, else Welch); * p < 0.05; (n<3): fewer than 3 seeds");
+  }
   std::string out;
   if (options.format == "table") {
     out = title + "\n" + table.RenderText();
@@ -249,6 +429,11 @@ StatusOr<std::string> RenderResults(const std::vector<GroupView>& groups, const 
     for (const auto& n : notes) out += "_" + n + "_\n";
   } else {
     out = "% " + title + "\n" + table.RenderLatex();
+    if (any_significant) {
+      out += "\\par\\footnotesize " + std::string(kLatexSignificantMark) + " significantly different from " +
+             LatexEscape(options.vs) + " (p < 0.05; paired by seed, else Welch's t-test).\n";
+    }
+    out += "% best in bold, second best underlined (per column)\n";
     for (const auto& n : notes) out += "% " + n + "\n";
   }
   return out;

@@ -40,6 +40,9 @@ struct GroupView {
   std::map<std::string, ResultCell> figures;
   std::optional<JobConfig> config;                 // of one job of the group (for --vs-paper)
   int64_t n_jobs = 0;                              // jobs of the group (any state)
+  // The figure of GroupViewsOf's `metric` per succeeded job, with its seed
+  // (significance tests pair arms by seed); empty without jobs.
+  std::vector<analysis::SeedValue> seed_values;
 };
 
 struct ResultsOptions {
@@ -49,11 +52,33 @@ struct ResultsOptions {
   std::string format = "table";       // table | markdown | csv | json | latex
   bool vs_paper = false;
   int decimals = 2;
+  // --vs: a cell reference (analysis/cell_ref.h); every cell gets its
+  // difference to that cell, 95% CI and p (analysis/significance.h).
+  std::string vs;
+  bool bootstrap = false;          // add the percentile bootstrap CI
+  uint64_t bootstrap_seed = 0;
 };
 
 // The groups of a GetResults response; `jobs` (may be empty) supplies each
-// group's config, by its first job id, for --vs-paper.
-std::vector<GroupView> GroupViewsOf(const v1::GetResultsResponse& response, const std::vector<v1::Job>& jobs);
+// group's config, by its first job id, for --vs-paper, and (with `metric`)
+// the seed_values of its succeeded jobs, matched by group hash.
+std::vector<GroupView> GroupViewsOf(const v1::GetResultsResponse& response, const std::vector<v1::Job>& jobs,
+                                    const std::string& metric = "");
+
+// The analysis view of `groups` for one figure (published numbers looked
+// up when `vs_paper` and the figure is comparable with them).
+std::vector<analysis::GroupFigure> FiguresOf(const std::vector<GroupView>& groups, const std::string& metric,
+                                             bool vs_paper);
+
+// A p-value as text: "<0.001", else three decimals; "-" for NaN.
+std::string PValueText(double p);
+
+// Per value: 1 for the best, 2 for the second best (ties share a rank),
+// 0 for the rest and for NaN; `higher_is_better` says which end is best.
+std::vector<int> BestRanks(const std::vector<double>& values, bool higher_is_better);
+
+// The LaTeX footnote symbol of "significantly different from the reference".
+inline constexpr const char* kLatexSignificantMark = "$^{\\dagger}$";
 
 // The rendered output. INVALID_ARGUMENT names unknown axes or metrics (and
 // lists the available ones); NOT_FOUND when no group has results yet.

@@ -1,5 +1,5 @@
-// `lcsweep results`: fetching the groups (and, for --vs-paper, the jobs'
-// configs); the rendering is cli/results.cc's.
+// `lcsweep results`: fetching the groups (and, for --vs-paper and --vs, the
+// jobs); the rendering is cli/results.cc's.
 #include "cli/call.h"
 #include "cli/jobs.h"
 #include "cli/results.h"
@@ -26,11 +26,12 @@ StatusOr<v1::GetResultsResponse> FetchResults(Connection& c, int64_t sweep_id) {
 int RunResults(const ConnectionFlags& flags, int64_t sweep_id, const ResultsOptions& options, Io io) {
   return RunCommand(flags, io, [&](Connection& c) -> Status {
     LCSWEEP_ASSIGN_OR_RETURN(v1::GetResultsResponse resp, FetchResults(c, sweep_id));
-    std::vector<v1::Job> jobs;  // their configs, for --vs-paper
-    if (options.vs_paper) {
+    std::vector<v1::Job> jobs;  // their configs, for --vs-paper; their figures by seed, for --vs
+    if (options.vs_paper || !options.vs.empty()) {
       LCSWEEP_ASSIGN_OR_RETURN(jobs, FetchJobs(c, sweep_id, {}));
     }
-    StatusOr<std::string> text = RenderResults(GroupViewsOf(resp, jobs), options);
+    StatusOr<std::string> text =
+        RenderResults(GroupViewsOf(resp, jobs, options.vs.empty() ? "" : options.metric), options);
     if (!text.ok()) {
       return Status(text.status().code(), "sweep " + std::to_string(sweep_id) + ": " + text.status().message());
     }

@@ -1,8 +1,10 @@
 #include "cli/submit.h"
 
+#include <algorithm>
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <set>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
@@ -12,6 +14,8 @@
 #include "cli/format.h"
 #include "cli/table.h"
 #include "common/ids.h"
+#include "common/job_config_json.h"
+#include "common/job_identity.h"
 #include "proto/convert.h"
 
 namespace lcsweep::cli {
@@ -176,7 +180,39 @@ std::string RenderDryRun(const Sweep& sweep, const v1::SubmitSweepResponse* serv
     out << "\nnot compared with the coordinator's jobs (offline)\n";
   }
   if (sweep.duplicates) out << sweep.duplicates << " duplicate configs collapsed\n";
+  out << IgnoredForIdentityText(sweep);
   return out.str();
+}
+
+std::string IgnoredForIdentityText(const Sweep& sweep) {
+  if (sweep.jobs.empty()) return "";
+  // The run settings of the sweep's jobs, and those its jobs set to other
+  // values than the defaults (the ones that a reader might think matter).
+  const nlohmann::json defaults = JobConfigToJson(JobConfig{});
+  std::set<std::string> ignored, set;
+  for (const ExpandedJob& job : sweep.jobs) {
+    for (const std::string& path : IgnoredForIdentity(job.config)) {
+      ignored.insert(path);
+      const std::string p = path.size() > 2 && path.compare(path.size() - 2, 2, ".*") == 0
+                                ? path.substr(0, path.size() - 2) : path;
+      std::string pointer = "/" + p;
+      std::replace(pointer.begin(), pointer.end(), '.', '/');
+      const nlohmann::json::json_pointer ptr(pointer);
+      if (job.config_json.contains(ptr) && defaults.contains(ptr) && job.config_json.at(ptr) != defaults.at(ptr)) {
+        set.insert(path);
+      }
+    }
+  }
+  std::string out = "ignored for identity (run settings: stored and used, not part of the job hash; "
+                    "docs/results.md \"Job identity\"):";
+  for (const auto& p : ignored) out += " " + p;
+  out += "\n";
+  if (!set.empty()) {
+    out += "  set by this sweep to non-default values:";
+    for (const auto& p : set) out += " " + p;
+    out += "\n";
+  }
+  return out;
 }
 
 v1::SubmitSweepResponse OfflinePlan(const Sweep& sweep) {

@@ -64,6 +64,9 @@ std::string RenderSubmitted(const Sweep& sweep, const v1::SubmitSweepResponse& r
 // what the coordinator would do with it), the jobs per axis value, and
 // (with `server`) the outcome counts. `server` null = the offline expansion.
 std::string RenderDryRun(const Sweep& sweep, const v1::SubmitSweepResponse* server);
+// The dry run's lines on the fields ignored for identity (common/job_identity.h):
+// every run-setting path of the sweep's jobs, and those set to non-default values.
+std::string IgnoredForIdentityText(const Sweep& sweep);
 
 // The offline expansion in SubmitSweepResponse's shape (dry_run set, one
 // SubmittedJob per job with config_hash, config_json and summary; outcomes

@@ -1,6 +1,7 @@
 #include "cli/table.h"
 
 #include <algorithm>
+#include <cstdint>
 
 namespace lcsweep::cli {
 
@@ -48,6 +49,10 @@ std::string LatexEscape(const std::string& s) {
 void Table::SetRightAligned(size_t column, bool right) {
   if (right_.size() <= column) right_.resize(column + 1, false);
   right_[column] = right;
+}
+
+void Table::SetLatexMarkup(size_t row, size_t column, std::string before, std::string after) {
+  latex_markup_[{row, column}] = {std::move(before), std::move(after)};
 }
 
 void Table::AddRow(std::vector<std::string> cells) {
@@ -129,16 +134,21 @@ std::string Table::RenderLatex() const {
   std::string spec;
   for (size_t c = 0; c < header_.size(); ++c) spec += (c < right_.size() && right_[c]) ? "r" : "l";
   std::string out = "\\begin{tabular}{" + spec + "}\n\\toprule\n";
-  auto line = [](const std::vector<std::string>& cells) {
+  auto line = [this](const std::vector<std::string>& cells, size_t row) {
     std::string o;
     for (size_t c = 0; c < cells.size(); ++c) {
       if (c) o += " & ";
-      o += LatexEscape(cells[c]);
+      auto it = latex_markup_.find({row, c});
+      if (it == latex_markup_.end()) {
+        o += LatexEscape(cells[c]);
+      } else {
+        o += it->second.first + LatexEscape(cells[c]) + it->second.second;
+      }
     }
     return o + " \\\\\n";
   };
-  out += line(header_) + "\\midrule\n";
-  for (const auto& r : rows_) out += line(r);
+  out += line(header_, SIZE_MAX) + "\\midrule\n";
+  for (size_t r = 0; r < rows_.size(); ++r) out += line(rows_[r], r);
   out += "\\bottomrule\n\\end{tabular}\n";
   return out;
 }

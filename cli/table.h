@@ -3,7 +3,9 @@
 // Thread-safety: a value; one thread at a time.
 #pragma once
 
+#include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace lcsweep::cli {
@@ -15,6 +17,9 @@ class Table {
   // Columns right-aligned in text/markdown/latex (numbers); the rest left.
   void SetRightAligned(size_t column, bool right = true);
   void AddRow(std::vector<std::string> cells);  // padded/truncated to the header's width
+  // LaTeX only: `before` and `after` (raw LaTeX, not escaped) around the
+  // escaped text of body cell (row, column), e.g. "\\textbf{" and "}".
+  void SetLatexMarkup(size_t row, size_t column, std::string before, std::string after);
   size_t rows() const { return rows_.size(); }
 
   // Two spaces between columns, a header row, no borders (like kubectl).
@@ -28,6 +33,7 @@ class Table {
   std::vector<std::string> header_;
   std::vector<std::vector<std::string>> rows_;
   std::vector<bool> right_;
+  std::map<std::pair<size_t, size_t>, std::pair<std::string, std::string>> latex_markup_;
 };
 
 // Display width of UTF-8 text (counts code points, not bytes).

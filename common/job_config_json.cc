@@ -9,6 +9,7 @@
 #include <limits>
 #include <set>
 
+#include "common/job_identity.h"
 #include "common/sha256.h"
 
 namespace lcsweep {
@@ -674,12 +675,10 @@ std::string CanonicalJobJson(const JobConfig& c) {
 
 std::string CanonicalJsonOf(const json& config_json) { return Dump(config_json); }
 
-std::string JobConfigHash(const JobConfig& c) { return Sha256Hex(CanonicalJobJson(c)); }
+std::string JobConfigHash(const JobConfig& c) { return Sha256Hex(Dump(IdentityJson(c))); }
 
 std::string JobGroupHash(const JobConfig& c) {
-  JobConfig n = c;
-  NormalizeJobConfig(&n);
-  json j = JobConfigToJson(n);
+  json j = IdentityJson(c);
   j.erase("seed");
   return Sha256Hex(Dump(j));
 }

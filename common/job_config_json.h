@@ -35,7 +35,10 @@
 //
 // Canonical form: JobConfigToJson of the normalised config, keys sorted,
 // compact, doubles as doubles (1 and 1.0 in a double field are the same) and
-// integers as integers. Hashes are lower-case hex SHA-256 of it.
+// integers as integers. Hashes are lower-case hex SHA-256 of its identity
+// part (common/job_identity.h: the run settings such as train.threads or
+// resources.device are left out), so two configs that differ only in run
+// settings have one hash and are one job.
 //
 // Thread-safety: pure functions.
 #pragma once
@@ -92,7 +95,7 @@ std::string CanonicalJobJson(const JobConfig& c);
 // CanonicalJobJson does after normalising; lets callers that hold the tree
 // skip a second conversion).
 std::string CanonicalJsonOf(const nlohmann::json& config_json);
-// Hex SHA-256 of CanonicalJobJson(c).
+// Hex SHA-256 of the canonical text of IdentityJson(c) (common/job_identity.h).
 std::string JobConfigHash(const JobConfig& c);
 // Same with "seed" removed: equal for the seeds of one setting (mean/std groups).
 std::string JobGroupHash(const JobConfig& c);

@@ -1,16 +1,21 @@
 // The sweep spec parser and expander (see sweep_spec.h). Long because it is
 // one strict parser: every key of the document, its field-path errors and the
-// three expansions are checked in one pass, and splitting it would split that
+// four expansions are checked in one pass, and splitting it would split that
 // pass.
 #include "common/sweep_spec.h"
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <set>
 #include <unordered_map>
 
 #include "common/job_config_json.h"
+#include "common/job_identity.h"
 #include "common/sha256.h"
+#include "common/splitmix64.h"
 #include "common/text_checks.h"
 
 namespace lcsweep {
@@ -21,8 +26,20 @@ using nlohmann::json;
 const std::string kNameLength = "1 to " + std::to_string(kMaxSweepNameBytes) + " characters";
 
 const std::vector<std::string> kTopKeys = {"name", "description", "base",     "grid",
-                                           "list", "one_factor",  "seeds",    "priority",
-                                           "max_attempts", "tags", "early_stopping"};
+                                           "list", "one_factor",  "random",   "seeds",
+                                           "priority", "max_attempts", "tags", "early_stopping"};
+
+const char* const kOneExpansion = "exactly one of \"grid\", \"list\", \"one_factor\" or \"random\"";
+const std::vector<std::string> kRandomKeys = {"axes", "samples", "seed"};
+const std::vector<std::string> kRangeKinds = {"int", "log_uniform", "uniform"};
+
+// A sampled double, rounded to 6 significant digits: readable values, and
+// the same value even where another libm's exp/log differs in the last bit.
+double Round6(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%.6g", v);
+  return std::strtod(buf, nullptr);
+}
 
 // One value an expanded job takes from the document.
 struct Override {
@@ -92,7 +109,7 @@ class SweepParser {
     SweepParseResult result;
     Sweep sweep;
     if (!doc_.is_object()) {
-      Err(kDocumentPath, DescribeJson(doc_), "a sweep object {\"name\": ..., \"base\": ..., \"grid\" | \"list\" | \"one_factor\": ...}");
+      Err(kDocumentPath, DescribeJson(doc_), "a sweep object {\"name\": ..., \"base\": ..., \"grid\" | \"list\" | \"one_factor\" | \"random\": ...}");
       result.errors = std::move(errors_);
       return result;
     }
@@ -344,15 +361,14 @@ class SweepParser {
 
   void ReadExpansion(Sweep* s) {
     std::vector<std::string> given;
-    for (const char* k : {"grid", "list", "one_factor"})
+    for (const char* k : {"grid", "list", "one_factor", "random"})
       if (doc_.contains(k)) given.push_back(k);
     if (given.empty()) {
-      Err("grid", "nothing", "exactly one of \"grid\", \"list\" or \"one_factor\"");
+      Err("grid", "nothing", kOneExpansion);
       return;
     }
     for (size_t i = 1; i < given.size(); ++i) {
-      Err(given[i], "it together with \"" + given[0] + "\"",
-          "exactly one of \"grid\", \"list\" or \"one_factor\"");
+      Err(given[i], "it together with \"" + given[0] + "\"", kOneExpansion);
     }
     if (given.size() > 1) return;
     s->expansion = given[0];
@@ -381,6 +397,9 @@ class SweepParser {
         }
         list_entries_.push_back({std::move(overrides), entry_loc});
       }
+    } else if (s->expansion == "random") {
+      ReadRandom(e);
+      for (const RandomAxis& a : random_axes_) paths.insert(a.path);
     } else {
       ReadAxes(s->expansion.c_str(), e);
       for (const Override& a : axis_values_) paths.insert(a.path);
@@ -388,13 +407,142 @@ class SweepParser {
     s->axis_paths.assign(paths.begin(), paths.end());
   }
 
+  // "random": {"samples": N, "seed": S, "axes": {path: [values] | {"uniform" | "log_uniform" | "int": [lo, hi]}}}
+  void ReadRandom(const json& r) {
+    if (!r.is_object()) {
+      Err("random", DescribeJson(r), "an object {\"samples\": N, \"seed\": S, \"axes\": {...}}");
+      return;
+    }
+    for (auto it = r.begin(); it != r.end(); ++it) {
+      if (std::find(kRandomKeys.begin(), kRandomKeys.end(), it.key()) != kRandomKeys.end()) continue;
+      const std::string close = ClosestName(it.key(), kRandomKeys);
+      Err(JoinPath("random", it.key()), "an unknown key", "one of " + QuoteList(kRandomKeys),
+          close.empty() ? "" : "did you mean \"" + close + "\"?");
+    }
+    const std::string max_jobs = std::to_string(limits_.max_jobs);
+    auto n = r.find("samples");
+    if (n == r.end()) {
+      Err("random.samples", "nothing", "the number of samples, an integer in [1, " + max_jobs + "]");
+    } else if (!n->is_number_integer() ||
+               (n->is_number_unsigned() ? n->get<uint64_t>() < 1 || n->get<uint64_t>() > limits_.max_jobs
+                                        : n->get<int64_t>() < 1 ||
+                                              static_cast<uint64_t>(n->get<int64_t>()) > limits_.max_jobs)) {
+      Err("random.samples", DescribeJson(*n), "an integer in [1, " + max_jobs + "]");
+    } else {
+      random_samples_ = n->get<int64_t>();
+    }
+    if (auto sd = r.find("seed"); sd != r.end()) {
+      if (!sd->is_number_integer() || (!sd->is_number_unsigned() && sd->get<int64_t>() < 0)) {
+        Err("random.seed", DescribeJson(*sd), "an integer >= 0 (the seed of the sampling, not of the jobs)");
+      } else {
+        random_seed_ = sd->get<uint64_t>();
+      }
+    }
+    auto axes = r.find("axes");
+    if (axes == r.end() || !axes->is_object() || axes->empty()) {
+      Err("random.axes", axes == r.end() ? "nothing" : DescribeJson(*axes),
+          "an object of dotted path -> [values] or {\"uniform\" | \"log_uniform\" | \"int\": [lo, hi]}");
+      return;
+    }
+    const json defaults = JobConfigToJson(JobConfig{});
+    for (auto it = axes->begin(); it != axes->end(); ++it) {  // sorted by path
+      RandomAxis a;
+      a.path = it.key();
+      a.location = QuotedKeyPath("random.axes", it.key());
+      if (!CheckAxisPath(a.path, a.location)) continue;
+      if (it->is_array()) {
+        if (it->empty()) {
+          Err(a.location, "an empty array", "a non-empty array of values");
+          continue;
+        }
+        for (size_t i = 0; i < it->size(); ++i) CheckAxisValue(a.path, (*it)[i], IndexPath(a.location, i));
+        a.choices = &*it;
+        random_axes_.push_back(a);
+        continue;
+      }
+      if (!it->is_object() || it->size() != 1 ||
+          std::find(kRangeKinds.begin(), kRangeKinds.end(), it->begin().key()) == kRangeKinds.end()) {
+        Err(a.location, DescribeJson(*it),
+            "an array of values, or one range: {\"uniform\": [lo, hi]}, {\"log_uniform\": [lo, hi]} or "
+            "{\"int\": [lo, hi]}");
+        continue;
+      }
+      a.kind = it->begin().key();
+      const json& range = it->begin().value();
+      const std::string rloc = JoinPath(a.location, a.kind);
+      const json* def = GetPath(defaults, a.path);
+      const bool int_field = def != nullptr && def->is_number_integer();
+      const bool number_field = def != nullptr && def->is_number();
+      if (!number_field) {
+        Err(a.location, "a range over a field that is not a number", "an array of values for " + a.path);
+        continue;
+      }
+      if (a.kind == "int") {
+        if (!range.is_array() || range.size() != 2 || !range[0].is_number_integer() ||
+            !range[1].is_number_integer() || range[0].get<int64_t>() > range[1].get<int64_t>()) {
+          Err(rloc, DescribeJson(range), "[lo, hi]: two integers, lo <= hi (both included)");
+          continue;
+        }
+        a.ilo = range[0].get<int64_t>();
+        a.ihi = range[1].get<int64_t>();
+        CheckAxisValue(a.path, range[0], IndexPath(rloc, 0));
+        CheckAxisValue(a.path, range[1], IndexPath(rloc, 1));
+      } else {
+        if (int_field) {
+          Err(a.location, DescribeJson(*it), "{\"int\": [lo, hi]} or an array: " + a.path + " is an integer field");
+          continue;
+        }
+        const bool log = a.kind == "log_uniform";
+        if (!range.is_array() || range.size() != 2 || !range[0].is_number() || !range[1].is_number() ||
+            range[0].get<double>() > range[1].get<double>() || (log && !(range[0].get<double>() > 0))) {
+          Err(rloc, DescribeJson(range),
+              log ? "[lo, hi]: two numbers, 0 < lo <= hi" : "[lo, hi]: two numbers, lo <= hi");
+          continue;
+        }
+        a.lo = range[0].get<double>();
+        a.hi = range[1].get<double>();
+        CheckAxisValue(a.path, range[0], IndexPath(rloc, 0));
+        CheckAxisValue(a.path, range[1], IndexPath(rloc, 1));
+      }
+      random_axes_.push_back(a);
+    }
+  }
+
+  // The draws: SplitMix64(seed), sample by sample, axis by axis in path
+  // order, one draw per axis (sweep_spec.h gives the rule per kind).
+  void SampleRandom() {
+    SplitMix64 rng(random_seed_);
+    random_draws_.assign(static_cast<size_t>(random_samples_), {});
+    for (auto& draw : random_draws_) {
+      for (const RandomAxis& a : random_axes_) {
+        if (a.choices != nullptr) {
+          draw.push_back((*a.choices)[rng.Below(a.choices->size())]);
+        } else if (a.kind == "int") {
+          const uint64_t span = static_cast<uint64_t>(a.ihi) - static_cast<uint64_t>(a.ilo);
+          const uint64_t k = span == UINT64_MAX ? rng.Next() : rng.Below(span + 1);
+          draw.push_back(static_cast<int64_t>(static_cast<uint64_t>(a.ilo) + k));
+        } else if (a.kind == "uniform") {
+          draw.push_back(Round6(a.lo + (a.hi - a.lo) * rng.Uniform()));
+        } else {
+          const double l = std::log(a.lo), h = std::log(a.hi);
+          draw.push_back(Round6(std::exp(l + (h - l) * rng.Uniform())));
+        }
+      }
+    }
+  }
+
   void CheckSize() {
     // Count jobs before building any, saturating far above any limit.
     static constexpr size_t kCap = 1000000000000000ull;  // 10^15
     auto mul = [](size_t a, size_t b) { return (b != 0 && a > kCap / b) ? kCap : std::min(kCap, a * b); };
-    std::string exp = doc_.contains("grid") ? "grid" : doc_.contains("list") ? "list" : "one_factor";
+    std::string exp = doc_.contains("grid")   ? "grid"
+                      : doc_.contains("list") ? "list"
+                      : doc_.contains("random") ? "random"
+                                                : "one_factor";
     size_t n = 1;
-    if (exp == "grid") {
+    if (exp == "random") {
+      n = static_cast<size_t>(random_samples_);
+    } else if (exp == "grid") {
       for (const Override& a : axis_values_) n = mul(n, a.value->size());
     } else if (exp == "list") {
       n = list_entries_.size();
@@ -405,7 +553,7 @@ class SweepParser {
     if (n > limits_.max_jobs) {
       Err(exp, n >= kCap ? "more than 10^15 jobs" : std::to_string(n) + " jobs",
           "at most " + std::to_string(limits_.max_jobs) + " jobs in one sweep",
-          "split the sweep, or use \"one_factor\" or \"list\" instead of a full grid");
+          "split the sweep, or use \"one_factor\", \"list\" or \"random\" instead of a full grid");
     }
   }
 
@@ -442,7 +590,10 @@ class SweepParser {
       job.config_json = JobConfigToJson(c);
       // c is normalised by JobConfigFromJson, so this is CanonicalJobJson(c).
       job.canonical_json = CanonicalJsonOf(job.config_json);
-      job.hash = Sha256Hex(job.canonical_json);
+      // The dedupe key covers the identity fields only (common/job_identity.h).
+      json identity = job.config_json;
+      EraseRunSettings(&identity, c);
+      job.hash = Sha256Hex(CanonicalJsonOf(identity));
       job.group_hash = group_hash;
       for (const std::string& p : s->axis_paths) {
         const json* v = GetPath(job.config_json, p);
@@ -467,6 +618,15 @@ class SweepParser {
     if (!base_ok_) return;
     if (s->expansion == "list") {
       for (const auto& [overrides, loc] : list_entries_) AddJob(s, overrides, loc, nullptr);
+    } else if (s->expansion == "random") {
+      SampleRandom();
+      for (size_t i = 0; i < random_draws_.size(); ++i) {
+        std::vector<Override> overrides;
+        for (size_t a = 0; a < random_axes_.size(); ++a) {
+          overrides.push_back({random_axes_[a].path, &random_draws_[i][a], random_axes_[a].location});
+        }
+        AddJob(s, overrides, IndexPath("random.samples", i), nullptr);
+      }
     } else if (s->expansion == "one_factor") {
       std::string base_group_hash;
       AddJob(s, {}, "base", &base_group_hash);
@@ -520,6 +680,19 @@ class SweepParser {
   std::vector<Override> axis_values_;  // grid / one_factor: path -> array
   std::vector<std::pair<std::vector<Override>, std::string>> list_entries_;
   std::unordered_map<std::string, size_t> hash_index_;
+  // random: the axes (sorted by path), the sample count and seed, and the draws.
+  struct RandomAxis {
+    std::string path;
+    std::string location;           // random.axes["path"]
+    const json* choices = nullptr;  // a list: one of its values
+    std::string kind;               // else "uniform" | "log_uniform" | "int"
+    double lo = 0, hi = 0;
+    int64_t ilo = 0, ihi = 0;
+  };
+  std::vector<RandomAxis> random_axes_;
+  int64_t random_samples_ = 0;
+  uint64_t random_seed_ = 0;
+  std::vector<std::vector<json>> random_draws_;  // [sample][axis]
 };
 
 // Where the parser is inside the document, from its callback events, so a

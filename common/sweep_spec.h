@@ -17,7 +17,28 @@
 //      "one_factor": {"model.conv.init": ["normal", "sign"], "model.kernel_size": [5, 7]}
 //                    the base once, plus each axis varied alone; values that
 //                    give the base job again are skipped (not duplicated);
+//      "random":     {"samples": 20, "seed": 0,
+//                     "axes": {"train.lr": {"log_uniform": [0.001, 0.1]},
+//                              "train.weight_decay": {"uniform": [0, 0.05]},
+//                              "model.conv.lc_rate": {"int": [1, 16]},
+//                              "model.conv.spatial": ["frozen", "learned"]}}
+//                    `samples` draws (1..max_jobs), each the base plus one value
+//                    per axis; "seed" (default 0) seeds the draws, not the jobs.
+//                    Reproducible from the spec alone: one SplitMix64
+//                    (common/splitmix64.h) seeded with `seed`, draws in sample
+//                    order and, within a sample, in axis path order (sorted),
+//                    one per axis: a list takes element Below(size); "int"
+//                    lo + Below(hi - lo + 1) (both ends included); "uniform"
+//                    lo + (hi - lo) * Uniform(); "log_uniform" (0 < lo)
+//                    exp(log lo + (log hi - log lo) * Uniform()). Uniform and
+//                    log-uniform values are rounded to 6 significant digits
+//                    (%.6g), so another libm's last-bit differences in exp/log
+//                    do not change a job. "uniform"/"log_uniform" need a
+//                    floating-point field ("int" for integer fields). Draws
+//                    that give the same job (the semantic hash) are collapsed
+//                    like any duplicate: a sweep has at most `samples` settings;
 //    "seeds": [0, 1, 2, 3],              optional, default [0]; crossed with everything
+//                                        (random: every sample runs every seed)
 //    "priority": 0, "max_attempts": 3,   optional ints (priority in [kMinPriority,
 //                                        kMaxPriority], max_attempts in [1, 100])
 //    "tags": ["paper", "table1"],        optional distinct strings
@@ -78,7 +99,7 @@ struct Sweep {
   std::vector<std::string> tags;
   std::optional<EarlyStopping> early_stopping;  // opted in
   nlohmann::json spec;                  // the document as given
-  std::string expansion;                // "grid" | "list" | "one_factor"
+  std::string expansion;                // "grid" | "list" | "one_factor" | "random"
   std::vector<ExpandedJob> jobs;        // distinct by hash, in expansion order
   std::vector<std::string> axis_paths;  // sorted dotted paths (without "seed")
   int64_t duplicates = 0;               // jobs collapsed because an earlier one had their hash

@@ -10,8 +10,10 @@
 
 #include <spdlog/spdlog.h>
 
+#include "common/job_identity.h"
 #include "common/logging.h"
 #include "server/core/metric_batcher.h"
+#include "server/core/rehash.h"
 
 namespace lcsweep {
 namespace {
@@ -64,6 +66,41 @@ StatusOr<std::unique_ptr<Coordinator>> Coordinator::Create(Store* store, Clock* 
   return c;
 }
 
+Status Coordinator::MigrateHashes(int64_t from_version, std::vector<JobRecord>* jobs, int64_t* max_event_id) {
+  const RehashReport report = RehashJobs(jobs);
+  WriteBatch batch;
+  batch.config_hash_version = kConfigHashVersion;
+  std::map<int64_t, const JobRecord*> by_id;
+  for (const JobRecord& j : *jobs) by_id[j.id] = &j;
+  for (int64_t id : report.changed) batch.jobs.push_back(*by_id[id]);
+  const int64_t now = clock_->NowMs();
+  for (const auto& c : report.collisions) {
+    for (int64_t id : c.job_ids) {
+      std::string others;
+      for (int64_t o : c.job_ids) {
+        if (o != id) others += (others.empty() ? "" : ",") + std::to_string(o);
+      }
+      const JobRecord& j = *by_id[id];
+      Event e;
+      e.id = ++*max_event_id;  // the ids the coordinator hands out next start above these
+      e.job_id = id;
+      e.attempt = j.attempt;
+      e.from_state = e.to_state = JobStateName(j.state);
+      e.reason = "same experiment as job " + others + " under identity rule " + std::to_string(kConfigHashVersion) +
+                 " (they differ only in run settings); both kept";
+      e.time_ms = now;
+      batch.events.push_back(std::move(e));
+    }
+    Log()->warn("event=config_hash_collision hash={} jobs={} (kept, not merged; the newest is reused)",
+                c.hash.substr(0, 12), c.job_ids.size());
+  }
+  Status s = store_->Commit(batch);
+  Log()->info("event=config_hashes_migrated from={} to={} jobs={} changed={} collisions={} unparsable={} {}",
+              from_version, kConfigHashVersion, jobs->size(), report.changed.size(), report.collisions.size(),
+              report.unparsable.size(), Kv("status", s.ToString()));
+  return s;
+}
+
 Status Coordinator::LoadFromStore() {
   LCSWEEP_ASSIGN_OR_RETURN(StoreSnapshot snap, store_->Load());
   MutexLock lock(&mu_);
@@ -82,6 +119,16 @@ Status Coordinator::LoadFromStore() {
     return std::find(undo.rolled_back_sweeps.begin(), undo.rolled_back_sweeps.end(), sweep_id) !=
            undo.rolled_back_sweeps.end();
   };
+  // Hashes of an older identity rule (server/core/rehash.h): rehash before
+  // anything is matched by hash. The rolled-back jobs are gone from the store.
+  if (snap.config_hash_version != kConfigHashVersion) {
+    snap.jobs.erase(std::remove_if(snap.jobs.begin(), snap.jobs.end(),
+                                   [&](const JobRecord& j) {
+                                     return std::any_of(j.sweep_ids.begin(), j.sweep_ids.end(), incomplete);
+                                   }),
+                    snap.jobs.end());
+    LCSWEEP_RETURN_IF_ERROR(MigrateHashes(snap.config_hash_version, &snap.jobs, &snap.max_event_id));
+  }
   for (SweepRecord& s : snap.sweeps) {
     next_sweep_id_ = std::max(next_sweep_id_, s.id + 1);
     if (incomplete(s.id)) continue;

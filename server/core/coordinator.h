@@ -290,6 +290,11 @@ class Coordinator {
  private:
   Coordinator(Store* store, Clock* clock, CoordinatorOptions options);
   Status LoadFromStore();
+  // Rehashes `jobs` (loaded under identity rule `from_version`) with the
+  // current rule and commits the changed records, the version and an audit
+  // event per job of each collision (ids above *max_event_id, which it
+  // advances); see server/core/rehash.h.
+  Status MigrateHashes(int64_t from_version, std::vector<JobRecord>* jobs, int64_t* max_event_id);
 
   // FAILED_PRECONDITION for a token whose lease has moved on.
   static Status StaleToken();

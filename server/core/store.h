@@ -42,6 +42,9 @@ struct StoreSnapshot {
   std::vector<CheckpointMeta> checkpoints;  // ascending id
   std::vector<ModelMeta> models;          // ascending job id (pruned rows included)
   int64_t max_event_id = 0;               // largest event id stored (0 = none)
+  // The identity rule the stored hashes follow (common/job_identity.h
+  // kConfigHashVersion; 1 = the whole config, before versions were kept).
+  int64_t config_hash_version = 1;
 };
 
 // Marks the stored metric points of one job with step > after_step as
@@ -93,12 +96,15 @@ struct WriteBatch {
   std::vector<int64_t> rolled_back_sweeps;
   // Applied in order, after the jobs.
   std::vector<UsageWrite> usage;
+  // > 0: record that the stored hashes now follow this identity rule
+  // (written with the rehashed jobs, server/core/rehash.h).
+  int64_t config_hash_version = 0;
 
   bool empty() const {
     return sweeps.empty() && jobs.empty() && sweep_jobs.empty() && workers.empty() &&
            checkpoints.empty() && deleted_checkpoints.empty() && models.empty() && events.empty() &&
            superseded_metrics.empty() && metrics.empty() && metric_reports.empty() &&
-           rolled_back_sweeps.empty() && usage.empty();
+           rolled_back_sweeps.empty() && usage.empty() && config_hash_version == 0;
   }
 };
 

@@ -7,7 +7,9 @@
 #include "analysis/ablation.h"
 #include "analysis/figures.h"
 #include "analysis/groups.h"
+#include "analysis/cell_ref.h"
 #include "analysis/pivot.h"
+#include "analysis/significance.h"
 
 namespace lcsweep {
 namespace {
@@ -53,7 +55,13 @@ std::vector<analysis::GroupFigure> GroupsOf(const std::vector<const JobIndex::Ro
     }
     ++out[it->second].n_jobs;
     if (r->state == JobState::kSucceeded) {
-      if (const double* v = r->Figure(metric_id)) values[it->second].push_back(*v);
+      if (const double* v = r->Figure(metric_id)) {
+        values[it->second].push_back(*v);
+        // The seed pairs arms in significance tests (the vs parameter of Results).
+        auto seed = r->axes.find("seed");
+        if (seed != r->axes.end() && seed->is_number_integer())
+          out[it->second].seed_values.push_back({seed->get<int64_t>(), *v});
+      }
     }
   }
   for (size_t i = 0; i < out.size(); ++i) out[i].stats = analysis::ComputeStats(values[i]);
@@ -261,11 +269,41 @@ ApiResponse JsonApi::Results(int64_t sweep_id, const ApiRequest& request) {
     }
   }
   const analysis::PivotTable t = analysis::Pivot(groups, {{rows_axis}, cols_axis});
+  // vs=AXIS=VALUE,AXIS=VALUE (analysis/cell_ref.h): the reference cell, named
+  // by the rows and columns axes; every other cell gets its comparison.
+  const analysis::PivotCell* ref = nullptr;
+  std::pair<size_t, size_t> ref_at{0, 0};
+  const std::string vs = Param(request, "vs");
+  if (!vs.empty()) {
+    auto cref = analysis::ParseCellRef(vs);
+    if (!cref.ok()) return ErrorResponse(400, "vs: " + cref.status().message(), "vs=ROWS_AXIS=VALUE,COLS_AXIS=VALUE");
+    for (size_t r = 0; r < t.row_keys.size() && ref == nullptr; ++r) {
+      for (size_t c = 0; c < t.col_values.size(); ++c) {
+        if (!t.cells[r][c] || t.cells[r][c]->stats.n == 0) continue;
+        bool match = true;
+        for (const auto& [key, value] : cref->pairs) {
+          const json& v = key == rows_axis ? t.row_keys[r][0] : key == cols_axis ? t.col_values[c] : json();
+          if ((key != rows_axis && key != cols_axis) || analysis::AxisValueText(v) != value) match = false;
+        }
+        if (match) {
+          ref = &*t.cells[r][c];
+          ref_at = {r, c};
+          break;
+        }
+      }
+    }
+    if (ref == nullptr) {
+      return ErrorResponse(400, "vs " + vs + ": no cell with a result has these values",
+                           "name the reference by the rows axis (" + rows_axis + ") and the columns axis (" +
+                               cols_axis + ")");
+    }
+  }
   json row_vals = json::array(), col_vals = t.col_values, table = json::array();
   for (const auto& rk : t.row_keys) row_vals.push_back(rk[0]);
-  for (const auto& row : t.cells) {
+  for (size_t r = 0; r < t.cells.size(); ++r) {
     json line = json::array();
-    for (const auto& cell : row) {
+    for (size_t ci = 0; ci < t.cells[r].size(); ++ci) {
+      const auto& cell = t.cells[r][ci];
       if (!cell || cell->stats.n == 0) {
         line.push_back(nullptr);
         continue;
@@ -273,6 +311,11 @@ ApiResponse JsonApi::Results(int64_t sweep_id, const ApiRequest& request) {
       json c = analysis::StatsJson(cell->stats);
       c["groups"] = cell->groups;
       if (cell->published) c["published"] = analysis::PublishedJson(*cell->published, cell->recipe_differences);
+      if (ref != nullptr) {
+        c["reference"] = ref_at == std::make_pair(r, ci);
+        if (!c["reference"].get<bool>())
+          c["vs_ref"] = analysis::ComparisonJson(analysis::CompareArms(cell->seed_values, ref->seed_values));
+      }
       line.push_back(c);
     }
     table.push_back(line);
@@ -291,6 +334,7 @@ ApiResponse JsonApi::Results(int64_t sweep_id, const ApiRequest& request) {
                                {"percent", analysis::DescribeFigure(metric).percent},
                                {"pooled_axes", t.pooled_axes},
                                {"figures", figures},
+                               {"vs", vs.empty() ? json() : json(vs)},
                                {"varying_axes", varying}}};
 }
 

@@ -233,6 +233,15 @@ CREATE TABLE models (
   pruned      INTEGER NOT NULL DEFAULT 0
 );
 )sql",
+      // 8: job identity versions: the rule that jobs.hash and jobs.group_hash
+      // follow (common/job_identity.h kConfigHashVersion). Stores that hold
+      // jobs were hashed under rule 1 (the whole config); the coordinator
+      // rehashes them at load (server/core/rehash.h) and records the rule it
+      // used. A store without jobs has nothing to rehash: it starts at 2.
+      R"sql(
+CREATE TABLE config_hash_version (version INTEGER NOT NULL);
+INSERT INTO config_hash_version (version) SELECT CASE WHEN EXISTS (SELECT 1 FROM jobs) THEN 1 ELSE 2 END;
+)sql",
   };
   return *migrations;
 }

@@ -395,6 +395,11 @@ Status SqliteStore::CommitLocked(const WriteBatch& batch) {
   };
   for (int64_t sweep_id : batch.rolled_back_sweeps)
     LCSWEEP_RETURN_IF_ERROR(RollBackSweepLocked(sweep_id));
+  if (batch.config_hash_version > 0) {
+    LCSWEEP_RETURN_IF_ERROR(ExecLocked("DELETE FROM config_hash_version"));
+    LCSWEEP_RETURN_IF_ERROR(ExecLocked("INSERT INTO config_hash_version (version) VALUES (" +
+                                       std::to_string(batch.config_hash_version) + ")"));
+  }
   if (!batch.sweeps.empty()) {
     LCSWEEP_ASSIGN_OR_RETURN(sqlite3_stmt * s, Prepare(kUpsertSweep));
     for (const SweepRecord& r : batch.sweeps) {

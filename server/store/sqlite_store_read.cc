@@ -190,6 +190,14 @@ StatusOr<StoreSnapshot> SqliteStore::Load() {
       if (rc != SQLITE_ROW) return Error(rc, "cannot read events");
       snap.max_event_id = Int(s, 0);
     }
+    {
+      // The identity rule of the stored hashes (the config_hash_version migration records it).
+      LCSWEEP_ASSIGN_OR_RETURN(sqlite3_stmt * s, Prepare("SELECT COALESCE(MAX(version), 1) FROM config_hash_version"));
+      StmtScope scope(s);
+      const int rc = sqlite3_step(s);
+      if (rc != SQLITE_ROW) return Error(rc, "cannot read config_hash_version");
+      snap.config_hash_version = Int(s, 0);
+    }
     return OkStatus();
   };
   Status status = body();

@@ -49,6 +49,23 @@ TEST_F(CliTest, DryRunSubmitDuplicateAndListings) {
   dry = Cli({"submit", path, "--dry-run"});
   EXPECT_THAT(dry.out, HasSubstr("0 new, 8 already queued/running"));
 
+  // The same sweep with other run settings (threads, device, execution,
+  // data root) is the same experiment: every job reused, and the dry run
+  // says which fields it ignored for identity.
+  nlohmann::json settings = spec;
+  settings["name"] = "grid_a_settings";
+  settings["base"]["train"]["threads"] = 3;
+  settings["base"]["resources"]["device"] = "any";
+  settings["base"]["model"]["conv"]["execution"] = "unfolded";
+  settings["base"]["data"]["root"] = "/elsewhere";
+  const std::string settings_path = WriteSpec(settings, "a_settings.json");
+  CliResult sdry = Cli({"submit", settings_path, "--dry-run"});
+  EXPECT_THAT(sdry.out, HasSubstr("0 new, 8 already queued/running"));
+  EXPECT_THAT(sdry.out, HasSubstr("ignored for identity"));
+  EXPECT_THAT(sdry.out, HasSubstr("set by this sweep to non-default values: data.root model.conv.execution"));
+  CliResult same = Cli({"submit", settings_path});
+  EXPECT_THAT(same.out, HasSubstr("8 jobs, 0 created, 8 reused"));
+
   // A sweep overlapping half of the first: 4 reused.
   CliResult overlap = Cli({"submit", WriteSpec(TestSweep("grid_b", {4, 16}, {0, 1}), "b.json")});
   EXPECT_THAT(overlap.out, HasSubstr("8 jobs, 4 created, 4 reused"));

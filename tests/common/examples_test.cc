@@ -23,7 +23,7 @@ TEST(ExamplesTest, EveryExampleParsesAndExpands) {
   const std::map<std::string, size_t> expected_jobs = {
       {"table1.json", 48},          {"lc_rate_curve.json", 88},   {"kernel_size.json", 32},
       {"intermediate_op.json", 32}, {"init_ablation.json", 56},   {"sharing_ablation.json", 36},
-      {"quick_fashion_mnist.json", 6}};
+      {"quick_fashion_mnist.json", 6}, {"random_lr_wd.json", 24}};
   std::filesystem::path dir = std::filesystem::path(LCSWEEP_SOURCE_DIR) / "deploy" / "examples";
   size_t seen = 0;
   for (const auto& entry : std::filesystem::directory_iterator(dir)) {

@@ -16,6 +16,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/job_identity.h"
 #include "server/core/store.h"
 
 namespace lcsweep {
@@ -38,6 +39,7 @@ class MemoryStore final : public Store {
     for (const auto& [id, c] : checkpoints_) snap.checkpoints.push_back(c);
     for (const auto& [id, m] : models_) snap.models.push_back(m);
     snap.max_event_id = events_.empty() ? 0 : events_.back().id;
+    snap.config_hash_version = config_hash_version_;
     return snap;
   }
 
@@ -70,6 +72,7 @@ class MemoryStore final : public Store {
                     events_.end());
       sweeps_.erase(id);
     }
+    if (batch.config_hash_version > 0) config_hash_version_ = batch.config_hash_version;
     for (const auto& s : batch.sweeps) sweeps_[s.id] = s;
     for (const auto& j : batch.jobs) jobs_[j.id] = j;
     for (const UsageWrite& u : batch.usage) {  // the upsert of store.h, field by field
@@ -191,6 +194,16 @@ class MemoryStore final : public Store {
   }
 
   // The next `n` commits fail with `status` and change nothing.
+  // The identity rule the stored hashes follow (a new store: the current one).
+  void set_config_hash_version(int64_t v) {
+    std::lock_guard<std::mutex> lock(mu_);
+    config_hash_version_ = v;
+  }
+  int64_t config_hash_version() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return config_hash_version_;
+  }
+
   void FailCommits(int n, Status status) {
     std::lock_guard<std::mutex> lock(mu_);
     fail_commits_ = n;
@@ -220,6 +233,7 @@ class MemoryStore final : public Store {
   std::map<int64_t, ModelMeta> models_;  // by job id
   std::vector<Event> events_;
   std::map<std::pair<int64_t, int64_t>, AttemptUsage> usage_;  // by (job, lease)
+  int64_t config_hash_version_ = kConfigHashVersion;
   std::vector<MetricPoint> metrics_;
   std::set<std::tuple<int64_t, int64_t, int64_t>> reports_;  // (job, lease, seq) stored
   int fail_commits_ = 0;

@@ -14,9 +14,11 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "common/job_identity.h"
 #include "server/core/coordinator.h"
 #include "server/store/sqlite_store.h"
 #include "tests/fakes/fake_clock.h"
+#include "tests/server/old_hash.h"
 #include "tests/server/temp_dir.h"
 #include "tests/server/test_specs.h"
 
@@ -352,6 +354,48 @@ TEST(CoordinatorSqliteTest, RestartGivesRunningLeasesOnePeriodToComeBack) {
   reaped = o.coord->ReapExpiredLeases();
   ASSERT_TRUE(reaped.ok());
   EXPECT_EQ(reaped->size(), 1u);
+}
+
+}  // namespace
+}  // namespace lcsweep
+
+namespace lcsweep {
+namespace {
+
+// A store written under identity rule 1 (the whole config hashed) is
+// rehashed at the coordinator's start, durably, keeping both jobs that now
+// share a hash.
+TEST(CoordinatorSqliteTest, AStoreWithOldHashesIsRehashedOnceAndKeepsEveryJob) {
+  ::lcsweep::testing::TempDir dir;
+  const std::string path = dir.File("old.db");
+  FakeClock clock;
+  {
+    auto store = SqliteStore::Open(path, {});
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    ASSERT_TRUE((*store)->Commit(::lcsweep::testing::OldHashStore()).ok());
+    auto snap = (*store)->Load();
+    ASSERT_TRUE(snap.ok());
+    EXPECT_EQ(snap->config_hash_version, 1);
+    EXPECT_NE(snap->jobs[0].hash, snap->jobs[1].hash);
+  }
+  {
+    Opened o = Open(path, &clock);
+    ASSERT_TRUE(o.coord);
+    EXPECT_EQ(o.coord->GetJob(1)->hash, o.coord->GetJob(2)->hash);
+  }
+  auto store = SqliteStore::Open(path, {});
+  ASSERT_TRUE(store.ok());
+  auto snap = (*store)->Load();
+  ASSERT_TRUE(snap.ok());
+  EXPECT_EQ(snap->config_hash_version, kConfigHashVersion);
+  ASSERT_EQ(snap->jobs.size(), 2u);
+  EXPECT_EQ(snap->jobs[0].hash, snap->jobs[1].hash);
+  EXPECT_EQ(snap->jobs[0].state, JobState::kSucceeded);
+  auto events = (*store)->ListEvents({});
+  ASSERT_TRUE(events.ok());
+  int collisions = 0;
+  for (const Event& e : *events) collisions += e.reason.find("both kept") != std::string::npos;
+  EXPECT_EQ(collisions, 2);
 }
 
 }  // namespace

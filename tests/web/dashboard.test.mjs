@@ -193,6 +193,28 @@ test('sweep page: ablation plot, pivot with published numbers, job table', async
   assert.ok(await published.count() >= 1);
   assert.match(await published.first().innerText(), /paper 93\.65 ± 0\.18/);
 
+  // Significance against a chosen reference cell: "vs" in the first cell.
+  await page.locator('#pivot button.vs-pick').first().click();
+  await page.waitForSelector('#pivot .vs.reference');
+  const refText = (await page.locator('#piv-ref').innerText()).match(/reference: (.*?)\s*clear$/)[1];
+  const vsData = (await api(`/sweeps/${info.sweep_id}/results?metric=final.test_accuracy&vs=${encodeURIComponent(refText)}`)).body;
+  assert.equal(vsData.vs, refText);
+  const refCell = vsData.cells.flat().find((c) => c && c.reference);
+  const compared = vsData.cells.flat().filter((c) => c && c.vs_ref);
+  assert.ok(compared.length >= 1);
+  for (const c of compared) {
+    // The difference is cell minus reference (the statistics themselves are
+    // checked against scipy in tests/analysis/significance_test.cc).
+    assert.ok(Math.abs(c.vs_ref.diff - (c.mean - refCell.mean)) < 1e-12);
+    assert.ok(c.vs_ref.p === null || (c.vs_ref.p >= 0 && c.vs_ref.p <= 1));
+  }
+  const shown = await page.locator('#pivot .vs:not(.reference)').allInnerTexts();
+  assert.equal(shown.length, compared.length);
+  const d0 = compared[0].vs_ref.diff * 100;
+  assert.ok(shown[0].startsWith(`Δ ${d0 >= 0 ? '+' : ''}${d0.toFixed(2)} p=`), shown[0]);
+  await page.click('#piv-ref-clear');
+  await page.waitForFunction(() => !document.querySelector('#pivot .vs'));
+
   // Job table: a succeeded job's epoch column reads its epoch count, not the
   // last progress report's.
   const done = page.locator(`#job-table tr[data-job="${info.succeeded[0]}"] td.epoch`);

@@ -14,7 +14,7 @@ export async function renderSweep(ctx, id) {
     metric: sweep.default_metric,
     x: axes.includes('model.conv.lc_rate') ? 'model.conv.lc_rate' : (numericAxes.find((a) => a !== 'seed') || axes[0]),
     series: '',
-    rows: '', cols: '',
+    rows: '', cols: '', vs: '',
     table: {state: new Set(), filter: '', sort: 'id', order: 'asc', offset: 0, limit: 50, metric: ''},
     selected: new Set(),
   };
@@ -80,18 +80,25 @@ export async function renderSweep(ctx, id) {
   const pivRows = el('select#piv-rows', {'aria-label': 'rows'}, axisOptions('', ['']));
   const pivCols = el('select#piv-cols', {'aria-label': 'columns'}, axisOptions('', ['']));
   const pivTable = el('div#pivot-table');
+  // The reference cell of the significance columns ("" = none): the cell's
+  // rows and columns axis values, as the API's vs parameter takes them.
+  const pivRef = el('span#piv-ref');
   put(pivot, el('h2', {text: 'Results over seeds'}),
-    el('div.controls', el('label', 'rows ', pivRows), el('label', 'columns ', pivCols)), pivTable);
+    el('div.controls', el('label', 'rows ', pivRows), el('label', 'columns ', pivCols), pivRef), pivTable);
   async function drawPivot() {
     if (!state.metric) return;
     try {
-      const d = await api.get(`/sweeps/${id}/results`, {metric: state.metric, rows: state.rows, cols: state.cols});
+      const d = await api.get(`/sweeps/${id}/results`,
+        {metric: state.metric, rows: state.rows, cols: state.cols, vs: state.vs || ''});
       if (!ctx.isCurrent()) return;
-      put(pivTable, pivotTable(d));
+      put(pivTable, pivotTable(d, (ref) => { state.vs = ref; drawPivot(); }));
+      put(pivRef, state.vs ? [`reference: ${state.vs} `,
+        el('button#piv-ref-clear', {type: 'button', text: 'clear', onclick: () => { state.vs = ''; drawPivot(); }})]
+        : 'click "vs" in a cell to compare every cell with it');
     } catch (e) { put(pivTable, errorBox(e)); }
   }
-  pivRows.addEventListener('change', () => { state.rows = pivRows.value; drawPivot(); });
-  pivCols.addEventListener('change', () => { state.cols = pivCols.value; drawPivot(); });
+  pivRows.addEventListener('change', () => { state.rows = pivRows.value; state.vs = ''; drawPivot(); });
+  pivCols.addEventListener('change', () => { state.cols = pivCols.value; state.vs = ''; drawPivot(); });
 
   // ---- Job table ----
   const t = state.table;
@@ -213,15 +220,35 @@ function drawHead(head, sweep, ctx) {
     el('details', el('summary', {text: 'sweep spec'}), el('pre', {text: JSON.stringify(sweep.spec, null, 2)})));
 }
 
-function pivotTable(d) {
+// An axis value as the API's cell references spell it (analysis::AxisValueText).
+function valueText(v) { return typeof v === 'string' ? v : v === null ? '' : JSON.stringify(v); }
+
+function pivotTable(d, onPickReference) {
   const k = d.percent ? 100 : 1;
   const fmt = (v) => (d.percent ? (v * k).toFixed(2) : fmtNum(v));
   const header = el('tr', el('th', {text: `${axisLabel(d.rows_axis)} \\ ${axisLabel(d.cols_axis)}`}),
     d.cols.map((c) => el('th', {text: String(c)})));
-  const body = d.rows.map((r, i) => el('tr', el('th', {text: String(r)}), d.cells[i].map((cell) => {
+  const body = d.rows.map((r, i) => el('tr', el('th', {text: String(r)}), d.cells[i].map((cell, j) => {
     if (!cell) return el('td.empty', {text: '–'});
     const ours = `${fmt(cell.mean)} ± ${fmt(cell.std)}`;
     const parts = [el('span.ours', {text: ours}), el('span.n', {text: ` (n=${cell.n})`})];
+    const ref = `${d.rows_axis}=${valueText(r)},${d.cols_axis}=${valueText(d.cols[j])}`;
+    if (cell.reference) {
+      parts.push(el('div.vs.reference', {text: 'reference'}));
+    } else if (cell.vs_ref) {
+      // Difference to the reference (display units), two-sided p, * for p < 0.05.
+      const c = cell.vs_ref;
+      const diff = c.diff * k;
+      const p = c.p === null ? '–' : c.p < 0.001 ? '<0.001' : c.p.toFixed(3);
+      parts.push(el('div.vs', {title: `${c.test} t-test; 95% CI ${c.ci ? c.ci.map((x) => fmt(x)).join(' to ') : '–'}` +
+          (c.seeds_needed !== null ? `; seeds needed for p < 0.05 at power 0.8: ${c.seeds_needed}` : '')},
+        `Δ ${diff >= 0 ? '+' : ''}${d.percent ? diff.toFixed(2) : fmtNum(diff)} p=${p}${c.significant ? '*' : ''}` +
+        (c.few_seeds ? ' (n<3)' : '')));
+    }
+    if (!cell.reference) {
+      parts.push(el('button.vs-pick', {type: 'button', text: 'vs', title: 'compare every cell with this one',
+        onclick: () => onPickReference(ref)}));
+    }
     if (cell.published) {
       // Published numbers are fractions like the figure; std null = not published.
       const pub = cell.published;
@@ -235,6 +262,7 @@ function pivotTable(d) {
   })));
   return el('div',
     el('p.note', {text: `${d.metric}${d.percent ? ' in %' : ''}: mean ± std over seeds (n seeds).` +
+      (d.vs ? ` Δ and p against ${d.vs}: paired t-test by seed when both ran the same seeds, else Welch; * p < 0.05.` : '') +
       (d.published_cells ? ' "paper" = the published number (Gavrikov & Keuper v2, full test set) where the config matches.' : '')
       + (d.published_note && d.metric !== d.published_figure ? ` No published numbers: ${d.published_note}.` : '')}),
     el('table.grid.pivot', el('thead', header), el('tbody', body)));
