@@ -50,23 +50,12 @@ std::vector<std::string> SplitCommas(const std::string& s) {
   return out;
 }
 
-// Total memory of each GPU in GB, from nvidia-smi when it is there.
-std::vector<double> GpuMemoryGb() {
-  std::vector<double> out;
-  FILE* pipe = popen("nvidia-smi --query-gpu=memory.total --format=csv,noheader,nounits 2>/dev/null", "r");
-  if (!pipe) return out;
-  char line[256];
-  while (fgets(line, sizeof(line), pipe)) out.push_back(std::atof(line) / 1024.0);
-  pclose(pipe);
-  return out;
-}
-
+// The devices of --devices; their memory is measured by the agent's probe.
 StatusOr<std::vector<DeviceInfo>> ParseDevices(const std::string& spec) {
   std::vector<DeviceInfo> devices;
-  const std::vector<double> memory = GpuMemoryGb();
   for (const std::string& name : SplitCommas(spec)) {
     if (name == "cpu") {
-      devices.push_back({"cpu", "cpu", 0});
+      devices.push_back({"cpu", "cpu", 0, 0});
       continue;
     }
     if (name.rfind("cuda:", 0) != 0) {
@@ -79,7 +68,7 @@ StatusOr<std::vector<DeviceInfo>> ParseDevices(const std::string& spec) {
           "--devices: " + name + " is not available here (LibTorch sees " +
           std::to_string(torch::cuda::is_available() ? torch::cuda::device_count() : 0) + " GPUs)");
     }
-    devices.push_back({"cuda", name, index < static_cast<int>(memory.size()) ? memory[index] : 0});
+    devices.push_back({"cuda", name, 0, 0});
   }
   if (devices.empty()) return lcsweep::InvalidArgumentError("--devices is empty; use cpu or cuda:N");
   return devices;
@@ -190,6 +179,8 @@ int main(int argc, char** argv) {
   int cpu_slots = 0;
   for (const auto& d : options.slot_devices) cpu_slots += d == "cpu";
   if (threads <= 0) threads = std::max(1, cpu_slots > 0 ? cores / cpu_slots : cores);
+  std::unique_ptr<lcsweep::agent::DeviceProbe> probe = lcsweep::agent::MakeSystemDeviceProbe();
+  options.probe = probe.get();
   options.work_dir = work_dir;
   options.once = once;
   options.lease_wait_seconds = lease_wait;

@@ -66,7 +66,16 @@ struct SweepRecord {
 struct JobRequirements {
   std::string device = "any";     // "cpu" | "cuda" | "any"
   double min_gpu_memory_gb = 0;   // only checked when the job runs on cuda
+  // The coordinator's estimate of the job's device memory (0 = none): raised
+  // after an out-of-memory release, so the next lease asks for more.
+  double memory_estimate_gb = 0;
 };
+
+// The device memory a job needs to be leased on a GPU: its configured
+// minimum or the coordinator's estimate, whichever is larger.
+inline double RequiredGpuMemoryGb(const JobRequirements& r) {
+  return r.min_gpu_memory_gb > r.memory_estimate_gb ? r.min_gpu_memory_gb : r.memory_estimate_gb;
+}
 
 // Latest progress a worker reported (heartbeat and metric reports).
 struct JobProgress {
@@ -128,6 +137,7 @@ struct WorkerDevice {
   std::string kind = "cpu";   // "cpu" | "cuda"
   std::string name;           // e.g. "cuda:0", "NVIDIA H100"
   double memory_gb = 0;       // total memory (cuda)
+  double free_memory_gb = 0;  // free when the worker last measured it (0 = unknown)
 };
 
 struct WorkerRecord {
@@ -319,6 +329,11 @@ struct LeaseRequest {
   bool has_cpu = true;                // may run "cpu" and "any" jobs on the CPU
   bool has_cuda = false;              // may run "cuda" and "any" jobs on a GPU
   double free_gpu_memory_gb = 0;      // largest free GPU memory it can give one job
+  // The device the job would run on ("" = unnamed: only free_gpu_memory_gb
+  // is matched). Named, the coordinator also bounds the job's memory by the
+  // free memory the worker last reported for it less what it leased there
+  // since (Coordinator::LeaseJob).
+  std::string device;
 };
 
 struct Lease {
@@ -332,6 +347,10 @@ struct Lease {
 struct HeartbeatRequest {
   std::string token;
   JobProgress progress;               // epoch, step, metrics (updated_ms ignored)
+  // The worker's devices with the free memory it measured now; empty = not
+  // measured. Replaces what the coordinator knew about the free memory of
+  // the devices named.
+  std::vector<WorkerDevice> devices;
 };
 
 struct HeartbeatResult {

@@ -139,6 +139,7 @@ void ToProto(const WorkerDevice& d, v1::Device* out) {
   out->set_kind(d.kind);
   out->set_name(d.name);
   out->set_memory_gb(d.memory_gb);
+  out->set_free_memory_gb(d.free_memory_gb);
 }
 
 WorkerDevice FromProto(const v1::Device& d) {
@@ -146,6 +147,7 @@ WorkerDevice FromProto(const v1::Device& d) {
   w.kind = d.kind().empty() ? "cpu" : d.kind();
   w.name = d.name();
   w.memory_gb = d.memory_gb();
+  w.free_memory_gb = d.free_memory_gb();
   return w;
 }
 
@@ -285,6 +287,7 @@ LeaseRequest FromProto(const v1::LeaseJobRequest& r) {
   l.has_cpu = r.has_cpu();
   l.has_cuda = r.has_cuda();
   l.free_gpu_memory_gb = r.free_gpu_memory_gb();
+  l.device = r.device();
   return l;
 }
 

@@ -46,8 +46,7 @@ grpc::ServerUnaryReactor* WorkerServiceImpl::LeaseJob(grpc::CallbackServerContex
                                                      const v1::LeaseJobRequest* request,
                                                      v1::LeaseJobResponse* response) {
   grpc::Status refused = CheckAccess(*env_, context, Access::kWorker);
-  if (refused.ok() && request->wait_seconds() < 0)
-    refused = ToGrpcStatus(InvalidArgumentError("wait_seconds must be >= 0"));
+  if (refused.ok()) refused = ToGrpcStatus(CheckRequest(*request));
   if (!refused.ok()) {
     grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
     reactor->Finish(refused);
@@ -64,6 +63,7 @@ grpc::Status WorkerServiceImpl::Heartbeat(grpc::ServerContext* context,
   HeartbeatRequest req;
   req.token = request->lease_token();
   req.progress = FromProto(request->progress());
+  for (const v1::Device& d : request->devices()) req.devices.push_back(FromProto(d));
   StatusOr<HeartbeatResult> r = env_->coordinator->Heartbeat(req);
   if (!r.ok()) return ToGrpcStatus(r.status());
   AfterCommit(*env_, "Heartbeat");

@@ -388,7 +388,8 @@ Status SqliteStore::CommitLocked(const WriteBatch& batch) {
     for (const WorkerRecord& w : batch.workers) {
       nlohmann::json devices = nlohmann::json::array();
       for (const WorkerDevice& d : w.devices)
-        devices.push_back({{"kind", d.kind}, {"name", d.name}, {"memory_gb", d.memory_gb}});
+        devices.push_back({{"kind", d.kind}, {"name", d.name}, {"memory_gb", d.memory_gb},
+                           {"free_memory_gb", d.free_memory_gb}});
       StmtScope scope(s);
       Bind(s, 1, w.id);
       Bind(s, 2, w.name);

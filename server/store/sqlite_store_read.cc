@@ -127,6 +127,7 @@ StatusOr<StoreSnapshot> SqliteStore::Load() {
           dev.kind = d.value("kind", "cpu");
           dev.name = d.value("name", "");
           dev.memory_gb = d.value("memory_gb", 0.0);
+          dev.free_memory_gb = d.value("free_memory_gb", 0.0);
           w.devices.push_back(dev);
         }
         w.cores = static_cast<int>(Int(s, 4));

@@ -63,7 +63,7 @@ JobRun TrainSteps(JobObserver* observer, int steps, int sleep_ms = 0) {
       case StopRequest::kContinue: break;
     }
     observer->Record({{"train.loss", 1.0 / s, s, 0, 0}});
-    observer->SetProgress({0, s, {{"train.loss", 1.0 / s}}});
+    observer->SetProgress({0, s, {{"train.loss", 1.0 / s}}, {}});
     if (s == 3) observer->CheckpointSaved("/tmp/ckpt", 0, 3);
     if (sleep_ms) std::this_thread::sleep_for(std::chrono::milliseconds(sleep_ms));
   }
@@ -239,7 +239,7 @@ TEST(AgentTest, HeartbeatsKeepComingDuringALongStep) {
   FakeCoordinatorClient client;
   client.leases.push_back(Grant(7));
   ScriptedRunner runner([](const JobContext&, JobObserver* o) {
-    o->SetProgress({0, 1, {}});
+    o->SetProgress({0, 1, {}, {}});
     std::this_thread::sleep_for(std::chrono::milliseconds(300));  // one long step
     return JobRun{JobRun::Outcome::kSucceeded, "{}", "", false};
   });
@@ -247,6 +247,58 @@ TEST(AgentTest, HeartbeatsKeepComingDuringALongStep) {
   Agent agent(&client, &runner, &stop, Options(true));
   ASSERT_TRUE(agent.Run().ok());
   EXPECT_GE(client.heartbeats(), 5) << "heartbeats must not wait for the training thread";
+}
+
+// A probe whose free memory moves down by 1 GB per call, so each report
+// shows a fresh measurement.
+class CountingProbe : public DeviceProbe {
+ public:
+  StatusOr<DeviceMemory> Probe(const std::string& device) override {
+    if (device == "cuda:1") return FailedPreconditionError("no NVML");
+    const int n = calls_++;
+    return DeviceMemory{GbToBytes(80), GbToBytes(70 - (n % 50)), "fake"};
+  }
+
+ private:
+  std::atomic<int> calls_{0};
+};
+
+TEST(AgentTest, RegistrationLeasesAndHeartbeatsCarryMeasuredFreeMemory) {
+  FakeCoordinatorClient client;
+  client.leases.push_back(Grant(8));
+  ScriptedRunner runner([](const JobContext&, JobObserver* o) {
+    o->SetProgress({0, 1, {}, {}});
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    return JobRun{JobRun::Outcome::kSucceeded, "{}", "", false};
+  });
+  CountingProbe probe;
+  StopSignal stop;
+  AgentOptions options = Options(true);
+  options.registration.devices = {{"cuda", "cuda:0", 0, 0}, {"cuda", "cuda:1", 0, 0}};
+  options.slot_devices = {"cuda:0"};
+  options.probe = &probe;
+  Agent agent(&client, &runner, &stop, options);
+  ASSERT_TRUE(agent.Run().ok());
+
+  ASSERT_EQ(client.registrations().size(), 1u);
+  const auto& devices = client.registrations()[0].devices;
+  ASSERT_EQ(devices.size(), 2u);
+  EXPECT_DOUBLE_EQ(devices[0].memory_gb, 80);
+  EXPECT_GT(devices[0].free_memory_gb, 20);
+  EXPECT_LE(devices[0].free_memory_gb, 70);
+  EXPECT_DOUBLE_EQ(devices[1].free_memory_gb, 0) << "an unmeasurable device reports unknown";
+
+  ASSERT_FALSE(client.lease_requests().empty());
+  const LeaseRequest& lease = client.lease_requests()[0];
+  EXPECT_EQ(lease.device, "cuda:0");
+  EXPECT_TRUE(lease.has_cuda);
+  EXPECT_LT(lease.free_gpu_memory_gb, devices[0].free_memory_gb) << "measured again at lease time";
+
+  ASSERT_GE(client.heartbeats(), 1);
+  const ProgressReport last = client.last_progress();
+  ASSERT_EQ(last.devices.size(), 2u);
+  EXPECT_EQ(last.devices[0].name, "cuda:0");
+  EXPECT_LT(last.devices[0].free_memory_gb, lease.free_gpu_memory_gb) << "measured per heartbeat";
 }
 
 }  // namespace

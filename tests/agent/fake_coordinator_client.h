@@ -27,11 +27,16 @@ class FakeCoordinatorClient : public CoordinatorClient {
 
   StatusOr<Registration> Register(const WorkerRegistration& r) override {
     Log("register " + r.name);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      registrations_.push_back(r);
+    }
     if (!register_error.ok()) return register_error;
     return Registration{7, 60000, 20};
   }
-  StatusOr<std::optional<LeaseGrant>> Lease(const LeaseRequest&) override {
+  StatusOr<std::optional<LeaseGrant>> Lease(const LeaseRequest& request) override {
     std::lock_guard<std::mutex> lock(mu_);
+    lease_requests_.push_back(request);
     if (leases.empty()) return std::optional<LeaseGrant>();
     LeaseGrant g = leases.front();
     leases.pop_front();
@@ -116,6 +121,18 @@ class FakeCoordinatorClient : public CoordinatorClient {
     std::lock_guard<std::mutex> lock(mu_);
     return heartbeats_;
   }
+  ProgressReport last_progress() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return last_progress_;
+  }
+  std::vector<WorkerRegistration> registrations() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return registrations_;
+  }
+  std::vector<LeaseRequest> lease_requests() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return lease_requests_;
+  }
 
  private:
   void Log(const std::string& call) {
@@ -134,6 +151,8 @@ class FakeCoordinatorClient : public CoordinatorClient {
   std::vector<SentReport> sent_;
   ProgressReport last_progress_;
   int heartbeats_ = 0;
+  std::vector<WorkerRegistration> registrations_;
+  std::vector<LeaseRequest> lease_requests_;
 };
 
 }  // namespace lcsweep::agent

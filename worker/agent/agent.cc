@@ -30,11 +30,43 @@ AgentStats Agent::stats() const {
   return stats_;
 }
 
+std::vector<DeviceInfo> Agent::MeasureDevices() {
+  std::vector<DeviceInfo> devices = options_.registration.devices;
+  if (options_.probe == nullptr) return devices;
+  for (DeviceInfo& d : devices) {
+    StatusOr<DeviceMemory> m = options_.probe->Probe(d.name);
+    if (m.ok()) {
+      d.memory_gb = BytesToGb(m->total_bytes);
+      d.free_memory_gb = BytesToGb(m->free_bytes);
+      continue;
+    }
+    std::lock_guard<std::mutex> lock(probe_mu_);
+    if (!probe_warned_[d.name]) {
+      probe_warned_[d.name] = true;
+      Log()->warn("event=device_probe_failed {} {} action=report_unknown_free_memory",
+                  Kv("device", d.name), Kv("error", m.status().ToString()));
+    }
+    d.free_memory_gb = 0;
+  }
+  return devices;
+}
+
+double Agent::LeaseOffer(const std::string& device) {
+  for (const DeviceInfo& d : options_.probe == nullptr ? options_.registration.devices
+                                                       : MeasureDevices()) {
+    if (d.name != device) continue;
+    return options_.probe == nullptr ? d.memory_gb : d.free_memory_gb;
+  }
+  return 0;
+}
+
 Status Agent::RegisterWithRetry() {
   Backoff backoff(std::chrono::milliseconds(250), std::chrono::seconds(10),
                   std::hash<std::string>()(options_.registration.name));
   while (!stop_->draining()) {
-    StatusOr<Registration> reg = client_->Register(options_.registration);
+    WorkerRegistration registration = options_.registration;
+    registration.devices = MeasureDevices();
+    StatusOr<Registration> reg = client_->Register(registration);
     if (reg.ok()) {
       std::lock_guard<std::mutex> lock(mu_);
       worker_id_ = reg->worker_id;
@@ -77,9 +109,8 @@ void Agent::SlotLoop(int slot) {
     const bool cuda = device.rfind("cuda", 0) == 0;
     request.has_cpu = !cuda;
     request.has_cuda = cuda;
-    for (const auto& d : options_.registration.devices) {
-      if (d.name == device) request.free_gpu_memory_gb = d.memory_gb;
-    }
+    request.device = device;
+    request.free_gpu_memory_gb = LeaseOffer(device);
     request.wait_seconds = options_.lease_wait_seconds;
 
     StatusOr<std::optional<LeaseGrant>> lease = client_->Lease(request);
@@ -117,6 +148,7 @@ void Agent::SlotLoop(int slot) {
     session_options.device = device;
     session_options.work_dir = options_.work_dir;
     session_options.heartbeat_interval = options_.heartbeat_interval;
+    if (options_.probe != nullptr) session_options.measure_devices = [this] { return MeasureDevices(); };
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (heartbeat_interval_ms_ > 0) {

@@ -2,6 +2,8 @@
 // then runs one slot thread per configured slot, each pinned to a device:
 // lease (long poll) -> JobSession -> lease again, with jittered backoff while
 // the coordinator is unreachable and re-registration when it forgot us.
+// With a DeviceProbe, registration, every lease request and every heartbeat
+// carry the devices' free memory measured at that moment.
 //
 // Shutdown: StopSignal::Drain() lets running jobs checkpoint, upload and
 // release, and stops leasing; Run() returns once every slot is idle.
@@ -18,6 +20,7 @@
 #include <vector>
 
 #include "worker/agent/coordinator_client.h"
+#include "worker/agent/device_probe.h"
 #include "worker/agent/job_runner.h"
 #include "worker/agent/job_session.h"
 #include "worker/agent/stop_signal.h"
@@ -31,6 +34,10 @@ struct AgentOptions {
   int lease_wait_seconds = 10;        // long-poll length
   bool once = false;                  // run one job, then return
   std::chrono::milliseconds heartbeat_interval{5000};  // used if the coordinator suggests none
+  // Measures the devices' memory for registration, lease requests and
+  // heartbeats (not owned; must outlive Run()). nullptr: nothing is
+  // measured and lease requests offer the registered total memory.
+  DeviceProbe* probe = nullptr;
 };
 
 // Counts of what the agent did, for logs and tests.
@@ -49,6 +56,11 @@ class Agent {
 
  private:
   Status RegisterWithRetry();
+  // The registered devices with memory measured now (probe failures keep
+  // what was registered and log once per device).
+  std::vector<DeviceInfo> MeasureDevices();
+  // What a lease request on `device` offers one job, in GB.
+  double LeaseOffer(const std::string& device);
   void SlotLoop(int slot);
 
   CoordinatorClient* client_;
@@ -62,6 +74,8 @@ class Agent {
   Status fatal_;
   AgentStats stats_;
   std::atomic<bool> once_claimed_{false};
+  std::mutex probe_mu_;
+  std::map<std::string, bool> probe_warned_;  // device -> a failure was logged
 };
 
 }  // namespace lcsweep::agent

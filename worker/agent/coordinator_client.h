@@ -26,7 +26,9 @@ namespace lcsweep::agent {
 struct DeviceInfo {
   std::string kind;        // "cpu" | "cuda"
   std::string name;        // "cpu", "cuda:0"
-  double memory_gb = 0;    // total memory (cuda)
+  double memory_gb = 0;    // total memory (cuda; cpu too when probed)
+  // Free memory when last measured (DeviceProbe); 0 = unknown.
+  double free_memory_gb = 0;
 };
 
 struct WorkerRegistration {
@@ -49,8 +51,12 @@ struct LeaseRequest {
   int64_t worker_id = 0;
   bool has_cpu = true;
   bool has_cuda = false;
+  // What the worker can give one more job on `device`: the device's free
+  // memory measured now, less the reserve and what its running jobs there
+  // are still expected to allocate (worker/agent/packer.h).
   double free_gpu_memory_gb = 0;
   int wait_seconds = 0;  // long poll
+  std::string device;    // the slot's device, e.g. "cuda:0" ("" = unnamed)
 };
 
 struct CheckpointRef {
@@ -82,6 +88,10 @@ struct ProgressReport {
   int64_t epoch = 0;
   int64_t step = 0;
   std::map<std::string, double> metrics;
+  // The worker's devices with their free memory measured for this
+  // heartbeat (empty = not measured); the coordinator's lease matching uses
+  // the newest report.
+  std::vector<DeviceInfo> devices;
 };
 
 class CoordinatorClient {

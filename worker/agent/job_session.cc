@@ -191,6 +191,7 @@ void JobSession::HeartbeatLoop() {
       std::lock_guard<std::mutex> lock(mu_);
       progress = progress_;
     }
+    if (options_.measure_devices) progress.devices = options_.measure_devices();
     StatusOr<bool> beat = client_->Heartbeat(lease_.job_id, lease_.token, progress);
     if (!beat.ok()) {
       NoteStale(beat.status());

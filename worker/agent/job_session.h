@@ -20,6 +20,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -39,6 +40,9 @@ struct SessionOptions {
   size_t max_points_per_report = 5000;
   // How long final calls keep retrying while the coordinator is unreachable.
   std::chrono::milliseconds final_call_patience{std::chrono::minutes(10)};
+  // Called before every heartbeat for the devices' free memory (empty
+  // function: heartbeats carry no devices). From the heartbeat thread.
+  std::function<std::vector<DeviceInfo>()> measure_devices;
 };
 
 // What happened to the job, for logs and tests.

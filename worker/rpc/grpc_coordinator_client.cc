@@ -50,6 +50,7 @@ class GrpcCoordinatorClient : public CoordinatorClient {
       dev->set_kind(d.kind);
       dev->set_name(d.name);
       dev->set_memory_gb(d.memory_gb);
+      dev->set_free_memory_gb(d.free_memory_gb);
     }
     req.set_cores(r.cores);
     req.set_slots(r.slots);
@@ -77,6 +78,7 @@ class GrpcCoordinatorClient : public CoordinatorClient {
     req.set_has_cuda(r.has_cuda);
     req.set_free_gpu_memory_gb(r.free_gpu_memory_gb);
     req.set_wait_seconds(r.wait_seconds);
+    req.set_device(r.device);
     v1::LeaseJobResponse resp;
     auto ctx = Context(std::chrono::seconds(r.wait_seconds));
     LCSWEEP_RETURN_IF_ERROR(FromGrpcStatus(stub_->LeaseJob(ctx.get(), req, &resp)));
@@ -108,6 +110,13 @@ class GrpcCoordinatorClient : public CoordinatorClient {
     req.mutable_progress()->set_epoch(progress.epoch);
     req.mutable_progress()->set_step(progress.step);
     for (const auto& [k, v] : progress.metrics) (*req.mutable_progress()->mutable_metrics())[k] = v;
+    for (const auto& d : progress.devices) {
+      v1::Device* dev = req.add_devices();
+      dev->set_kind(d.kind);
+      dev->set_name(d.name);
+      dev->set_memory_gb(d.memory_gb);
+      dev->set_free_memory_gb(d.free_memory_gb);
+    }
     v1::HeartbeatResponse resp;
     auto ctx = Context();
     LCSWEEP_RETURN_IF_ERROR(FromGrpcStatus(stub_->Heartbeat(ctx.get(), req, &resp)));
