@@ -234,7 +234,11 @@ class Coordinator {
   // running -> queued (attempt + 1) or failed; returns the job after the change.
   StatusOr<JobRecord> FailJob(const std::string& token, const std::string& error, bool retryable);
   // running -> queued, attempt unchanged (drain / shutdown of a worker).
-  Status ReleaseJob(const std::string& token, const std::string& reason);
+  // kOutOfMemory / kDoesNotFit raise the job's memory estimate to at least
+  // memory_estimate_gb; the first out-of-memory release of a job costs it an
+  // attempt (job_lifecycle.h).
+  Status ReleaseJob(const std::string& token, const std::string& reason,
+                    ReleaseKind kind = ReleaseKind::kDrain, double memory_estimate_gb = 0);
 
   // ---- Maintenance ----------------------------------------------------------
 

@@ -334,9 +334,12 @@ StatusOr<JobRecord> Coordinator::FailJob(const std::string& token, const std::st
   return TransitLease(token, t);
 }
 
-Status Coordinator::ReleaseJob(const std::string& token, const std::string& reason) {
+Status Coordinator::ReleaseJob(const std::string& token, const std::string& reason,
+                               ReleaseKind kind, double memory_estimate_gb) {
   Trigger t = MakeTrigger(Trigger::Kind::kRelease);
   t.text = reason;
+  t.release = kind;
+  t.memory_estimate_gb = memory_estimate_gb;
   return TransitLease(token, t).status();
 }
 

@@ -71,6 +71,13 @@ struct JobRequirements {
   double memory_estimate_gb = 0;
 };
 
+// Why a worker gives a running job back (ReleaseJob).
+enum class ReleaseKind {
+  kDrain,        // the worker stops (drain, undelivered metrics): not the job's fault
+  kOutOfMemory,  // the job ran out of device memory: its estimate is raised
+  kDoesNotFit,   // the worker's estimate exceeds what it can give: estimate raised
+};
+
 // The device memory a job needs to be leased on a GPU: its configured
 // minimum or the coordinator's estimate, whichever is larger.
 inline double RequiredGpuMemoryGb(const JobRequirements& r) {
@@ -112,6 +119,9 @@ struct JobRecord {
   // Leases handed out for this job so far; the current lease is number
   // `leases`. Metric reports are deduplicated per (job, lease, sequence).
   int64_t leases = 0;
+  // An out-of-memory release cost this job one attempt already; later ones
+  // count as losses (see job_lifecycle.h).
+  bool oom_counted = false;
   // Lease (valid while running; the token also stays on a job cancelled while
   // running so its worker is told on the next heartbeat).
   std::string lease_token;     // fencing token, unguessable, fresh per lease

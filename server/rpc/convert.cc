@@ -279,6 +279,7 @@ void ToProto(const Lease& lease, v1::Lease* out) {
   out->set_lease_expires_at_ms(lease.expiry_ms);
   out->set_heartbeat_interval_ms(lease.heartbeat_interval_ms);
   if (lease.checkpoint) ToProto(*lease.checkpoint, out->mutable_resume_from());
+  out->set_memory_estimate_gb(lease.job.requirements.memory_estimate_gb);
 }
 
 LeaseRequest FromProto(const v1::LeaseJobRequest& r) {

@@ -220,7 +220,13 @@ grpc::Status WorkerServiceImpl::ReleaseJob(grpc::ServerContext* context,
   LCSWEEP_CHECK_WORKER(context);
   LCSWEEP_CHECK_REQUEST(*request);
   std::string reason = request->reason().empty() ? "released by worker" : request->reason();
-  return ToGrpcStatus(env_->coordinator->ReleaseJob(request->lease_token(), reason));
+  ReleaseKind kind = ReleaseKind::kDrain;
+  if (request->reason_code() == v1::RELEASE_REASON_OUT_OF_MEMORY) kind = ReleaseKind::kOutOfMemory;
+  if (request->reason_code() == v1::RELEASE_REASON_DOES_NOT_FIT) kind = ReleaseKind::kDoesNotFit;
+  if (!(request->memory_estimate_gb() >= 0) || request->memory_estimate_gb() > 1e6)
+    return ToGrpcStatus(InvalidArgumentError("memory_estimate_gb must be in [0, 1e6] GB"));
+  return ToGrpcStatus(
+      env_->coordinator->ReleaseJob(request->lease_token(), reason, kind, request->memory_estimate_gb()));
 }
 
 }  // namespace lcsweep::rpc

@@ -143,6 +143,13 @@ CREATE UNIQUE INDEX sweeps_by_request ON sweeps(request_id) WHERE request_id != 
       R"sql(
 ALTER TABLE sweeps ADD COLUMN complete INTEGER NOT NULL DEFAULT 1;
 )sql",
+      // OOM-aware placement: the coordinator's memory estimate of each job
+      // (raised when the job ran out of memory or did not fit its worker)
+      // and whether an out-of-memory release already cost it an attempt.
+      R"sql(
+ALTER TABLE jobs ADD COLUMN memory_estimate_gb REAL NOT NULL DEFAULT 0;
+ALTER TABLE jobs ADD COLUMN oom_counted INTEGER NOT NULL DEFAULT 0;
+)sql",
   };
   return *migrations;
 }

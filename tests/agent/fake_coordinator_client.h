@@ -4,6 +4,7 @@
 #pragma once
 
 #include <atomic>
+#include <cstdio>
 #include <deque>
 #include <mutex>
 #include <set>
@@ -98,6 +99,15 @@ class FakeCoordinatorClient : public CoordinatorClient {
   Status ReleaseJob(int64_t job_id, const std::string&, const std::string&) override {
     if (stale_token) return FailedPreconditionError("stale token");
     Log("release " + std::to_string(job_id));
+    return OkStatus();
+  }
+  Status ReleaseJobForMemory(int64_t job_id, const std::string&, ReleaseReason why, double gb,
+                             const std::string&) override {
+    if (stale_token) return FailedPreconditionError("stale token");
+    char text[64];
+    std::snprintf(text, sizeof(text), " %.2f", gb);
+    Log("release " + std::to_string(job_id) +
+        (why == ReleaseReason::kOutOfMemory ? " out_of_memory" : " does_not_fit") + text);
     return OkStatus();
   }
 

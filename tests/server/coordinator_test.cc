@@ -559,6 +559,43 @@ TEST_F(CoordinatorTest, LeasesWithinOneHeartbeatIntervalCannotOverCommitReported
   EXPECT_EQ(gpu.jobs.size(), 3u);
 }
 
+TEST_F(CoordinatorTest, OutOfMemoryRaisesTheEstimateAndCostsOneAttemptAtMostOnce) {
+  nlohmann::json gpu_base = {{"resources", {{"device", "cuda"}, {"min_gpu_memory_gb", 2}}}};
+  SubmitSweepResult gpu = Submit(GridSpec("gpu", {1}, {0}, 0, 3, gpu_base));
+  const int64_t job_id = gpu.jobs[0].job_id;
+  int64_t w = Worker("w", true, 80);
+  auto l1 = LeaseFor(w, false, true, 40);
+  ASSERT_TRUE(l1.has_value());
+  ASSERT_TRUE(coord_->ReleaseJob(l1->token, "CUDA out of memory", ReleaseKind::kOutOfMemory, 6).ok());
+  JobRecord j = Job(job_id);
+  EXPECT_EQ(j.state, JobState::kQueued);
+  EXPECT_EQ(j.attempt, 2) << "the first out-of-memory release costs an attempt";
+  EXPECT_EQ(j.failures, 1);
+  EXPECT_DOUBLE_EQ(j.requirements.memory_estimate_gb, 6);
+  EXPECT_THAT(Events(job_id).back().reason, HasSubstr("ran out of memory"));
+  // The raised estimate is what the next lease must offer.
+  EXPECT_FALSE(LeaseFor(w, false, true, 5).has_value());
+  auto l2 = LeaseFor(w, false, true, 9);
+  ASSERT_TRUE(l2.has_value());
+  ASSERT_TRUE(coord_->ReleaseJob(l2->token, "again", ReleaseKind::kOutOfMemory, 9).ok());
+  j = Job(job_id);
+  EXPECT_EQ(j.attempt, 2) << "a second out-of-memory release is a loss, not a failure";
+  EXPECT_EQ(j.failures, 1);
+  EXPECT_EQ(j.losses, 1);
+  EXPECT_DOUBLE_EQ(j.requirements.memory_estimate_gb, 9);
+  // Does-not-fit never lowers the estimate and costs no attempt.
+  auto l3 = LeaseFor(w, false, true, 12);
+  ASSERT_TRUE(l3.has_value());
+  ASSERT_TRUE(coord_->ReleaseJob(l3->token, "too big here", ReleaseKind::kDoesNotFit, 3).ok());
+  j = Job(job_id);
+  EXPECT_EQ(j.attempt, 2);
+  EXPECT_DOUBLE_EQ(j.requirements.memory_estimate_gb, 9);
+  // A drain keeps it as well.
+  auto l4 = LeaseFor(w, false, true, 12);
+  ASSERT_TRUE(l4.has_value());
+  EXPECT_DOUBLE_EQ(l4->job.requirements.memory_estimate_gb, 9);
+}
+
 TEST(DeviceLedgerTest, ReportsResetWhatWasLeasedAndUnknownDevicesHaveNoBound) {
   DeviceLedger ledger;
   EXPECT_FALSE(ledger.Available(1, "cuda:0").has_value());

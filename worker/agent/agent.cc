@@ -1,5 +1,6 @@
 #include "worker/agent/agent.h"
 
+#include <algorithm>
 #include <thread>
 
 #include "common/logging.h"
@@ -52,6 +53,7 @@ std::vector<DeviceInfo> Agent::MeasureDevices() {
 }
 
 double Agent::LeaseOffer(const std::string& device) {
+  if (options_.packer != nullptr) return BytesToGb(options_.packer->Offer(device));
   for (const DeviceInfo& d : options_.probe == nullptr ? options_.registration.devices
                                                        : MeasureDevices()) {
     if (d.name != device) continue;
@@ -111,6 +113,10 @@ void Agent::SlotLoop(int slot) {
     request.has_cuda = cuda;
     request.device = device;
     request.free_gpu_memory_gb = LeaseOffer(device);
+    if (options_.packer != nullptr && request.free_gpu_memory_gb <= 0) {
+      stop_->SleepFor(options_.full_device_wait);  // the device is full: wait for a job to end
+      continue;
+    }
     request.wait_seconds = options_.lease_wait_seconds;
 
     StatusOr<std::optional<LeaseGrant>> lease = client_->Lease(request);
@@ -144,7 +150,24 @@ void Agent::SlotLoop(int slot) {
       client_->ReleaseJob((*lease)->job_id, (*lease)->token, "worker --once already busy");
       return;
     }
+    LeaseGrant& grant = **lease;
+    StatusOr<int64_t> estimated = runner_->EstimateMemoryBytes(grant, device);
+    const int64_t estimate =
+        std::max(estimated.ok() ? *estimated : int64_t{0}, GbToBytes(grant.memory_estimate_gb));
+    if (options_.packer != nullptr && !options_.packer->TryAdmit(device, grant.job_id, estimate)) {
+      const int64_t offer = options_.packer->Offer(device);
+      Log()->info("event=job_does_not_fit {} {} {} {} action=release", Kv("job", grant.job_id),
+                  Kv("device", device), Kv("estimate_gb", BytesToGb(estimate)),
+                  Kv("offer_gb", BytesToGb(offer)));
+      client_->ReleaseJobForMemory(grant.job_id, grant.token, ReleaseReason::kDoesNotFit,
+                                   BytesToGb(estimate),
+                                   "needs " + std::to_string(BytesToGb(estimate)) + " GB, " + device +
+                                       " can give " + std::to_string(BytesToGb(offer)) + " GB");
+      stop_->SleepFor(options_.full_device_wait);
+      continue;
+    }
     SessionOptions session_options;
+    session_options.memory_estimate_gb = BytesToGb(estimate);
     session_options.device = device;
     session_options.work_dir = options_.work_dir;
     session_options.heartbeat_interval = options_.heartbeat_interval;
@@ -156,8 +179,9 @@ void Agent::SlotLoop(int slot) {
       }
       ++stats_.leases;
     }
-    JobSession session(client_, runner_, stop_, std::move(**lease), session_options);
+    JobSession session(client_, runner_, stop_, grant, session_options);
     const SessionEnd end = session.Run();
+    if (options_.packer != nullptr) options_.packer->Remove(grant.job_id);
     {
       std::lock_guard<std::mutex> lock(mu_);
       ++stats_.ends[end];

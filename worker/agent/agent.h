@@ -3,7 +3,12 @@
 // lease (long poll) -> JobSession -> lease again, with jittered backoff while
 // the coordinator is unreachable and re-registration when it forgot us.
 // With a DeviceProbe, registration, every lease request and every heartbeat
-// carry the devices' free memory measured at that moment.
+// carry the devices' free memory measured at that moment. With a
+// DevicePacker, a slot leases only while its device can give a job memory,
+// admits a leased job only when the job's estimate (the runner's, or the
+// coordinator's if larger) fits, and gives it back (does not fit) otherwise.
+// A job that runs out of memory is released with its estimate raised
+// (RaisedEstimateGb) instead of failed.
 //
 // Shutdown: StopSignal::Drain() lets running jobs checkpoint, upload and
 // release, and stops leasing; Run() returns once every slot is idle.
@@ -21,6 +26,7 @@
 
 #include "worker/agent/coordinator_client.h"
 #include "worker/agent/device_probe.h"
+#include "worker/agent/packer.h"
 #include "worker/agent/job_runner.h"
 #include "worker/agent/job_session.h"
 #include "worker/agent/stop_signal.h"
@@ -38,6 +44,12 @@ struct AgentOptions {
   // heartbeats (not owned; must outlive Run()). nullptr: nothing is
   // measured and lease requests offer the registered total memory.
   DeviceProbe* probe = nullptr;
+  // --pack: slots sharing a device lease only while the job fits
+  // (worker/agent/packer.h); a leased job that does not fit is given back
+  // with its estimate. Not owned. nullptr: slots lease regardless of memory.
+  DevicePacker* packer = nullptr;
+  // How long a packed slot waits before asking again when its device is full.
+  std::chrono::milliseconds full_device_wait{1000};
 };
 
 // Counts of what the agent did, for logs and tests.

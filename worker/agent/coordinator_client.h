@@ -74,6 +74,15 @@ struct LeaseGrant {
   std::string token;         // fencing token for every later call
   int64_t heartbeat_interval_ms = 0;
   std::optional<CheckpointRef> resume_from;
+  // The coordinator's memory estimate in GB (0 = none), raised after the
+  // job ran out of memory or did not fit a worker.
+  double memory_estimate_gb = 0;
+};
+
+// Why a worker gives a job back (ReleaseJobForMemory).
+enum class ReleaseReason {
+  kOutOfMemory,  // the job ran out of device memory (first time: costs one attempt)
+  kDoesNotFit,   // its estimate exceeds what this worker can give it now
 };
 
 struct MetricSample {
@@ -119,6 +128,10 @@ class CoordinatorClient {
                          bool retryable) = 0;
   virtual Status ReleaseJob(int64_t job_id, const std::string& token,
                             const std::string& reason) = 0;
+  // A release for memory: the coordinator raises the job's estimate to at
+  // least `memory_estimate_gb` so its next lease asks for that much.
+  virtual Status ReleaseJobForMemory(int64_t job_id, const std::string& token, ReleaseReason why,
+                                     double memory_estimate_gb, const std::string& reason) = 0;
 };
 
 // True for the codes that mean "try again later" (coordinator unreachable).

@@ -36,6 +36,10 @@ struct JobRun {
   std::string result_json;   // kSucceeded
   std::string error;         // kFailed: what went wrong and its cause
   bool retryable = false;    // kFailed: whether another attempt can help
+  // kFailed: the device ran out of memory (c10::OutOfMemoryError or a CUDA
+  // "out of memory"); the agent releases the job with a raised estimate
+  // instead of failing it.
+  bool out_of_memory = false;
 };
 
 struct JobContext {
@@ -49,6 +53,14 @@ class JobRunner {
  public:
   virtual ~JobRunner() = default;
   virtual JobRun Run(const JobContext& context, JobObserver* observer) = 0;
+  // Device memory the job will need on `device` in bytes (0 = unknown), for
+  // packing (worker/agent/packer.h). Called from the slot's thread before
+  // Run(). Errors are treated as unknown.
+  virtual StatusOr<int64_t> EstimateMemoryBytes(const LeaseGrant& lease, const std::string& device) {
+    (void)lease;
+    (void)device;
+    return int64_t{0};
+  }
 };
 
 }  // namespace lcsweep::agent

@@ -10,6 +10,9 @@
 //   completed: a completion would seal a series with steps missing.
 // - Checkpoints are uploaded when the runner reports one, after the metrics
 //   measured before it, so a resumed attempt never re-reports a stored step.
+// - A run that ran out of device memory is released (out of memory) with a
+//   raised estimate, not failed: the coordinator charges it one attempt at
+//   most once and places it where more memory is free.
 // - A stale token (FAILED_PRECONDITION) anywhere: the job is abandoned and
 //   nothing more is written about it.
 // Thread-safety: Run() is called once, from the slot's thread; the observer
@@ -43,11 +46,18 @@ struct SessionOptions {
   // Called before every heartbeat for the devices' free memory (empty
   // function: heartbeats carry no devices). From the heartbeat thread.
   std::function<std::vector<DeviceInfo>()> measure_devices;
+  // The job's memory estimate the slot admitted it with; an out-of-memory
+  // end releases the job with RaisedEstimateGb of it.
+  double memory_estimate_gb = 0;
 };
 
 // What happened to the job, for logs and tests.
 enum class SessionEnd { kCompleted, kFailed, kCancelled, kReleased, kAbandoned };
 const char* SessionEndName(SessionEnd end);
+
+// The estimate a job gets after it ran out of memory with `estimate_gb`:
+// half again as much, at least 0.5 GB.
+double RaisedEstimateGb(double estimate_gb);
 
 class JobSession : private JobObserver {
  public:

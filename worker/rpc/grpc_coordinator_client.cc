@@ -91,6 +91,7 @@ class GrpcCoordinatorClient : public CoordinatorClient {
     grant.config_hash = l.job().config_hash();
     grant.token = l.lease_token();
     grant.heartbeat_interval_ms = l.heartbeat_interval_ms();
+    grant.memory_estimate_gb = l.memory_estimate_gb();
     if (l.has_resume_from() && l.resume_from().id() != 0) {
       CheckpointRef ref;
       ref.epoch = l.resume_from().epoch();
@@ -238,6 +239,20 @@ class GrpcCoordinatorClient : public CoordinatorClient {
     req.set_job_id(job_id);
     req.set_lease_token(token);
     req.set_reason(reason);
+    v1::ReleaseJobResponse resp;
+    auto ctx = Context();
+    return FromGrpcStatus(stub_->ReleaseJob(ctx.get(), req, &resp));
+  }
+
+  Status ReleaseJobForMemory(int64_t job_id, const std::string& token, ReleaseReason why,
+                             double memory_estimate_gb, const std::string& reason) override {
+    v1::ReleaseJobRequest req;
+    req.set_job_id(job_id);
+    req.set_lease_token(token);
+    req.set_reason(reason);
+    req.set_reason_code(why == ReleaseReason::kOutOfMemory ? v1::RELEASE_REASON_OUT_OF_MEMORY
+                                                           : v1::RELEASE_REASON_DOES_NOT_FIT);
+    req.set_memory_estimate_gb(memory_estimate_gb);
     v1::ReleaseJobResponse resp;
     auto ctx = Context();
     return FromGrpcStatus(stub_->ReleaseJob(ctx.get(), req, &resp));
