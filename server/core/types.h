@@ -343,7 +343,7 @@ struct LeaseRequest {
   // is matched). Named, the coordinator also bounds the job's memory by the
   // free memory the worker last reported for it less what it leased there
   // since (Coordinator::LeaseJob).
-  std::string device;
+  std::string device = "";
 };
 
 struct Lease {
@@ -360,7 +360,7 @@ struct HeartbeatRequest {
   // The worker's devices with the free memory it measured now; empty = not
   // measured. Replaces what the coordinator knew about the free memory of
   // the devices named.
-  std::vector<WorkerDevice> devices;
+  std::vector<WorkerDevice> devices = {};
 };
 
 struct HeartbeatResult {

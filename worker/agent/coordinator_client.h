@@ -56,7 +56,7 @@ struct LeaseRequest {
   // are still expected to allocate (worker/agent/packer.h).
   double free_gpu_memory_gb = 0;
   int wait_seconds = 0;  // long poll
-  std::string device;    // the slot's device, e.g. "cuda:0" ("" = unnamed)
+  std::string device = "";  // the slot's device, e.g. "cuda:0" ("" = unnamed)
 };
 
 struct CheckpointRef {
@@ -100,7 +100,7 @@ struct ProgressReport {
   // The worker's devices with their free memory measured for this
   // heartbeat (empty = not measured); the coordinator's lease matching uses
   // the newest report.
-  std::vector<DeviceInfo> devices;
+  std::vector<DeviceInfo> devices = {};
 };
 
 class CoordinatorClient {
