@@ -10,6 +10,12 @@
 
 #include "cli/commands.h"
 #include "cli/token.h"
+#ifdef LCSWEEP_HAVE_TORCH
+#include <map>
+
+#include "common/job_config_json.h"
+#include "worker/nn/memory_estimate.h"
+#endif
 
 namespace {
 
@@ -74,6 +80,23 @@ int main(int argc, char** argv) {
   s->add_option("--priority", submit.priority, "override the spec's priority (higher runs first)");
   s->add_flag("--force", submit.force, "re-run jobs even when an identical job already finished");
   s->add_flag("--json", submit.json, "print the coordinator's answer as JSON");
+#ifdef LCSWEEP_HAVE_TORCH
+  // One model build per distinct (model, data set, batch size, momentum):
+  // a sweep's seeds and learning rates share an estimate.
+  std::map<std::string, lcsweep::StatusOr<double>> estimates;
+  submit.memory_estimate_gb = [&estimates](const lcsweep::JobConfig& job) -> lcsweep::StatusOr<double> {
+    const nlohmann::json full = lcsweep::JobConfigToJson(job);
+    const std::string key = nlohmann::json{full.at("model"), job.data.name, job.train.batch_size,
+                                           job.train.momentum}.dump();
+    auto it = estimates.find(key);
+    if (it == estimates.end()) {
+      lcsweep::StatusOr<lcsweep::nn::MemoryEstimate> e = lcsweep::nn::EstimateJobMemory(job);
+      it = estimates.emplace(key, e.ok() ? lcsweep::StatusOr<double>(e->total() / (1024.0 * 1024.0 * 1024.0))
+                                         : lcsweep::StatusOr<double>(e.status())).first;
+    }
+    return it->second;
+  };
+#endif
   s->callback([&] { code = RunSubmit(conn, submit, io); });
 
   std::string tag;

@@ -1,6 +1,8 @@
 #include "cli/submit.h"
 
 #include <algorithm>
+#include <cstdio>
+
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -118,7 +120,8 @@ std::string RenderSubmitted(const Sweep& sweep, const v1::SubmitSweepResponse& r
   return out.str();
 }
 
-std::string RenderDryRun(const Sweep& sweep, const v1::SubmitSweepResponse* server) {
+std::string RenderDryRun(const Sweep& sweep, const v1::SubmitSweepResponse* server,
+                         const MemoryEstimator& memory) {
   // The coordinator lists at most its first jobs (jobs_omitted counts the
   // rest); match by hash so that every local job finds its outcome.
   std::map<std::string, const v1::SubmittedJob*> on_server;
@@ -129,6 +132,7 @@ std::string RenderDryRun(const Sweep& sweep, const v1::SubmitSweepResponse* serv
   for (const auto& a : sweep.axis_paths) header.push_back(a.substr(a.rfind('.') == std::string::npos ? 0 : a.rfind('.') + 1));
   header.push_back("seed");
   header.push_back("hash");
+  if (memory) header.push_back("memory GB");
   if (server) header.push_back("on server");
   Table t(header);
   t.SetRightAligned(0);
@@ -145,6 +149,12 @@ std::string RenderDryRun(const Sweep& sweep, const v1::SubmitSweepResponse* serv
     row.push_back(std::to_string(job.config.seed));
     per_axis["seed"][job.config.seed]++;
     row.push_back(job.hash.substr(0, 12));
+    if (memory) {
+      StatusOr<double> gb = memory(job.config);
+      char text[32];
+      std::snprintf(text, sizeof(text), "%.2f", gb.ok() ? *gb : 0.0);
+      row.push_back(gb.ok() ? text : "?");
+    }
     if (server) {
       auto it = on_server.find(job.hash);
       std::string on = "?";
@@ -236,7 +246,7 @@ int RunSubmit(const ConnectionFlags& flags, const SubmitArgs& args, Io io) {
   const Sweep& sweep = *parsed.sweep;
   auto offline = [&](const Status& why) {
     if (!why.ok()) io.err << "note: " << why.message() << "; showing the offline expansion\n";
-    io.out << (args.json ? ToJson(OfflinePlan(sweep)) + "\n" : RenderDryRun(sweep, nullptr));
+    io.out << (args.json ? ToJson(OfflinePlan(sweep)) + "\n" : RenderDryRun(sweep, nullptr, args.memory_estimate_gb));
     return kExitOk;
   };
   if (args.dry_run && args.offline) return offline(OkStatus());
@@ -248,7 +258,7 @@ int RunSubmit(const ConnectionFlags& flags, const SubmitArgs& args, Io io) {
   if (args.json) {
     io.out << ToJson(*resp) << "\n";
   } else {
-    io.out << (args.dry_run ? RenderDryRun(sweep, &*resp) : RenderSubmitted(sweep, *resp, args.force));
+    io.out << (args.dry_run ? RenderDryRun(sweep, &*resp, args.memory_estimate_gb) : RenderSubmitted(sweep, *resp, args.force));
   }
   return kExitOk;
 }

@@ -27,6 +27,9 @@
 
 namespace lcsweep::cli {
 
+// GB of device memory one training job needs, or the reason it is unknown.
+using MemoryEstimator = std::function<StatusOr<double>(const JobConfig&)>;
+
 struct SubmitArgs {
   std::string file;            // "-" = stdin
   bool dry_run = false;
@@ -34,6 +37,9 @@ struct SubmitArgs {
   bool force = false;
   std::optional<int> priority;
   bool json = false;
+  // The device memory a job needs in GB (worker/nn/memory_estimate.h), for a
+  // "memory" column in the dry run; empty when this build has no LibTorch.
+  MemoryEstimator memory_estimate_gb;
 };
 int RunSubmit(const ConnectionFlags& flags, const SubmitArgs& args, Io io);
 
@@ -63,7 +69,9 @@ std::string RenderSubmitted(const Sweep& sweep, const v1::SubmitSweepResponse& r
 // A dry run: one row per expanded job (axes, seed, hash and, with `server`,
 // what the coordinator would do with it), the jobs per axis value, and
 // (with `server`) the outcome counts. `server` null = the offline expansion.
-std::string RenderDryRun(const Sweep& sweep, const v1::SubmitSweepResponse* server);
+// `memory` (may be empty) adds each job's estimated training memory.
+std::string RenderDryRun(const Sweep& sweep, const v1::SubmitSweepResponse* server,
+                         const MemoryEstimator& memory = {});
 // The dry run's lines on the fields ignored for identity (common/job_identity.h):
 // every run-setting path of the sweep's jobs, and those set to non-default values.
 std::string IgnoredForIdentityText(const Sweep& sweep);

@@ -2,6 +2,14 @@
 //
 //   lcsweep-worker --coordinator HOST:PORT --token-file F
 //                  [--devices cpu | cuda:0,cuda:1] [--slots N] [--once]
+//                  [--pack [--reserve-gb G]]
+//
+// --pack: the --slots spread over the devices share each device's memory:
+// a slot leases only while its device can give a job memory, and runs a
+// leased job only if the job's memory estimate fits what is free less the
+// estimates of the device's other jobs and the reserve (worker/agent/packer.h).
+// Without --pack, slots lease regardless of memory (their offer is the free
+// memory measured at lease time).
 //                  [--metrics-listen HOST:PORT]
 //
 // --metrics-listen (off by default) serves Prometheus metrics at GET /metrics
@@ -51,23 +59,12 @@ std::vector<std::string> SplitCommas(const std::string& s) {
   return out;
 }
 
-// Total memory of each GPU in GB, from nvidia-smi when it is there.
-std::vector<double> GpuMemoryGb() {
-  std::vector<double> out;
-  FILE* pipe = popen("nvidia-smi --query-gpu=memory.total --format=csv,noheader,nounits 2>/dev/null", "r");
-  if (!pipe) return out;
-  char line[256];
-  while (fgets(line, sizeof(line), pipe)) out.push_back(std::atof(line) / 1024.0);
-  pclose(pipe);
-  return out;
-}
-
+// The devices of --devices; their memory is measured by the agent's probe.
 StatusOr<std::vector<DeviceInfo>> ParseDevices(const std::string& spec) {
   std::vector<DeviceInfo> devices;
-  const std::vector<double> memory = GpuMemoryGb();
   for (const std::string& name : SplitCommas(spec)) {
     if (name == "cpu") {
-      devices.push_back({"cpu", "cpu", 0, lcsweep::agent::CpuModelName()});
+      devices.push_back({"cpu", "cpu", 0, 0, lcsweep::agent::CpuModelName()});
       continue;
     }
     if (name.rfind("cuda:", 0) != 0) {
@@ -80,8 +77,7 @@ StatusOr<std::vector<DeviceInfo>> ParseDevices(const std::string& spec) {
           "--devices: " + name + " is not available here (LibTorch sees " +
           std::to_string(torch::cuda::is_available() ? torch::cuda::device_count() : 0) + " GPUs)");
     }
-    devices.push_back(
-        {"cuda", name, index < static_cast<int>(memory.size()) ? memory[index] : 0, ""});
+    devices.push_back({"cuda", name, 0, 0, ""});
   }
   if (devices.empty()) return lcsweep::InvalidArgumentError("--devices is empty; use cpu or cuda:N");
   return devices;
@@ -137,13 +133,18 @@ int main(int argc, char** argv) {
                                         tls_ca, tls_cert, tls_key, log_level, metrics_listen;
   int slots = 0, threads = 0, lease_wait = 10;
   double drain_timeout = 120;
-  bool once = false;
+  bool once = false, pack = false;
+  double reserve_gb = 2.0;
   app.add_option("--coordinator", coordinator, "HOST:PORT (default: $LCSWEEP_COORDINATOR)");
   app.add_option("--token-file", token_file, "file whose first line is the worker token (default: $LCSWEEP_TOKEN)");
   app.add_option("--devices", devices_spec, "cpu | cuda:0,cuda:1,...")->capture_default_str();
   app.add_option("--slots", slots, "jobs at once, spread over the devices (default: one per device)");
   app.add_option("--threads", threads, "LibTorch CPU threads per job (default: cores / CPU slots)");
   app.add_flag("--once", once, "run one job, then exit");
+  app.add_flag("--pack", pack, "run several jobs on one device while their memory estimates fit");
+  app.add_option("--reserve-gb", reserve_gb,
+                 "with --pack: memory kept free on each device (CUDA context, allocator caching)")
+      ->capture_default_str();
   app.add_option("--work-dir", work_dir, "folder for job checkpoints")->capture_default_str();
   app.add_option("--name", name, "stable worker name (default: HOSTNAME-PID... see README)");
   app.add_option("--tls-ca", tls_ca, "PEM root certificates: connect with TLS");
@@ -192,6 +193,13 @@ int main(int argc, char** argv) {
   int cpu_slots = 0;
   for (const auto& d : options.slot_devices) cpu_slots += d == "cpu";
   if (threads <= 0) threads = std::max(1, cpu_slots > 0 ? cores / cpu_slots : cores);
+  std::unique_ptr<lcsweep::agent::DeviceProbe> probe = lcsweep::agent::MakeSystemDeviceProbe();
+  options.probe = probe.get();
+  std::unique_ptr<lcsweep::agent::DevicePacker> packer;
+  if (pack) {
+    packer = std::make_unique<lcsweep::agent::DevicePacker>(probe.get(), lcsweep::agent::GbToBytes(reserve_gb));
+    options.packer = packer.get();
+  }
   options.work_dir = work_dir;
   options.once = once;
   options.lease_wait_seconds = lease_wait;

@@ -29,6 +29,7 @@
 #include "common/sha256.h"
 #include "worker/nn/describe.h"
 #include "worker/eval/npy.h"
+#include "worker/nn/memory_estimate.h"
 #include "worker/nn/network.h"
 #include "worker/train/model_logits.h"
 #include "worker/train/trainer.h"
@@ -104,7 +105,17 @@ int Describe(const std::string& path) {
     std::cerr << "lcsweep-train: " << digest.status().ToString() << "\n";
     return 1;
   }
+  auto memory = nn::EstimateJobMemory(*job);
+  if (!memory.ok()) {
+    std::cerr << "lcsweep-train: " << memory.status().ToString() << "\n";
+    return 1;
+  }
   nlohmann::json out = *described;
+  out["training_memory_bytes"] = nn::MemoryEstimateJson(*memory);
+  out["notes"]["training_memory_bytes"] =
+      "peak of one training step at train.batch_size: trained tensors, frozen filters, gradients, "
+      "momentum, activations kept for backward (unfolded LC keeps its E*c intermediate maps), "
+      "backward workspace; data set only when kept on the device (worker/nn/memory_estimate.h)";
   out["spatial_filters_sha256"] = *digest;
   out["config_hash"] = JobConfigHash(*job);
   std::cout << out.dump(2) << "\n";

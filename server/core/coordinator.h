@@ -88,6 +88,7 @@
 #include "server/core/change_feed.h"
 #include "server/core/clock.h"
 #include "server/core/early_stopper.h"
+#include "server/core/device_ledger.h"
 #include "server/core/job_lifecycle.h"
 #include "server/core/lease_queue.h"
 #include "server/core/submit_plan.h"
@@ -215,7 +216,10 @@ class Coordinator {
   // empty name.
   StatusOr<RegisterWorkerResult> RegisterWorker(const WorkerRecord& worker);
   // Leases the best matching queued job (see "Lease order"), or nullopt when
-  // none matches. NOT_FOUND for an unregistered worker id.
+  // none matches. NOT_FOUND for an unregistered worker id. A request that
+  // names its device is matched against at most the free memory the worker
+  // last reported for that device less what was leased there since
+  // (DeviceLedger); RegisterWorker and Heartbeat devices are such reports.
   StatusOr<std::optional<Lease>> LeaseJob(const LeaseRequest& request);
   // Extends the lease by lease_ttl_ms and stores the progress; for a job
   // cancelled while running returns cancel_requested (and then forgets the
@@ -264,7 +268,11 @@ class Coordinator {
   StatusOr<JobRecord> FailJob(const std::string& token, const std::string& error, bool retryable,
                               const std::optional<ResourceUsage>& usage = std::nullopt);
   // running -> queued, attempt unchanged (drain / shutdown of a worker).
+  // kOutOfMemory / kDoesNotFit raise the job's memory estimate to at least
+  // memory_estimate_gb; the first out-of-memory release of a job costs it an
+  // attempt (job_lifecycle.h).
   Status ReleaseJob(const std::string& token, const std::string& reason,
+                    ReleaseKind kind = ReleaseKind::kDrain, double memory_estimate_gb = 0,
                     const std::optional<ResourceUsage>& usage = std::nullopt);
 
   // ---- Maintenance ----------------------------------------------------------
@@ -428,6 +436,8 @@ class Coordinator {
   // job -> the resume step of each lease of it since this process started
   // (only to catch metric reports that race with a re-lease).
   std::map<int64_t, std::vector<int64_t>> lease_resume_steps_ LCSWEEP_GUARDED_BY(mu_);
+  // Free device memory reported by workers less what was leased since.
+  DeviceLedger device_ledger_ LCSWEEP_GUARDED_BY(mu_);
 
   EarlyStopper stopper_ LCSWEEP_GUARDED_BY(mu_);
 

@@ -41,6 +41,8 @@ StatusOr<RegisterWorkerResult> Coordinator::RegisterWorker(const WorkerRecord& w
     batch.workers.push_back(rec);
     LCSWEEP_RETURN_IF_ERROR(CommitAndApply(batch, &notices));
     if (rec.id == next_worker_id_) ++next_worker_id_;
+    device_ledger_.ForgetWorker(rec.id);
+    for (const WorkerDevice& d : rec.devices) device_ledger_.Report(rec.id, d.name, d.free_memory_gb);
     result.worker_id = rec.id;
     result.lease_ttl_ms = options_.lease_ttl_ms;
     result.heartbeat_interval_ms = options_.heartbeat_interval_ms;
@@ -82,7 +84,12 @@ StatusOr<std::optional<Lease>> Coordinator::LeaseJob(const LeaseRequest& request
     worker.last_seen_ms = t.now_ms;
     WriteBatch batch;
     batch.workers.push_back(worker);  // last_seen
-    const std::optional<int64_t> best = queue_.Best(request, jobs_);
+    LeaseRequest bounded = request;
+    if (request.has_cuda && !request.device.empty()) {
+      const std::optional<double> left = device_ledger_.Available(request.worker_id, request.device);
+      if (left.has_value()) bounded.free_gpu_memory_gb = std::min(bounded.free_gpu_memory_gb, *left);
+    }
+    const std::optional<int64_t> best = queue_.Best(bounded, jobs_);
     int64_t resume_step = -1;
     if (best.has_value()) {
       t.token = NewToken();
@@ -104,6 +111,9 @@ StatusOr<std::optional<Lease>> Coordinator::LeaseJob(const LeaseRequest& request
     if (best.has_value()) {
       lease_resume_steps_[*best].push_back(resume_step);
       const JobRecord& job = jobs_.at(*best);
+      // A worker with a GPU runs "any" jobs there (LeaseQueue::Matches).
+      if (request.has_cuda && job.requirements.device != "cpu")
+        device_ledger_.Leased(request.worker_id, request.device, RequiredGpuMemoryGb(job.requirements));
       Lease l;
       l.job = job;
       l.token = job.lease_token;
@@ -158,9 +168,16 @@ StatusOr<HeartbeatResult> Coordinator::Heartbeat(const HeartbeatRequest& request
       if (wit != workers_.end()) {
         WorkerRecord w = wit->second;
         w.last_seen_ms = now;
+        for (const WorkerDevice& reported : request.devices) {
+          for (WorkerDevice& d : w.devices) {
+            if (d.name == reported.name) d.free_memory_gb = reported.free_memory_gb;
+          }
+        }
         batch.workers.push_back(w);
       }
       LCSWEEP_RETURN_IF_ERROR(CommitAndApply(batch, &notices));
+      for (const WorkerDevice& reported : request.devices)
+        device_ledger_.Report(job.lease_owner, reported.name, reported.free_memory_gb);
     }
   }
   Notify(std::move(notices));
@@ -337,9 +354,12 @@ StatusOr<JobRecord> Coordinator::FailJob(const std::string& token, const std::st
 }
 
 Status Coordinator::ReleaseJob(const std::string& token, const std::string& reason,
+                               ReleaseKind kind, double memory_estimate_gb,
                                const std::optional<ResourceUsage>& usage) {
   Trigger t = MakeTrigger(Trigger::Kind::kRelease);
   t.text = reason;
+  t.release = kind;
+  t.memory_estimate_gb = memory_estimate_gb;
   return TransitLease(token, t, usage).status();
 }
 

@@ -159,7 +159,25 @@ StatusOr<Transition> Transit(const JobRecord& before, const Trigger& t) {
 
     case Kind::kRelease:
       DropLease(&job);
-      end_lease("released");
+      end_lease(t.release == ReleaseKind::kOutOfMemory ? "out_of_memory" : "released");
+      job.requirements.memory_estimate_gb =
+          std::max(job.requirements.memory_estimate_gb, t.memory_estimate_gb);
+      if (t.release == ReleaseKind::kOutOfMemory && !before.oom_counted) {
+        job.oom_counted = true;
+        job.error = "out of memory" + Suffix(t.text);
+        job.retryable = true;
+        job.failures += 1;
+        reason = "attempt " + std::to_string(before.attempt) + " ran out of memory" + Suffix(t.text) +
+                 " (estimate raised to " + std::to_string(job.requirements.memory_estimate_gb) + " GB)";
+        if (job.attempt < job.max_attempts) {
+          job.attempt += 1;
+          Requeue(&job, t.now_ms);
+        } else {
+          reason += "; no attempts left";
+          Finish(&job, kF, t.now_ms);
+        }
+        break;
+      }
       job.losses += 1;
       reason = "released" + Suffix(t.text);
       if (LossesLeft(job, t)) {

@@ -30,6 +30,12 @@
 //    than max_attempts). A release keeps the attempt (the worker stored its
 //    metrics and checkpoint first) and counts as a loss as well, so a job
 //    that is drained forever still ends.
+//  - memory: a release for out-of-memory or does-not-fit raises the job's
+//    memory estimate to at least the worker's (never lowers it), so the
+//    next lease asks for more. The first out-of-memory release of a job
+//    counts as a retryable failure (attempt + 1, within max_attempts);
+//    every later one, and every does-not-fit, is a loss like a drain, so a
+//    job is charged one attempt for running out of memory at most once.
 //  - retry (RetryJob) and resubmit (a failed/cancelled job linked by a new
 //    submission) start a fresh window: failures = losses = 0, attempt + 1,
 //    max_attempts = attempt - 1 + budget.
@@ -81,6 +87,8 @@ struct Trigger {
   int priority = 0;            // kResubmit: the new sweep's priority
   int64_t sweep_id = 0;        // kResubmit / kCancel: the sweep involved
   int max_losses = 1;          // kExpire / kRelease: losses allowed before the job fails
+  ReleaseKind release = ReleaseKind::kDrain;  // kRelease
+  double memory_estimate_gb = 0;              // kRelease: raises requirements.memory_estimate_gb
 };
 
 const char* TriggerName(Trigger::Kind kind);

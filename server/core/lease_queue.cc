@@ -29,7 +29,7 @@ void LeaseQueue::Update(const JobRecord* before, const JobRecord& after) {
 
 bool LeaseQueue::Matches(const JobRecord& job, const LeaseRequest& worker) {
   const JobRequirements& r = job.requirements;
-  const bool cuda_ok = worker.has_cuda && worker.free_gpu_memory_gb >= r.min_gpu_memory_gb;
+  const bool cuda_ok = worker.has_cuda && worker.free_gpu_memory_gb >= RequiredGpuMemoryGb(r);
   if (r.device == "cpu") return worker.has_cpu;
   if (r.device == "cuda") return cuda_ok;
   return cuda_ok || worker.has_cpu;  // "any": a GPU when one fits, else the CPU

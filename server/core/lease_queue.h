@@ -3,7 +3,7 @@
 // answers "the best job this worker can run":
 //
 //  - only jobs whose requirements the worker meets (device "cpu" needs a
-//    CPU; "cuda" a GPU with at least min_gpu_memory_gb free; "any" either);
+//    CPU; "cuda" a GPU with at least RequiredGpuMemoryGb free; "any" either);
 //  - the highest priority wins;
 //  - within it, fair share: the job whose sweeps have the fewest running
 //    jobs (a job in several sweeps counts its least loaded sweep);

@@ -74,7 +74,23 @@ struct SweepRecord {
 struct JobRequirements {
   std::string device = "any";     // "cpu" | "cuda" | "any"
   double min_gpu_memory_gb = 0;   // only checked when the job runs on cuda
+  // The coordinator's estimate of the job's device memory (0 = none): raised
+  // after an out-of-memory release, so the next lease asks for more.
+  double memory_estimate_gb = 0;
 };
+
+// Why a worker gives a running job back (ReleaseJob).
+enum class ReleaseKind {
+  kDrain,        // the worker stops (drain, undelivered metrics): not the job's fault
+  kOutOfMemory,  // the job ran out of device memory: its estimate is raised
+  kDoesNotFit,   // the worker's estimate exceeds what it can give: estimate raised
+};
+
+// The device memory a job needs to be leased on a GPU: its configured
+// minimum or the coordinator's estimate, whichever is larger.
+inline double RequiredGpuMemoryGb(const JobRequirements& r) {
+  return r.min_gpu_memory_gb > r.memory_estimate_gb ? r.min_gpu_memory_gb : r.memory_estimate_gb;
+}
 
 // Latest progress a worker reported (heartbeat and metric reports).
 struct JobProgress {
@@ -111,6 +127,9 @@ struct JobRecord {
   // Leases handed out for this job so far; the current lease is number
   // `leases`. Metric reports are deduplicated per (job, lease, sequence).
   int64_t leases = 0;
+  // An out-of-memory release cost this job one attempt already; later ones
+  // count as losses (see job_lifecycle.h).
+  bool oom_counted = false;
   // Lease (valid while running; the token also stays on a job cancelled while
   // running so its worker is told on the next heartbeat).
   std::string lease_token;     // fencing token, unguessable, fresh per lease
@@ -136,6 +155,7 @@ struct WorkerDevice {
   std::string kind = "cpu";   // "cpu" | "cuda"
   std::string name;           // e.g. "cuda:0", "NVIDIA H100"
   double memory_gb = 0;       // total memory (cuda)
+  double free_memory_gb = 0;  // free when the worker last measured it (0 = unknown)
 };
 
 struct WorkerRecord {
@@ -359,6 +379,11 @@ struct LeaseRequest {
   bool has_cpu = true;                // may run "cpu" and "any" jobs on the CPU
   bool has_cuda = false;              // may run "cuda" and "any" jobs on a GPU
   double free_gpu_memory_gb = 0;      // largest free GPU memory it can give one job
+  // The device the job would run on ("" = unnamed: only free_gpu_memory_gb
+  // is matched). Named, the coordinator also bounds the job's memory by the
+  // free memory the worker last reported for it less what it leased there
+  // since (Coordinator::LeaseJob).
+  std::string device = "";
 };
 
 struct Lease {
@@ -373,6 +398,10 @@ struct HeartbeatRequest {
   std::string token;
   JobProgress progress;               // epoch, step, metrics (updated_ms ignored)
   std::optional<ResourceUsage> usage; // the attempt's usage so far; absent = not measured
+  // The worker's devices with the free memory it measured now; empty = not
+  // measured. Replaces what the coordinator knew about the free memory of
+  // the devices named.
+  std::vector<WorkerDevice> devices = {};
 };
 
 struct HeartbeatResult {

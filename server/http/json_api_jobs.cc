@@ -406,7 +406,8 @@ ApiResponse JsonApi::Workers() {
   for (const auto& w : coordinator_->ListWorkers()) {
     json devices = json::array();
     for (const auto& d : w.devices) {
-      devices.push_back(json{{"kind", d.kind}, {"name", d.name}, {"memory_gb", d.memory_gb}});
+      devices.push_back(json{{"kind", d.kind}, {"name", d.name}, {"memory_gb", d.memory_gb},
+                              {"free_memory_gb", d.free_memory_gb}});
     }
     json jobs = json::array();
     double throughput = 0;

@@ -142,6 +142,7 @@ void ToProto(const WorkerDevice& d, v1::Device* out) {
   out->set_kind(d.kind);
   out->set_name(d.name);
   out->set_memory_gb(d.memory_gb);
+  out->set_free_memory_gb(d.free_memory_gb);
 }
 
 WorkerDevice FromProto(const v1::Device& d) {
@@ -149,6 +150,7 @@ WorkerDevice FromProto(const v1::Device& d) {
   w.kind = d.kind().empty() ? "cpu" : d.kind();
   w.name = d.name();
   w.memory_gb = d.memory_gb();
+  w.free_memory_gb = d.free_memory_gb();
   return w;
 }
 
@@ -314,6 +316,7 @@ void ToProto(const Lease& lease, v1::Lease* out) {
   out->set_lease_expires_at_ms(lease.expiry_ms);
   out->set_heartbeat_interval_ms(lease.heartbeat_interval_ms);
   if (lease.checkpoint) ToProto(*lease.checkpoint, out->mutable_resume_from());
+  out->set_memory_estimate_gb(lease.job.requirements.memory_estimate_gb);
 }
 
 LeaseRequest FromProto(const v1::LeaseJobRequest& r) {
@@ -322,6 +325,7 @@ LeaseRequest FromProto(const v1::LeaseJobRequest& r) {
   l.has_cpu = r.has_cpu();
   l.has_cuda = r.has_cuda();
   l.free_gpu_memory_gb = r.free_gpu_memory_gb();
+  l.device = r.device();
   return l;
 }
 

@@ -110,16 +110,22 @@ Status CheckRequest(const v1::ListWorkersRequest& r) {
   return CheckText("page_token", r.page_token(), kToken);
 }
 
+// Registration and heartbeats carry the same device list.
+Status CheckDevices(const google::protobuf::RepeatedPtrField<v1::Device>& devices) {
+  LCSWEEP_RETURN_IF_ERROR(CheckCount("devices", static_cast<size_t>(devices.size()),
+                                     {kMaxWorkerDevices, "kMaxWorkerDevices"}));
+  for (int i = 0; i < devices.size(); ++i) {
+    const std::string at = IndexPath("devices", static_cast<size_t>(i));
+    LCSWEEP_RETURN_IF_ERROR(CheckText(at + ".kind", devices.Get(i).kind(), kWorkerField));
+    LCSWEEP_RETURN_IF_ERROR(CheckText(at + ".name", devices.Get(i).name(), kWorkerField));
+  }
+  return OkStatus();
+}
+
 Status CheckRequest(const v1::RegisterWorkerRequest& r) {
   LCSWEEP_RETURN_IF_ERROR(CheckText("name", r.name(), kWorkerField));
   LCSWEEP_RETURN_IF_ERROR(CheckText("hostname", r.hostname(), kWorkerField));
-  LCSWEEP_RETURN_IF_ERROR(CheckCount("devices", static_cast<size_t>(r.devices_size()),
-                                     {kMaxWorkerDevices, "kMaxWorkerDevices"}));
-  for (int i = 0; i < r.devices_size(); ++i) {
-    const std::string at = IndexPath("devices", static_cast<size_t>(i));
-    LCSWEEP_RETURN_IF_ERROR(CheckText(at + ".kind", r.devices(i).kind(), kWorkerField));
-    LCSWEEP_RETURN_IF_ERROR(CheckText(at + ".name", r.devices(i).name(), kWorkerField));
-  }
+  LCSWEEP_RETURN_IF_ERROR(CheckDevices(r.devices()));
   constexpr NamedLimit kEntries{kMaxWorkerMapEntries, "kMaxWorkerMapEntries"};
   LCSWEEP_RETURN_IF_ERROR(CheckMap("versions", r.versions(), kEntries, kWorkerField));
   return CheckMap("labels", r.labels(), kEntries, kWorkerField);
@@ -133,7 +139,13 @@ Status CheckRequest(const v1::HeartbeatRequest& r) {
   for (const auto& [name, value] : metrics) {
     LCSWEEP_RETURN_IF_ERROR(CheckText("progress.metrics key", name, kMetricName));
   }
+  LCSWEEP_RETURN_IF_ERROR(CheckDevices(r.devices()));
   return r.has_usage() ? CheckUsage(r.usage()) : OkStatus();
+}
+
+Status CheckRequest(const v1::LeaseJobRequest& r) {
+  if (r.wait_seconds() < 0) return InvalidArgumentError("wait_seconds must be >= 0");
+  return CheckText("device", r.device(), kWorkerField);
 }
 
 Status CheckRequest(const v1::ReportMetricsRequest& r) {

@@ -28,6 +28,7 @@ Status CheckRequest(const v1::GetResultsRequest& r);
 Status CheckRequest(const v1::ListWorkersRequest& r);
 Status CheckRequest(const v1::RegisterWorkerRequest& r);
 Status CheckRequest(const v1::HeartbeatRequest& r);
+Status CheckRequest(const v1::LeaseJobRequest& r);
 // Only the metric names (the rest of ReportMetrics is its own path's).
 Status CheckRequest(const v1::ReportMetricsRequest& r);
 Status CheckRequest(const v1::CheckpointUploadMetadata& r);

@@ -52,8 +52,7 @@ grpc::ServerUnaryReactor* WorkerServiceImpl::LeaseJob(grpc::CallbackServerContex
                                                      const v1::LeaseJobRequest* request,
                                                      v1::LeaseJobResponse* response) {
   grpc::Status refused = CheckAccess(*env_, context, Access::kWorker);
-  if (refused.ok() && request->wait_seconds() < 0)
-    refused = ToGrpcStatus(InvalidArgumentError("wait_seconds must be >= 0"));
+  if (refused.ok()) refused = ToGrpcStatus(CheckRequest(*request));
   if (!refused.ok()) {
     grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
     reactor->Finish(refused);
@@ -71,6 +70,7 @@ grpc::Status WorkerServiceImpl::Heartbeat(grpc::ServerContext* context,
   req.token = request->lease_token();
   req.progress = FromProto(request->progress());
   if (request->has_usage()) req.usage = lcsweep::FromProto(request->usage());
+  for (const v1::Device& d : request->devices()) req.devices.push_back(FromProto(d));
   StatusOr<HeartbeatResult> r = env_->coordinator->Heartbeat(req);
   if (!r.ok()) return ToGrpcStatus(r.status());
   AfterCommit(*env_, "Heartbeat");
@@ -239,8 +239,14 @@ grpc::Status WorkerServiceImpl::ReleaseJob(grpc::ServerContext* context,
   LCSWEEP_CHECK_WORKER(context);
   LCSWEEP_CHECK_REQUEST(*request);
   std::string reason = request->reason().empty() ? "released by worker" : request->reason();
+  ReleaseKind kind = ReleaseKind::kDrain;
+  if (request->reason_code() == v1::RELEASE_REASON_OUT_OF_MEMORY) kind = ReleaseKind::kOutOfMemory;
+  if (request->reason_code() == v1::RELEASE_REASON_DOES_NOT_FIT) kind = ReleaseKind::kDoesNotFit;
+  if (!(request->memory_estimate_gb() >= 0) || request->memory_estimate_gb() > 1e6)
+    return ToGrpcStatus(InvalidArgumentError("memory_estimate_gb must be in [0, 1e6] GB"));
   return ToGrpcStatus(
-      env_->coordinator->ReleaseJob(request->lease_token(), reason, UsageOf(*request)));
+      env_->coordinator->ReleaseJob(request->lease_token(), reason, kind,
+                                    request->memory_estimate_gb(), UsageOf(*request)));
 }
 
 }  // namespace lcsweep::rpc

@@ -242,6 +242,13 @@ CREATE TABLE models (
 CREATE TABLE config_hash_version (version INTEGER NOT NULL);
 INSERT INTO config_hash_version (version) SELECT CASE WHEN EXISTS (SELECT 1 FROM jobs) THEN 1 ELSE 2 END;
 )sql",
+      // 9: OOM-aware placement: the coordinator's memory estimate of each job
+      // (raised when the job ran out of memory or did not fit its worker)
+      // and whether an out-of-memory release already cost it an attempt.
+      R"sql(
+ALTER TABLE jobs ADD COLUMN memory_estimate_gb REAL NOT NULL DEFAULT 0;
+ALTER TABLE jobs ADD COLUMN oom_counted INTEGER NOT NULL DEFAULT 0;
+)sql",
   };
   return *migrations;
 }

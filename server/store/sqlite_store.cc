@@ -44,7 +44,7 @@ ON CONFLICT(id) DO UPDATE SET name=excluded.name, description=excluded.descripti
 const std::string& UpsertJobSql() {
   static const std::string* sql = [] {
     std::string s = std::string("INSERT INTO jobs (") + kJobColumns + ") VALUES (";
-    for (int i = 1; i <= 29; ++i) s += (i > 1 ? ", ?" : "?") + std::to_string(i);
+    for (int i = 1; i <= 31; ++i) s += (i > 1 ? ", ?" : "?") + std::to_string(i);
     s += ") ON CONFLICT(id) DO UPDATE SET ";
     const char* cols[] = {"config_json", "hash", "group_hash", "axes_json", "state", "priority",
                           "attempt", "max_attempts", "lease_token", "lease_owner",
@@ -52,7 +52,7 @@ const std::string& UpsertJobSql() {
                           "queued_ms", "started_ms", "finished_ms", "updated_ms", "error",
                           "retryable", "result_json", "progress_epoch", "progress_step",
                           "progress_metrics_json", "progress_updated_ms", "failures",
-                          "losses", "leases"};
+                          "losses", "leases", "memory_estimate_gb", "oom_counted"};
     bool first = true;
     for (const char* c : cols) {
       s += std::string(first ? "" : ", ") + c + "=excluded." + c;
@@ -451,6 +451,8 @@ Status SqliteStore::CommitLocked(const WriteBatch& batch) {
       Bind(s, 27, j.failures);
       Bind(s, 28, j.losses);
       Bind(s, 29, j.leases);
+      Bind(s, 30, j.requirements.memory_estimate_gb);
+      Bind(s, 31, j.oom_counted);
       LCSWEEP_RETURN_IF_ERROR(step(s, "cannot write job"));
     }
   }
@@ -471,7 +473,8 @@ Status SqliteStore::CommitLocked(const WriteBatch& batch) {
     for (const WorkerRecord& w : batch.workers) {
       nlohmann::json devices = nlohmann::json::array();
       for (const WorkerDevice& d : w.devices)
-        devices.push_back({{"kind", d.kind}, {"name", d.name}, {"memory_gb", d.memory_gb}});
+        devices.push_back({{"kind", d.kind}, {"name", d.name}, {"memory_gb", d.memory_gb},
+                           {"free_memory_gb", d.free_memory_gb}});
       StmtScope scope(s);
       Bind(s, 1, w.id);
       Bind(s, 2, w.name);

@@ -94,6 +94,8 @@ StatusOr<StoreSnapshot> SqliteStore::Load() {
         j.failures = static_cast<int>(Int(s, 26));
         j.losses = static_cast<int>(Int(s, 27));
         j.leases = Int(s, 28);
+        j.requirements.memory_estimate_gb = Real(s, 29);
+        j.oom_counted = Int(s, 30) != 0;
         job_index[j.id] = snap.jobs.size();
         snap.jobs.push_back(std::move(j));
       }
@@ -127,6 +129,7 @@ StatusOr<StoreSnapshot> SqliteStore::Load() {
           dev.kind = d.value("kind", "cpu");
           dev.name = d.value("name", "");
           dev.memory_gb = d.value("memory_gb", 0.0);
+          dev.free_memory_gb = d.value("free_memory_gb", 0.0);
           w.devices.push_back(dev);
         }
         w.cores = static_cast<int>(Int(s, 4));

@@ -54,6 +54,6 @@ inline constexpr const char* kJobColumns =
     "lease_token, lease_owner, lease_expiry_ms, device, min_gpu_memory_gb, created_ms, "
     "queued_ms, started_ms, finished_ms, updated_ms, error, retryable, result_json, "
     "progress_epoch, progress_step, progress_metrics_json, progress_updated_ms, failures, losses, "
-    "leases";
+    "leases, memory_estimate_gb, oom_counted";
 
 }  // namespace lcsweep::sqlite_util

@@ -344,5 +344,152 @@ TEST(AgentTest, AJobStoppedWhileReportingStillSendsItsUsage) {
   EXPECT_FALSE(client.final_usage().has_value()) << "no final call for an abandoned lease";
 }
 
+// A probe whose free memory moves down by 1 GB per call, so each report
+// shows a fresh measurement.
+class CountingProbe : public DeviceProbe {
+ public:
+  StatusOr<DeviceMemory> Probe(const std::string& device) override {
+    if (device == "cuda:1") return FailedPreconditionError("no NVML");
+    const int n = calls_++;
+    return DeviceMemory{GbToBytes(80), GbToBytes(70 - (n % 50)), "fake"};
+  }
+
+ private:
+  std::atomic<int> calls_{0};
+};
+
+TEST(AgentTest, RegistrationLeasesAndHeartbeatsCarryMeasuredFreeMemory) {
+  FakeCoordinatorClient client;
+  client.leases.push_back(Grant(8));
+  ScriptedRunner runner([](const JobContext&, JobObserver* o) {
+    o->SetProgress({0, 1, {}, {}});
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    return JobRun{JobRun::Outcome::kSucceeded, "{}", "", false, ""};
+  });
+  CountingProbe probe;
+  StopSignal stop;
+  AgentOptions options = Options(true);
+  options.registration.devices = {{"cuda", "cuda:0", 0, 0}, {"cuda", "cuda:1", 0, 0}};
+  options.slot_devices = {"cuda:0"};
+  options.probe = &probe;
+  Agent agent(&client, &runner, &stop, options);
+  ASSERT_TRUE(agent.Run().ok());
+
+  ASSERT_EQ(client.registrations().size(), 1u);
+  const auto& devices = client.registrations()[0].devices;
+  ASSERT_EQ(devices.size(), 2u);
+  EXPECT_DOUBLE_EQ(devices[0].memory_gb, 80);
+  EXPECT_GT(devices[0].free_memory_gb, 20);
+  EXPECT_LE(devices[0].free_memory_gb, 70);
+  EXPECT_DOUBLE_EQ(devices[1].free_memory_gb, 0) << "an unmeasurable device reports unknown";
+
+  ASSERT_FALSE(client.lease_requests().empty());
+  const LeaseRequest& lease = client.lease_requests()[0];
+  EXPECT_EQ(lease.device, "cuda:0");
+  EXPECT_TRUE(lease.has_cuda);
+  EXPECT_LT(lease.free_gpu_memory_gb, devices[0].free_memory_gb) << "measured again at lease time";
+
+  ASSERT_GE(client.heartbeats(), 1);
+  const ProgressReport last = client.last_progress();
+  ASSERT_EQ(last.devices.size(), 2u);
+  EXPECT_EQ(last.devices[0].name, "cuda:0");
+  EXPECT_LT(last.devices[0].free_memory_gb, lease.free_gpu_memory_gb) << "measured per heartbeat";
+}
+
+// A runner that estimates `estimate_gb` and runs out of memory while the
+// coordinator's estimate in the lease is below `needs_gb`.
+class OomRunner : public JobRunner {
+ public:
+  OomRunner(double estimate_gb, double needs_gb) : estimate_gb_(estimate_gb), needs_gb_(needs_gb) {}
+  JobRun Run(const JobContext& context, JobObserver*) override {
+    if (context.lease.memory_estimate_gb < needs_gb_) {
+      JobRun run;
+      run.outcome = JobRun::Outcome::kFailed;
+      run.error = "RESOURCE_EXHAUSTED: out of memory: CUDA out of memory (fake)";
+      run.retryable = true;
+      run.out_of_memory = true;
+      return run;
+    }
+    return {JobRun::Outcome::kSucceeded, "{}", "", false};
+  }
+  StatusOr<int64_t> EstimateMemoryBytes(const LeaseGrant&, const std::string&) override {
+    return GbToBytes(estimate_gb_);
+  }
+
+ private:
+  double estimate_gb_, needs_gb_;
+};
+
+// A device of 16 GB of which `free_gb` is free.
+class FixedProbe : public DeviceProbe {
+ public:
+  explicit FixedProbe(double free_gb) : free_gb_(free_gb) {}
+  StatusOr<DeviceMemory> Probe(const std::string&) override {
+    return DeviceMemory{GbToBytes(16), GbToBytes(free_gb_), "fake"};
+  }
+
+ private:
+  double free_gb_;
+};
+
+TEST(AgentTest, OutOfMemoryReleasesTheJobWithARaisedEstimateInsteadOfFailingIt) {
+  FakeCoordinatorClient client;
+  client.leases.push_back(Grant(9));
+  OomRunner runner(/*estimate_gb=*/2, /*needs_gb=*/100);
+  StopSignal stop;
+  Agent agent(&client, &runner, &stop, Options(true));
+  ASSERT_TRUE(agent.Run().ok());
+  EXPECT_EQ(client.calls().back(), "release 9 out_of_memory 3.00");  // 1.5 x the 2 GB estimate
+  EXPECT_EQ(agent.stats().ends.at(SessionEnd::kReleased), 1);
+  EXPECT_THAT(client.calls(), Not(Contains(HasSubstr("fail"))));
+}
+
+TEST(AgentTest, TheCoordinatorsLargerEstimateIsTheOneRaised) {
+  FakeCoordinatorClient client;
+  LeaseGrant g = Grant(10);
+  g.memory_estimate_gb = 4;
+  client.leases.push_back(g);
+  OomRunner runner(/*estimate_gb=*/2, /*needs_gb=*/100);
+  StopSignal stop;
+  Agent agent(&client, &runner, &stop, Options(true));
+  ASSERT_TRUE(agent.Run().ok());
+  EXPECT_EQ(client.calls().back(), "release 10 out_of_memory 6.00");
+}
+
+TEST(AgentTest, APackedSlotGivesBackAJobThatDoesNotFitAndRunsOneThatDoes) {
+  FakeCoordinatorClient client;
+  client.leases.push_back(Grant(11));
+  OomRunner big(/*estimate_gb=*/5, /*needs_gb=*/0);
+  FixedProbe probe(/*free_gb=*/5.5);
+  DevicePacker packer(&probe, GbToBytes(1));  // offers 4.5 GB
+  StopSignal stop;
+  AgentOptions options = Options(true);
+  options.registration.devices = {{"cuda", "cuda:0", 0, 0}};
+  options.slot_devices = {"cuda:0"};
+  options.probe = &probe;
+  options.packer = &packer;
+  options.full_device_wait = std::chrono::milliseconds(1);
+  std::thread stopper([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    stop.Drain();
+  });
+  Agent agent(&client, &big, &stop, options);
+  ASSERT_TRUE(agent.Run().ok());
+  stopper.join();
+  EXPECT_THAT(client.calls(), Contains("release 11 does_not_fit 5.00"));
+  ASSERT_FALSE(client.lease_requests().empty());
+  EXPECT_NEAR(client.lease_requests()[0].free_gpu_memory_gb, 4.5, 1e-9) << "the offer is free less the reserve";
+  EXPECT_EQ(packer.Admitted("cuda:0"), 0);
+
+  FakeCoordinatorClient client2;
+  client2.leases.push_back(Grant(12));
+  OomRunner small(/*estimate_gb=*/4, /*needs_gb=*/0);
+  StopSignal stop2;
+  Agent agent2(&client2, &small, &stop2, options);
+  ASSERT_TRUE(agent2.Run().ok());
+  EXPECT_THAT(client2.calls(), Contains(HasSubstr("complete 12")));
+  EXPECT_EQ(packer.Admitted("cuda:0"), 0) << "a finished job leaves the packer";
+}
+
 }  // namespace
 }  // namespace lcsweep::agent

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <atomic>
+#include <cstdio>
 #include <deque>
 #include <filesystem>
 #include <mutex>
@@ -34,11 +35,16 @@ class FakeCoordinatorClient : public CoordinatorClient {
 
   StatusOr<Registration> Register(const WorkerRegistration& r) override {
     Log("register " + r.name);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      registrations_.push_back(r);
+    }
     if (!register_error.ok()) return register_error;
     return Registration{7, 60000, 20};
   }
-  StatusOr<std::optional<LeaseGrant>> Lease(const LeaseRequest&) override {
+  StatusOr<std::optional<LeaseGrant>> Lease(const LeaseRequest& request) override {
     std::lock_guard<std::mutex> lock(mu_);
+    lease_requests_.push_back(request);
     if (leases.empty()) return std::optional<LeaseGrant>();
     LeaseGrant g = leases.front();
     leases.pop_front();
@@ -119,6 +125,16 @@ class FakeCoordinatorClient : public CoordinatorClient {
     Log("release " + std::to_string(job_id));
     return OkStatus();
   }
+  Status ReleaseJobForMemory(int64_t job_id, const std::string&, ReleaseReason why, double gb,
+                             const std::string&, const ResourceUsage& usage) override {
+    if (stale_token) return FailedPreconditionError("stale token");
+    Final(usage);
+    char text[64];
+    std::snprintf(text, sizeof(text), " %.2f", gb);
+    Log("release " + std::to_string(job_id) +
+        (why == ReleaseReason::kOutOfMemory ? " out_of_memory" : " does_not_fit") + text);
+    return OkStatus();
+  }
 
   // The usage each heartbeat carried, and the final call's.
   std::vector<ResourceUsage> heartbeat_usages() {
@@ -150,6 +166,18 @@ class FakeCoordinatorClient : public CoordinatorClient {
     std::lock_guard<std::mutex> lock(mu_);
     return heartbeats_;
   }
+  ProgressReport last_progress() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return last_progress_;
+  }
+  std::vector<WorkerRegistration> registrations() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return registrations_;
+  }
+  std::vector<LeaseRequest> lease_requests() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return lease_requests_;
+  }
 
  private:
   void Log(const std::string& call) {
@@ -174,6 +202,8 @@ class FakeCoordinatorClient : public CoordinatorClient {
   int heartbeats_ = 0;
   std::vector<ResourceUsage> usages_;
   std::optional<ResourceUsage> final_usage_;
+  std::vector<WorkerRegistration> registrations_;
+  std::vector<LeaseRequest> lease_requests_;
 };
 
 }  // namespace lcsweep::agent

@@ -30,7 +30,7 @@ TEST(GetResultsTest, GroupsSeedsOfOneSettingAndAggregatesSucceededJobs) {
   std::map<int, std::vector<double>> expected;  // lc_rate -> accuracies
   int failed = 0;
   while (true) {
-    auto lease = coord->LeaseJob({w, true, false, 0});
+    auto lease = coord->LeaseJob({w, true, false, 0, ""});
     ASSERT_TRUE(lease.ok());
     if (!lease->has_value()) break;
     auto config = nlohmann::json::parse((*lease)->job.config_json);

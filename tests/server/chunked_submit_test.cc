@@ -91,7 +91,7 @@ TEST(ChunkedSubmitTest, NothingOfItIsVisibleOrLeasableUntilTheLastChunkWhileLeas
                            hb.token = running->token;
                            EXPECT_TRUE(c->Heartbeat(hb).ok());
                            EXPECT_EQ(c->ListSweeps().size(), 1u);
-                           auto none = c->LeaseJob({worker, true, false, 0});
+                           auto none = c->LeaseJob({worker, true, false, 0, ""});
                            ASSERT_TRUE(none.ok());
                            EXPECT_FALSE(none->has_value()) << "a job of an incomplete sweep";
                            EXPECT_EQ(c->ListJobs({})->total, 1);
@@ -104,7 +104,7 @@ TEST(ChunkedSubmitTest, NothingOfItIsVisibleOrLeasableUntilTheLastChunkWhileLeas
   WorkerRecord w;
   w.name = "w";
   worker = coord->RegisterWorker(w)->worker_id;
-  running = **coord->LeaseJob({worker, true, false, 0});
+  running = **coord->LeaseJob({worker, true, false, 0, ""});
 
   SubmitSweepRequest big;
   big.spec_json = GridSpec("big", kRates);
@@ -123,7 +123,7 @@ TEST(ChunkedSubmitTest, NothingOfItIsVisibleOrLeasableUntilTheLastChunkWhileLeas
   for (const auto& ch : coord->feed().Read(cursor).changes)
     job_changes += ch->kind == Change::Kind::kJob && ch->sweep_ids == std::vector<int64_t>{result->sweep_id};
   EXPECT_EQ(job_changes, 10);
-  auto lease = coord->LeaseJob({worker, true, false, 0});
+  auto lease = coord->LeaseJob({worker, true, false, 0, ""});
   ASSERT_TRUE(lease.ok() && lease->has_value());
   // A retry of the same request is the same sweep, also after a restart.
   coord.reset();
@@ -215,7 +215,7 @@ TEST(ChunkedSubmitTest, ALinkedJobThatHeartbeatsMeanwhileKeepsItsNewLease) {
   WorkerRecord w;
   w.name = "w";
   const int64_t worker = coord->RegisterWorker(w)->worker_id;
-  token = (**coord->LeaseJob({worker, true, false, 0})).token;
+  token = (**coord->LeaseJob({worker, true, false, 0, ""})).token;
   // Rate 1 is the running job; 2..11 are new.
   SubmitSweepRequest big;
   big.spec_json = GridSpec("big", {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11});
@@ -250,7 +250,7 @@ TEST(ChunkedSubmitTest, AForcedRunWhoseLinkedJobFinishedMeanwhileIsPlannedAgainW
   WorkerRecord w;
   w.name = "w";
   const int64_t worker = coord->RegisterWorker(w)->worker_id;
-  token = (**coord->LeaseJob({worker, true, false, 0})).token;
+  token = (**coord->LeaseJob({worker, true, false, 0, ""})).token;
   // Planned while job 1 runs (force links it); it succeeds before the end,
   // so force must now run it again as a new job.
   SubmitSweepRequest big;

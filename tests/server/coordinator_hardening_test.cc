@@ -47,7 +47,7 @@ class SqliteFixture : public ::testing::Test {
     r.spec_json = GridSpec("s", rates);
     ASSERT_TRUE(coord_->SubmitSweep(r).ok());
     for (int i = 0; i < jobs; ++i) {
-      auto lease = coord_->LeaseJob({worker_, true, false, 0});
+      auto lease = coord_->LeaseJob({worker_, true, false, 0, ""});
       ASSERT_TRUE(lease.ok() && lease->has_value());
       leases_.push_back(**lease);
     }
@@ -103,7 +103,7 @@ TEST_F(SqliteFixture, SeqsAreScopedToTheLeaseSoAReleasedJobStartsOver) {
   Lease first = leases_[0];
   ASSERT_TRUE(coord_->ReportMetrics(first.token, {Point(1, "loss", 2.0)}, 1).ok());
   ASSERT_TRUE(coord_->ReleaseJob(first.token, "drain").ok());
-  auto again = coord_->LeaseJob({worker_, true, false, 0});
+  auto again = coord_->LeaseJob({worker_, true, false, 0, ""});
   ASSERT_TRUE(again.ok() && again->has_value());
   EXPECT_EQ((*again)->job.attempt, first.job.attempt) << "a release keeps the attempt";
   // The new lease numbers its reports from 1 again; they are new points.
@@ -168,7 +168,7 @@ TEST(CoordinatorIsolationTest, AReportTheStoreRefusesFailsAloneInItsGroup) {
   wr.name = "w";
   const int64_t w = coord->RegisterWorker(wr)->worker_id;
   std::vector<Lease> leases;
-  for (int i = 0; i < 10; ++i) leases.push_back(**coord->LeaseJob({w, true, false, 0}));
+  for (int i = 0; i < 10; ++i) leases.push_back(**coord->LeaseJob({w, true, false, 0, ""}));
   store.RefuseMetricsOfJob(leases[3].job.id);
   std::vector<Status> results(10);
   std::vector<std::thread> threads;
@@ -291,7 +291,7 @@ TEST(CoordinatorSubmitTest, ALongCommitDoesNotCostRunningJobsTheirLeases) {
   WorkerRecord wr;
   wr.name = "w";
   const int64_t w = coord->RegisterWorker(wr)->worker_id;
-  auto lease = **coord->LeaseJob({w, true, false, 0});
+  auto lease = **coord->LeaseJob({w, true, false, 0, ""});
   // The next commit (a big submission) takes 5 s, longer than the lease.
   bool stalled = false;
   store.during_commit = [&] {
@@ -342,7 +342,7 @@ TEST(CoordinatorSubmitTest, CancellingAFinishedJobIsRefusedACancelledOneIsANoOp)
   WorkerRecord wr;
   wr.name = "w";
   const int64_t w = coord->RegisterWorker(wr)->worker_id;
-  auto lease = **coord->LeaseJob({w, true, false, 0});
+  auto lease = **coord->LeaseJob({w, true, false, 0, ""});
   ASSERT_TRUE(coord->CompleteJob(lease.token, "{}").ok());
   auto refused = coord->CancelJob(lease.job.id, "");
   EXPECT_EQ(refused.status().code(), StatusCode::kFailedPrecondition);

@@ -79,14 +79,14 @@ TEST(CoordinatorSqliteTest, EverySweepJobEventAndMetricSurvivesARestart) {
     wr.name = "w";
     int64_t w = o.coord->RegisterWorker(wr)->worker_id;
     // One succeeded, one failed, one released, one running with metrics and a checkpoint.
-    auto l1 = std::move(o.coord->LeaseJob({w, true, false, 0})).value();
+    auto l1 = std::move(o.coord->LeaseJob({w, true, false, 0, ""})).value();
     ASSERT_TRUE(o.coord->ReportMetrics(l1->token, {{0, 0, 1, 0, "loss", 2.0, 0}, {0, 0, 2, 0, "loss", 1.0, 0}}).ok());
     ASSERT_TRUE(o.coord->CompleteJob(l1->token, R"({"test":{"accuracy":0.8}})").ok());
-    auto l2 = std::move(o.coord->LeaseJob({w, true, false, 0})).value();
+    auto l2 = std::move(o.coord->LeaseJob({w, true, false, 0, ""})).value();
     ASSERT_TRUE(o.coord->FailJob(l2->token, "boom", false).ok());
-    auto l3 = std::move(o.coord->LeaseJob({w, true, false, 0})).value();
+    auto l3 = std::move(o.coord->LeaseJob({w, true, false, 0, ""})).value();
     ASSERT_TRUE(o.coord->ReleaseJob(l3->token, "drain").ok());
-    auto l4 = std::move(o.coord->LeaseJob({w, true, false, 0})).value();
+    auto l4 = std::move(o.coord->LeaseJob({w, true, false, 0, ""})).value();
     std::vector<MetricPoint> pts;
     for (int i = 0; i < 1000; ++i) pts.push_back({0, 0, i, i / 100, "train.loss", 1.0 / (i + 1), 0});
     ASSERT_TRUE(o.coord->ReportMetrics(l4->token, pts).ok());
@@ -187,7 +187,7 @@ TEST(CoordinatorSqliteTest, KillNineMidWriteKeepsEveryAcknowledgedMetric) {
     WorkerRecord wr;
     wr.name = "child";
     int64_t w = (*coord)->RegisterWorker(wr)->worker_id;
-    auto lease = (*coord)->LeaseJob({w, true, false, 0});
+    auto lease = (*coord)->LeaseJob({w, true, false, 0, ""});
     if (!lease.ok() || !lease->has_value()) _exit(4);
     const std::string token = (**lease).token;
     for (int64_t n = 1;; ++n) {
@@ -288,7 +288,7 @@ TEST(CoordinatorSqliteTest, SixtyFourConcurrentWorkersNeverShareAJob) {
         return;
       }
       while (true) {
-        auto l = o.coord->LeaseJob({reg->worker_id, true, false, 0});
+        auto l = o.coord->LeaseJob({reg->worker_id, true, false, 0, ""});
         if (!l.ok()) {
           ++errors;
           return;
@@ -336,7 +336,7 @@ TEST(CoordinatorSqliteTest, RestartGivesRunningLeasesOnePeriodToComeBack) {
     WorkerRecord wr;
     wr.name = "w";
     const int64_t w = o.coord->RegisterWorker(wr)->worker_id;
-    auto lease = o.coord->LeaseJob({w, true, false, 0});
+    auto lease = o.coord->LeaseJob({w, true, false, 0, ""});
     ASSERT_TRUE(lease.ok() && lease->has_value());
     token = (*lease)->token;
   }

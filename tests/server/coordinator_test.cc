@@ -514,6 +514,108 @@ TEST_F(CoordinatorTest, DeviceAndGpuMemoryMatching) {
   EXPECT_DOUBLE_EQ(l2->job.requirements.min_gpu_memory_gb, 16);
 }
 
+TEST_F(CoordinatorTest, LeasesWithinOneHeartbeatIntervalCannotOverCommitReportedMemory) {
+  nlohmann::json gpu_base = {{"resources", {{"device", "cuda"}, {"min_gpu_memory_gb", 12}}}};
+  SubmitSweepResult gpu = Submit(GridSpec("gpu", {1, 2, 4}, {0}, 0, 3, gpu_base));
+  WorkerRecord w;
+  w.name = "packed";
+  w.host = "host";
+  w.devices.push_back({"cuda", "cuda:0", 80, /*free_memory_gb=*/20});
+  auto reg = coord_->RegisterWorker(w);
+  ASSERT_TRUE(reg.ok());
+  LeaseRequest r;
+  r.worker_id = reg->worker_id;
+  r.has_cpu = false;
+  r.has_cuda = true;
+  r.free_gpu_memory_gb = 80;  // the worker's own offer is generous
+  r.device = "cuda:0";
+  auto first = coord_->LeaseJob(r);
+  ASSERT_TRUE(first.ok() && first->has_value());
+  // 20 GB reported, 12 leased since: 8 left, not enough for another 12.
+  auto second = coord_->LeaseJob(r);
+  ASSERT_TRUE(second.ok());
+  EXPECT_FALSE(second->has_value());
+  // An unnamed device is matched on the offer alone (workers before the ledger).
+  LeaseRequest unnamed = r;
+  unnamed.device = "";
+  unnamed.free_gpu_memory_gb = 8;
+  EXPECT_FALSE(coord_->LeaseJob(unnamed)->has_value());
+  // A heartbeat measuring 21 GB free replaces the report and what was leased.
+  HeartbeatRequest hb;
+  hb.token = (*first)->token;
+  hb.devices.push_back({"cuda", "cuda:0", 80, 21});
+  ASSERT_TRUE(coord_->Heartbeat(hb).ok());
+  auto third = coord_->LeaseJob(r);
+  ASSERT_TRUE(third.ok() && third->has_value());
+  EXPECT_FALSE(coord_->LeaseJob(r)->has_value()) << "21 - 12 = 9 left";
+  // The worker list shows the reported free memory.
+  bool seen = false;
+  for (const WorkerRecord& listed : coord_->ListWorkers(false)) {
+    if (listed.id != reg->worker_id) continue;
+    seen = true;
+    EXPECT_DOUBLE_EQ(listed.devices[0].free_memory_gb, 21);
+  }
+  EXPECT_TRUE(seen);
+  EXPECT_EQ(gpu.jobs.size(), 3u);
+}
+
+TEST_F(CoordinatorTest, OutOfMemoryRaisesTheEstimateAndCostsOneAttemptAtMostOnce) {
+  nlohmann::json gpu_base = {{"resources", {{"device", "cuda"}, {"min_gpu_memory_gb", 2}}}};
+  SubmitSweepResult gpu = Submit(GridSpec("gpu", {1}, {0}, 0, 3, gpu_base));
+  const int64_t job_id = gpu.jobs[0].job_id;
+  int64_t w = Worker("w", true, 80);
+  auto l1 = LeaseFor(w, false, true, 40);
+  ASSERT_TRUE(l1.has_value());
+  ASSERT_TRUE(coord_->ReleaseJob(l1->token, "CUDA out of memory", ReleaseKind::kOutOfMemory, 6).ok());
+  JobRecord j = Job(job_id);
+  EXPECT_EQ(j.state, JobState::kQueued);
+  EXPECT_EQ(j.attempt, 2) << "the first out-of-memory release costs an attempt";
+  EXPECT_EQ(j.failures, 1);
+  EXPECT_DOUBLE_EQ(j.requirements.memory_estimate_gb, 6);
+  EXPECT_THAT(Events(job_id).back().reason, HasSubstr("ran out of memory"));
+  // The raised estimate is what the next lease must offer.
+  EXPECT_FALSE(LeaseFor(w, false, true, 5).has_value());
+  auto l2 = LeaseFor(w, false, true, 9);
+  ASSERT_TRUE(l2.has_value());
+  ASSERT_TRUE(coord_->ReleaseJob(l2->token, "again", ReleaseKind::kOutOfMemory, 9).ok());
+  j = Job(job_id);
+  EXPECT_EQ(j.attempt, 2) << "a second out-of-memory release is a loss, not a failure";
+  EXPECT_EQ(j.failures, 1);
+  EXPECT_EQ(j.losses, 1);
+  EXPECT_DOUBLE_EQ(j.requirements.memory_estimate_gb, 9);
+  // Does-not-fit never lowers the estimate and costs no attempt.
+  auto l3 = LeaseFor(w, false, true, 12);
+  ASSERT_TRUE(l3.has_value());
+  ASSERT_TRUE(coord_->ReleaseJob(l3->token, "too big here", ReleaseKind::kDoesNotFit, 3).ok());
+  j = Job(job_id);
+  EXPECT_EQ(j.attempt, 2);
+  EXPECT_DOUBLE_EQ(j.requirements.memory_estimate_gb, 9);
+  // A drain keeps it as well.
+  auto l4 = LeaseFor(w, false, true, 12);
+  ASSERT_TRUE(l4.has_value());
+  EXPECT_DOUBLE_EQ(l4->job.requirements.memory_estimate_gb, 9);
+}
+
+TEST(DeviceLedgerTest, ReportsResetWhatWasLeasedAndUnknownDevicesHaveNoBound) {
+  DeviceLedger ledger;
+  EXPECT_FALSE(ledger.Available(1, "cuda:0").has_value());
+  ledger.Report(1, "cuda:0", 40);
+  ledger.Report(1, "cuda:1", 10);
+  ledger.Report(2, "cuda:0", 5);
+  ledger.Leased(1, "cuda:0", 15);
+  ledger.Leased(1, "cuda:0", 15);
+  EXPECT_DOUBLE_EQ(*ledger.Available(1, "cuda:0"), 10);
+  ledger.Leased(1, "cuda:0", 15);
+  EXPECT_DOUBLE_EQ(*ledger.Available(1, "cuda:0"), 0) << "never negative";
+  ledger.Report(1, "cuda:0", 30);
+  EXPECT_DOUBLE_EQ(*ledger.Available(1, "cuda:0"), 30);
+  ledger.Report(1, "cuda:0", 0);  // unknown now
+  EXPECT_FALSE(ledger.Available(1, "cuda:0").has_value());
+  ledger.ForgetWorker(1);
+  EXPECT_FALSE(ledger.Available(1, "cuda:1").has_value());
+  EXPECT_DOUBLE_EQ(*ledger.Available(2, "cuda:0"), 5) << "another worker's devices stay";
+}
+
 TEST_F(CoordinatorTest, CancelSweepLeavesJobsSharedWithALiveSweep) {
   SubmitSweepResult a = Submit(GridSpec("a", {1, 2, 4}));
   SubmitSweepResult b = Submit(GridSpec("b", {4}));
@@ -532,7 +634,7 @@ TEST_F(CoordinatorTest, FailedCommitChangesNothing) {
   Submit(GridSpec("s", {1}));
   int64_t w = Worker("w");
   store_.FailCommits(1, ResourceExhaustedError("disk full"));
-  auto l = coord_->LeaseJob({w, true, false, 0});
+  auto l = coord_->LeaseJob({w, true, false, 0, ""});
   EXPECT_EQ(l.status().code(), StatusCode::kResourceExhausted);
   auto jobs = coord_->ListJobs({});
   EXPECT_EQ(jobs->jobs[0].state, JobState::kQueued);

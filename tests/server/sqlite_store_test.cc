@@ -184,11 +184,13 @@ TEST(SqliteStoreTest, CommitRoundTripsEveryRecord) {
   const std::string path = dir.File("c.db");
   SweepRecord sweep{1, "s", "desc", 5, 4, {"a", "b"}, R"({"name":"s"})", 100, 0, "req-1"};
   JobRecord job = SomeJob(1);
+  job.requirements.memory_estimate_gb = 7.25;
+  job.oom_counted = true;
   WorkerRecord worker;
   worker.id = 7;
   worker.name = "w";
   worker.host = "h";
-  worker.devices = {{"cpu", "cpu", 0}, {"cuda", "cuda:0", 80}};
+  worker.devices = {{"cpu", "cpu", 0, 0}, {"cuda", "cuda:0", 80, 61.5}};
   worker.cores = 16;
   worker.slots = 2;
   worker.versions = {{"lcsweep", "0.1.0"}};
@@ -224,6 +226,8 @@ TEST(SqliteStoreTest, CommitRoundTripsEveryRecord) {
   EXPECT_EQ(j.lease_token, "tok");
   EXPECT_EQ(j.requirements.device, "cuda");
   EXPECT_DOUBLE_EQ(j.requirements.min_gpu_memory_gb, 16);
+  EXPECT_DOUBLE_EQ(j.requirements.memory_estimate_gb, 7.25);
+  EXPECT_TRUE(j.oom_counted);
   EXPECT_EQ(j.error, "last error");
   EXPECT_TRUE(j.retryable);
   EXPECT_EQ(j.progress.step, 600);
@@ -231,6 +235,7 @@ TEST(SqliteStoreTest, CommitRoundTripsEveryRecord) {
   ASSERT_EQ(snap->workers.size(), 1u);
   EXPECT_EQ(snap->workers[0].devices.size(), 2u);
   EXPECT_DOUBLE_EQ(snap->workers[0].devices[1].memory_gb, 80);
+  EXPECT_DOUBLE_EQ(snap->workers[0].devices[1].free_memory_gb, 61.5);
   EXPECT_EQ(snap->workers[0].labels.at("rack"), "3");
   ASSERT_EQ(snap->checkpoints.size(), 1u);
   EXPECT_EQ(snap->checkpoints[0].path, "/a/b");

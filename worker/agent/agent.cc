@@ -1,5 +1,6 @@
 #include "worker/agent/agent.h"
 
+#include <algorithm>
 #include <thread>
 
 #include "common/logging.h"
@@ -30,11 +31,44 @@ AgentStats Agent::stats() const {
   return stats_;
 }
 
+std::vector<DeviceInfo> Agent::MeasureDevices() {
+  std::vector<DeviceInfo> devices = options_.registration.devices;
+  if (options_.probe == nullptr) return devices;
+  for (DeviceInfo& d : devices) {
+    StatusOr<DeviceMemory> m = options_.probe->Probe(d.name);
+    if (m.ok()) {
+      d.memory_gb = BytesToGb(m->total_bytes);
+      d.free_memory_gb = BytesToGb(m->free_bytes);
+      continue;
+    }
+    std::lock_guard<std::mutex> lock(probe_mu_);
+    if (!probe_warned_[d.name]) {
+      probe_warned_[d.name] = true;
+      Log()->warn("event=device_probe_failed {} {} action=report_unknown_free_memory",
+                  Kv("device", d.name), Kv("error", m.status().ToString()));
+    }
+    d.free_memory_gb = 0;
+  }
+  return devices;
+}
+
+double Agent::LeaseOffer(const std::string& device) {
+  if (options_.packer != nullptr) return BytesToGb(options_.packer->Offer(device));
+  for (const DeviceInfo& d : options_.probe == nullptr ? options_.registration.devices
+                                                       : MeasureDevices()) {
+    if (d.name != device) continue;
+    return options_.probe == nullptr ? d.memory_gb : d.free_memory_gb;
+  }
+  return 0;
+}
+
 Status Agent::RegisterWithRetry() {
   Backoff backoff(std::chrono::milliseconds(250), std::chrono::seconds(10),
                   std::hash<std::string>()(options_.registration.name));
   while (!stop_->draining()) {
-    StatusOr<Registration> reg = client_->Register(options_.registration);
+    WorkerRegistration registration = options_.registration;
+    registration.devices = MeasureDevices();
+    StatusOr<Registration> reg = client_->Register(registration);
     if (reg.ok()) {
       std::lock_guard<std::mutex> lock(mu_);
       worker_id_ = reg->worker_id;
@@ -83,8 +117,11 @@ void Agent::SlotLoop(int slot) {
     const bool cuda = device.rfind("cuda", 0) == 0;
     request.has_cpu = !cuda;
     request.has_cuda = cuda;
-    for (const auto& d : options_.registration.devices) {
-      if (d.name == device) request.free_gpu_memory_gb = d.memory_gb;
+    request.device = device;
+    request.free_gpu_memory_gb = LeaseOffer(device);
+    if (options_.packer != nullptr && request.free_gpu_memory_gb <= 0) {
+      stop_->SleepFor(options_.full_device_wait);  // the device is full: wait for a job to end
+      continue;
     }
     request.wait_seconds = options_.lease_wait_seconds;
 
@@ -120,12 +157,31 @@ void Agent::SlotLoop(int slot) {
                           ResourceUsage());
       return;
     }
+    LeaseGrant& grant = **lease;
+    StatusOr<int64_t> estimated = runner_->EstimateMemoryBytes(grant, device);
+    const int64_t estimate =
+        std::max(estimated.ok() ? *estimated : int64_t{0}, GbToBytes(grant.memory_estimate_gb));
+    if (options_.packer != nullptr && !options_.packer->TryAdmit(device, grant.job_id, estimate)) {
+      const int64_t offer = options_.packer->Offer(device);
+      Log()->info("event=job_does_not_fit {} {} {} {} action=release", Kv("job", grant.job_id),
+                  Kv("device", device), Kv("estimate_gb", BytesToGb(estimate)),
+                  Kv("offer_gb", BytesToGb(offer)));
+      client_->ReleaseJobForMemory(grant.job_id, grant.token, ReleaseReason::kDoesNotFit,
+                                   BytesToGb(estimate),
+                                   "needs " + std::to_string(BytesToGb(estimate)) + " GB, " + device +
+                                       " can give " + std::to_string(BytesToGb(offer)) + " GB",
+                                   ResourceUsage());  // it never started
+      stop_->SleepFor(options_.full_device_wait);
+      continue;
+    }
     SessionOptions session_options;
+    session_options.memory_estimate_gb = BytesToGb(estimate);
     session_options.device = device;
     session_options.work_dir = options_.work_dir;
     session_options.heartbeat_interval = options_.heartbeat_interval;
     session_options.meter = &meter_;
     session_options.device_model = DeviceModel(device);
+    if (options_.probe != nullptr) session_options.measure_devices = [this] { return MeasureDevices(); };
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (heartbeat_interval_ms_ > 0) {
@@ -133,8 +189,9 @@ void Agent::SlotLoop(int slot) {
       }
       ++stats_.leases;
     }
-    JobSession session(client_, runner_, stop_, std::move(**lease), session_options);
+    JobSession session(client_, runner_, stop_, grant, session_options);
     const SessionEnd end = session.Run();
+    if (options_.packer != nullptr) options_.packer->Remove(grant.job_id);
     {
       std::lock_guard<std::mutex> lock(mu_);
       ++stats_.ends[end];

@@ -2,6 +2,13 @@
 // then runs one slot thread per configured slot, each pinned to a device:
 // lease (long poll) -> JobSession -> lease again, with jittered backoff while
 // the coordinator is unreachable and re-registration when it forgot us.
+// With a DeviceProbe, registration, every lease request and every heartbeat
+// carry the devices' free memory measured at that moment. With a
+// DevicePacker, a slot leases only while its device can give a job memory,
+// admits a leased job only when the job's estimate (the runner's, or the
+// coordinator's if larger) fits, and gives it back (does not fit) otherwise.
+// A job that runs out of memory is released with its estimate raised
+// (RaisedEstimateGb) instead of failed.
 //
 // Shutdown: StopSignal::Drain() lets running jobs checkpoint, upload and
 // release, and stops leasing; Run() returns once every slot is idle.
@@ -18,6 +25,8 @@
 #include <vector>
 
 #include "worker/agent/coordinator_client.h"
+#include "worker/agent/device_probe.h"
+#include "worker/agent/packer.h"
 #include "worker/agent/job_runner.h"
 #include "worker/agent/job_session.h"
 #include "worker/agent/stop_signal.h"
@@ -32,6 +41,16 @@ struct AgentOptions {
   int lease_wait_seconds = 10;        // long-poll length
   bool once = false;                  // run one job, then return
   std::chrono::milliseconds heartbeat_interval{5000};  // used if the coordinator suggests none
+  // Measures the devices' memory for registration, lease requests and
+  // heartbeats (not owned; must outlive Run()). nullptr: nothing is
+  // measured and lease requests offer the registered total memory.
+  DeviceProbe* probe = nullptr;
+  // --pack: slots sharing a device lease only while the job fits
+  // (worker/agent/packer.h); a leased job that does not fit is given back
+  // with its estimate. Not owned. nullptr: slots lease regardless of memory.
+  DevicePacker* packer = nullptr;
+  // How long a packed slot waits before asking again when its device is full.
+  std::chrono::milliseconds full_device_wait{1000};
 };
 
 // Counts of what the agent did, for logs and tests.
@@ -50,6 +69,11 @@ class Agent {
 
  private:
   Status RegisterWithRetry();
+  // The registered devices with memory measured now (probe failures keep
+  // what was registered and log once per device).
+  std::vector<DeviceInfo> MeasureDevices();
+  // What a lease request on `device` offers one job, in GB.
+  double LeaseOffer(const std::string& device);
   void SlotLoop(int slot);
   // ResourceUsage::device_model of a slot's device.
   std::string DeviceModel(const std::string& device) const;
@@ -66,6 +90,8 @@ class Agent {
   AgentStats stats_;
   std::atomic<bool> once_claimed_{false};
   UsageMeter meter_;  // what each slot's attempts use (compute accounting)
+  std::mutex probe_mu_;
+  std::map<std::string, bool> probe_warned_;  // device -> a failure was logged
 };
 
 }  // namespace lcsweep::agent

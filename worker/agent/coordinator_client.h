@@ -27,7 +27,9 @@ namespace lcsweep::agent {
 struct DeviceInfo {
   std::string kind;        // "cpu" | "cuda"
   std::string name;        // "cpu", "cuda:0"
-  double memory_gb = 0;    // total memory (cuda)
+  double memory_gb = 0;    // total memory (cuda; cpu too when probed)
+  // Free memory when last measured (DeviceProbe); 0 = unknown.
+  double free_memory_gb = 0;
   std::string model;       // e.g. "NVIDIA H100 80GB HBM3" ("" = unknown), for accounting
 };
 
@@ -51,8 +53,12 @@ struct LeaseRequest {
   int64_t worker_id = 0;
   bool has_cpu = true;
   bool has_cuda = false;
+  // What the worker can give one more job on `device`: the device's free
+  // memory measured now, less the reserve and what its running jobs there
+  // are still expected to allocate (worker/agent/packer.h).
   double free_gpu_memory_gb = 0;
   int wait_seconds = 0;  // long poll
+  std::string device = "";  // the slot's device, e.g. "cuda:0" ("" = unnamed)
 };
 
 struct CheckpointRef {
@@ -70,6 +76,15 @@ struct LeaseGrant {
   std::string token;         // fencing token for every later call
   int64_t heartbeat_interval_ms = 0;
   std::optional<CheckpointRef> resume_from;
+  // The coordinator's memory estimate in GB (0 = none), raised after the
+  // job ran out of memory or did not fit a worker.
+  double memory_estimate_gb = 0;
+};
+
+// Why a worker gives a job back (ReleaseJobForMemory).
+enum class ReleaseReason {
+  kOutOfMemory,  // the job ran out of device memory (first time: costs one attempt)
+  kDoesNotFit,   // its estimate exceeds what this worker can give it now
 };
 
 struct MetricSample {
@@ -85,6 +100,10 @@ struct ProgressReport {
   int64_t step = 0;
   std::map<std::string, double> metrics;
   int64_t run_images = 0;    // training images this attempt processed so far (accounting)
+  // The worker's devices with their free memory measured for this
+  // heartbeat (empty = not measured); the coordinator's lease matching uses
+  // the newest report.
+  std::vector<DeviceInfo> devices = {};
 };
 
 class CoordinatorClient {
@@ -119,6 +138,11 @@ class CoordinatorClient {
                          bool retryable, const ResourceUsage& usage) = 0;
   virtual Status ReleaseJob(int64_t job_id, const std::string& token, const std::string& reason,
                             const ResourceUsage& usage) = 0;
+  // A release for memory: the coordinator raises the job's estimate to at
+  // least `memory_estimate_gb` so its next lease asks for that much.
+  virtual Status ReleaseJobForMemory(int64_t job_id, const std::string& token, ReleaseReason why,
+                                     double memory_estimate_gb, const std::string& reason,
+                                     const ResourceUsage& usage) = 0;
 };
 
 // True for the codes that mean "try again later" (coordinator unreachable).

@@ -39,6 +39,10 @@ struct JobRun {
   // kSucceeded: the final model file (worker/train/model_export.h) in the
   // job's work folder, uploaded before the completion; empty = none.
   std::string model_path;
+  // kFailed: the device ran out of memory (c10::OutOfMemoryError or a CUDA
+  // "out of memory"); the agent releases the job with a raised estimate
+  // instead of failing it.
+  bool out_of_memory = false;
 };
 
 struct JobContext {
@@ -52,6 +56,14 @@ class JobRunner {
  public:
   virtual ~JobRunner() = default;
   virtual JobRun Run(const JobContext& context, JobObserver* observer) = 0;
+  // Device memory the job will need on `device` in bytes (0 = unknown), for
+  // packing (worker/agent/packer.h). Called from the slot's thread before
+  // Run(). Errors are treated as unknown.
+  virtual StatusOr<int64_t> EstimateMemoryBytes(const LeaseGrant& lease, const std::string& device) {
+    (void)lease;
+    (void)device;
+    return int64_t{0};
+  }
 };
 
 }  // namespace lcsweep::agent

@@ -1,5 +1,6 @@
 #include "worker/agent/job_session.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <system_error>
 
@@ -14,6 +15,8 @@ namespace fs = std::filesystem;
 std::shared_ptr<spdlog::logger> Log() { return GetLogger("worker"); }
 
 }  // namespace
+
+double RaisedEstimateGb(double estimate_gb) { return std::max(0.5, 1.5 * estimate_gb); }
 
 const char* SessionEndName(SessionEnd end) {
   switch (end) {
@@ -177,6 +180,16 @@ SessionEnd JobSession::Finish(const JobRun& run) {
       return SessionEnd::kCompleted;
     }
     case JobRun::Outcome::kFailed: {
+      if (run.out_of_memory) {
+        const double raised = RaisedEstimateGb(options_.memory_estimate_gb);
+        Log()->warn("event=job_out_of_memory {} {} {} action=release", Kv("job", lease_.job_id),
+                    Kv("estimate_gb", options_.memory_estimate_gb), Kv("raised_gb", raised));
+        CallWithPatience("release", [&] {
+          return client_->ReleaseJobForMemory(lease_.job_id, lease_.token, ReleaseReason::kOutOfMemory,
+                                              raised, run.error, Usage());
+        });
+        return lease_lost_ ? SessionEnd::kAbandoned : SessionEnd::kReleased;
+      }
       Log()->error("event=job_failed {} {} {}", Kv("job", lease_.job_id), Kv("error", run.error),
                    Kv("retryable", run.retryable ? "true" : "false"));
       CallWithPatience("fail", [&] {
@@ -213,7 +226,9 @@ void JobSession::HeartbeatLoop() {
       client_->Heartbeat(lease_.job_id, lease_.token, ProgressSnapshot(), Usage());
       continue;
     }
-    StatusOr<bool> beat = client_->Heartbeat(lease_.job_id, lease_.token, ProgressSnapshot(), Usage());
+    ProgressReport progress = ProgressSnapshot();
+    if (options_.measure_devices) progress.devices = options_.measure_devices();
+    StatusOr<bool> beat = client_->Heartbeat(lease_.job_id, lease_.token, progress, Usage());
     if (!beat.ok()) {
       NoteStale(beat.status());
       if (IsTransient(beat.status())) {

@@ -13,6 +13,9 @@
 // - A succeeded job's final model is uploaded before the completion (the
 //   lease must still be live); a model that cannot be uploaded is logged
 //   (event=model_upload_failed) and the job still completes with its result.
+// - A run that ran out of device memory is released (out of memory) with a
+//   raised estimate, not failed: the coordinator charges it one attempt at
+//   most once and places it where more memory is free.
 // - A stale token (FAILED_PRECONDITION) anywhere: the job is abandoned and
 //   nothing more is written about it.
 // - What the attempt uses (UsageMeter) rides on every heartbeat and on the
@@ -26,6 +29,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -50,11 +54,21 @@ struct SessionOptions {
   // session measures with a meter of its own.
   UsageMeter* meter = nullptr;
   std::string device_model;                   // ResourceUsage::device_model
+  // Called before every heartbeat for the devices' free memory (empty
+  // function: heartbeats carry no devices). From the heartbeat thread.
+  std::function<std::vector<DeviceInfo>()> measure_devices;
+  // The job's memory estimate the slot admitted it with; an out-of-memory
+  // end releases the job with RaisedEstimateGb of it.
+  double memory_estimate_gb = 0;
 };
 
 // What happened to the job, for logs and tests.
 enum class SessionEnd { kCompleted, kFailed, kCancelled, kReleased, kAbandoned };
 const char* SessionEndName(SessionEnd end);
+
+// The estimate a job gets after it ran out of memory with `estimate_gb`:
+// half again as much, at least 0.5 GB.
+double RaisedEstimateGb(double estimate_gb);
 
 class JobSession : private JobObserver {
  public:

@@ -62,6 +62,9 @@ class MeteredRunner final : public JobRunner {
  public:
   MeteredRunner(JobRunner* inner, WorkerMetrics* metrics) : inner_(inner), metrics_(metrics) {}
   JobRun Run(const JobContext& context, JobObserver* observer) override;
+  StatusOr<int64_t> EstimateMemoryBytes(const LeaseGrant& lease, const std::string& device) override {
+    return inner_->EstimateMemoryBytes(lease, device);
+  }
 
  private:
   JobRunner* const inner_;
@@ -102,6 +105,11 @@ class MeteredClient final : public CoordinatorClient {
   Status ReleaseJob(int64_t job_id, const std::string& token, const std::string& reason,
                     const ResourceUsage& usage) override {
     return inner_->ReleaseJob(job_id, token, reason, usage);
+  }
+  Status ReleaseJobForMemory(int64_t job_id, const std::string& token, ReleaseReason why,
+                             double memory_estimate_gb, const std::string& reason,
+                             const ResourceUsage& usage) override {
+    return inner_->ReleaseJobForMemory(job_id, token, why, memory_estimate_gb, reason, usage);
   }
 
  private:

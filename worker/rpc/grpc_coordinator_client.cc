@@ -50,6 +50,7 @@ class GrpcCoordinatorClient : public CoordinatorClient {
       dev->set_kind(d.kind);
       dev->set_name(d.name);
       dev->set_memory_gb(d.memory_gb);
+      dev->set_free_memory_gb(d.free_memory_gb);
     }
     req.set_cores(r.cores);
     req.set_slots(r.slots);
@@ -77,6 +78,7 @@ class GrpcCoordinatorClient : public CoordinatorClient {
     req.set_has_cuda(r.has_cuda);
     req.set_free_gpu_memory_gb(r.free_gpu_memory_gb);
     req.set_wait_seconds(r.wait_seconds);
+    req.set_device(r.device);
     v1::LeaseJobResponse resp;
     auto ctx = Context(std::chrono::seconds(r.wait_seconds));
     LCSWEEP_RETURN_IF_ERROR(FromGrpcStatus(stub_->LeaseJob(ctx.get(), req, &resp)));
@@ -89,6 +91,7 @@ class GrpcCoordinatorClient : public CoordinatorClient {
     grant.config_hash = l.job().config_hash();
     grant.token = l.lease_token();
     grant.heartbeat_interval_ms = l.heartbeat_interval_ms();
+    grant.memory_estimate_gb = l.memory_estimate_gb();
     if (l.has_resume_from() && l.resume_from().id() != 0) {
       CheckpointRef ref;
       ref.epoch = l.resume_from().epoch();
@@ -109,6 +112,13 @@ class GrpcCoordinatorClient : public CoordinatorClient {
     req.mutable_progress()->set_step(progress.step);
     for (const auto& [k, v] : progress.metrics) (*req.mutable_progress()->mutable_metrics())[k] = v;
     ToProto(usage, req.mutable_usage());
+    for (const auto& d : progress.devices) {
+      v1::Device* dev = req.add_devices();
+      dev->set_kind(d.kind);
+      dev->set_name(d.name);
+      dev->set_memory_gb(d.memory_gb);
+      dev->set_free_memory_gb(d.free_memory_gb);
+    }
     v1::HeartbeatResponse resp;
     auto ctx = Context();
     LCSWEEP_RETURN_IF_ERROR(FromGrpcStatus(stub_->Heartbeat(ctx.get(), req, &resp)));
@@ -219,6 +229,22 @@ class GrpcCoordinatorClient : public CoordinatorClient {
     req.set_job_id(job_id);
     req.set_lease_token(token);
     req.set_reason(reason);
+    ToProto(usage, req.mutable_usage());
+    v1::ReleaseJobResponse resp;
+    auto ctx = Context();
+    return FromGrpcStatus(stub_->ReleaseJob(ctx.get(), req, &resp));
+  }
+
+  Status ReleaseJobForMemory(int64_t job_id, const std::string& token, ReleaseReason why,
+                             double memory_estimate_gb, const std::string& reason,
+                             const ResourceUsage& usage) override {
+    v1::ReleaseJobRequest req;
+    req.set_job_id(job_id);
+    req.set_lease_token(token);
+    req.set_reason(reason);
+    req.set_reason_code(why == ReleaseReason::kOutOfMemory ? v1::RELEASE_REASON_OUT_OF_MEMORY
+                                                           : v1::RELEASE_REASON_DOES_NOT_FIT);
+    req.set_memory_estimate_gb(memory_estimate_gb);
     ToProto(usage, req.mutable_usage());
     v1::ReleaseJobResponse resp;
     auto ctx = Context();

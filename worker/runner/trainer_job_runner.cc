@@ -5,7 +5,10 @@
 #include <nlohmann/json.hpp>
 
 #include "common/job_config_json.h"
+#include "worker/nn/memory_estimate.h"
 #include "worker/train/trainer.h"
+
+#include <c10/util/Exception.h>
 
 namespace lcsweep::agent {
 namespace {
@@ -75,6 +78,24 @@ class ObserverSink : public train::ProgressSink {
 
 }  // namespace
 
+bool IsOutOfMemoryError(const Status& status) {
+  if (status.ok()) return false;
+  const std::string& m = status.message();
+  return status.code() == StatusCode::kResourceExhausted || m.find("out of memory") != std::string::npos ||
+         m.find("not enough memory") != std::string::npos;
+}
+
+TrainerJobRunner::TrainerJobRunner(int threads, TrainFn train)
+    : threads_(threads), train_(train ? std::move(train) : TrainFn(train::RunJob)) {}
+
+StatusOr<int64_t> TrainerJobRunner::EstimateMemoryBytes(const LeaseGrant& lease, const std::string&) {
+  nlohmann::json config_json = nlohmann::json::parse(lease.config_json, nullptr, false);
+  if (config_json.is_discarded()) return InvalidArgumentError("job config is not valid JSON");
+  LCSWEEP_ASSIGN_OR_RETURN(JobConfig config, JobConfigFromJson(config_json));
+  LCSWEEP_ASSIGN_OR_RETURN(nn::MemoryEstimate estimate, nn::EstimateJobMemory(config));
+  return estimate.total();
+}
+
 bool IsRetryableTrainerError(const Status& status) {
   switch (status.code()) {
     case StatusCode::kNotFound:
@@ -111,7 +132,12 @@ JobRun TrainerJobRunner::Run(const JobContext& context, JobObserver* observer) {
   options.resume_path = context.resume_from;
   options.model_path = context.work_dir + "/model.pt";
   options.sink = &sink;
-  StatusOr<nlohmann::json> result = train::RunJob(*config, options);
+  StatusOr<nlohmann::json> result = InternalError("not run");
+  try {
+    result = train_(*config, options);
+  } catch (const c10::OutOfMemoryError& e) {  // a trainer that let it through
+    result = ResourceExhaustedError(std::string("out of memory: ") + e.what_without_backtrace());
+  }
   if (result.ok()) {
     run.outcome = JobRun::Outcome::kSucceeded;
     run.result_json = result->dump();
@@ -129,6 +155,7 @@ JobRun TrainerJobRunner::Run(const JobContext& context, JobObserver* observer) {
       run.outcome = JobRun::Outcome::kFailed;
       run.error = result.status().ToString();
       run.retryable = IsRetryableTrainerError(result.status());
+      run.out_of_memory = IsOutOfMemoryError(result.status());
       return run;
   }
 }

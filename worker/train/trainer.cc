@@ -448,6 +448,10 @@ StatusOr<nlohmann::json> RunJob(const JobConfig& job, const RunOptions& options)
                            {"data_load", data_load_s}};
     result["throughput"] = {{"train_images_per_second", train_s > 0 ? train_images / train_s : 0.0}};
     return result;
+  } catch (const c10::OutOfMemoryError& e) {
+    // A shared device may have room later, or another worker more of it.
+    log->error("out of memory: {}", e.what_without_backtrace());
+    return ResourceExhaustedError(std::string("out of memory: ") + e.what_without_backtrace());
   } catch (const c10::Error& e) {
     log->error("libtorch error: {}", e.what_without_backtrace());
     return InternalError(std::string("libtorch: ") + e.what_without_backtrace());

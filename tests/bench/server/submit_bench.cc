@@ -72,7 +72,7 @@ Row Run(int jobs, int chunk_jobs) {
   w.name = "w";
   const int64_t worker = coord->RegisterWorker(w)->worker_id;
   std::vector<std::string> tokens;
-  for (int i = 0; i < 16; ++i) tokens.push_back((*coord->LeaseJob({worker, true, false, 0}))->token);
+  for (int i = 0; i < 16; ++i) tokens.push_back((*coord->LeaseJob({worker, true, false, 0, ""}))->token);
 
   std::atomic<bool> stop{false};
   std::vector<std::vector<double>> lat(tokens.size());
