@@ -114,5 +114,27 @@ TEST(WorkerMetricsTest, HeartbeatAgeCountsFromTheLastAcceptedHeartbeat) {
   EXPECT_EQ(fake.heartbeats(), 1) << "the call reached the wrapped client";
 }
 
+TEST(WorkerMetricsTest, DeviceMemoryIsWhatTheRegistrationAndHeartbeatsMeasured) {
+  MetricsRegistry registry;
+  WorkerMetrics metrics(&registry, &FakeNow);
+  FakeCoordinatorClient fake;
+  MeteredClient client(&fake, &metrics);
+  WorkerRegistration reg;
+  reg.name = "w";
+  reg.devices = {{"cpu", "cpu", 16, 10, "CPU"}, {"cuda", "cuda:0", 80, 0, "GPU"}};
+  ASSERT_TRUE(client.Register(reg).ok());
+  auto scraped = Scrape(registry);
+  EXPECT_EQ(scraped.at("lcsweep_worker_device_memory_total_bytes{device=\"cpu\"}"), 16.0 * (1 << 30));
+  EXPECT_EQ(scraped.at("lcsweep_worker_device_memory_free_bytes{device=\"cpu\"}"), 10.0 * (1 << 30));
+  EXPECT_EQ(scraped.at("lcsweep_worker_device_memory_total_bytes{device=\"cuda:0\"}"), 80.0 * (1 << 30));
+  EXPECT_EQ(scraped.count("lcsweep_worker_device_memory_free_bytes{device=\"cuda:0\"}"), 0u)
+      << "free memory nothing measured is not claimed";
+  ProgressReport progress;
+  progress.devices = {{"cuda", "cuda:0", 80, 12.5, "GPU"}};
+  ASSERT_TRUE(client.Heartbeat(1, "t", progress, ResourceUsage{}).ok());
+  scraped = Scrape(registry);
+  EXPECT_EQ(scraped.at("lcsweep_worker_device_memory_free_bytes{device=\"cuda:0\"}"), 12.5 * (1 << 30));
+}
+
 }  // namespace
 }  // namespace lcsweep::agent

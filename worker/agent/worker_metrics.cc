@@ -44,6 +44,10 @@ WorkerMetrics::WorkerMetrics(MetricsRegistry* registry, Now now) : now_(now) {
                                           "Training throughput of the running jobs, per device", {"device"});
   finished_ = registry->AddCounter("lcsweep_worker_jobs_finished_total",
                                    "Jobs this worker finished running, by how they ended", {"outcome"});
+  device_total_ = registry->AddGauge("lcsweep_worker_device_memory_total_bytes",
+                                     "Total memory of each device, as last measured", {"device"});
+  device_free_ = registry->AddGauge("lcsweep_worker_device_memory_free_bytes",
+                                    "Free memory of each device, as last measured", {"device"});
   registry->AddCallbackGauge("lcsweep_worker_last_heartbeat_age_seconds",
                              "Seconds since the coordinator last accepted a heartbeat (NaN before the first)",
                              [this] {
@@ -51,6 +55,14 @@ WorkerMetrics::WorkerMetrics(MetricsRegistry* registry, Now now) : now_(now) {
                                if (!heartbeat_seen_) return std::nan("");
                                return std::chrono::duration<double>(now_() - last_heartbeat_).count();
                              });
+}
+
+void WorkerMetrics::DevicesMeasured(const std::vector<DeviceInfo>& devices) {
+  for (const DeviceInfo& d : devices) {  // DeviceInfo's GB are GiB (device_probe.h)
+    if (d.memory_gb > 0) device_total_->With({d.name})->Set(static_cast<double>(GbToBytes(d.memory_gb)));
+    if (d.free_memory_gb > 0)
+      device_free_->With({d.name})->Set(static_cast<double>(GbToBytes(d.free_memory_gb)));
+  }
 }
 
 void WorkerMetrics::UpdateImagesPerSecond(const std::string& device) {
@@ -105,6 +117,7 @@ JobRun MeteredRunner::Run(const JobContext& context, JobObserver* observer) {
 
 StatusOr<bool> MeteredClient::Heartbeat(int64_t job_id, const std::string& token,
                                         const ProgressReport& progress, const ResourceUsage& usage) {
+  metrics_->DevicesMeasured(progress.devices);
   StatusOr<bool> r = inner_->Heartbeat(job_id, token, progress, usage);
   if (r.ok()) metrics_->HeartbeatAccepted();
   return r;

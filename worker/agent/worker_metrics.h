@@ -6,13 +6,17 @@
 //                  of Run(), and its observer's SetProgress carries the
 //                  trainer's images/s ("train.images_per_second");
 //   MeteredClient  wraps the CoordinatorClient: the time of the last
-//                  heartbeat the coordinator accepted.
+//                  heartbeat the coordinator accepted, and the device memory
+//                  measured for the registration and each heartbeat.
 // Exported:
 //   lcsweep_worker_jobs_running                       jobs inside JobRunner::Run now
 //   lcsweep_worker_images_per_second{device}          summed over the device's running jobs
 //   lcsweep_worker_jobs_finished_total{outcome}       succeeded, failed, cancelled, drained
 //   lcsweep_worker_last_heartbeat_age_seconds         since the last accepted heartbeat
 //                                                     (NaN before the first)
+//   lcsweep_worker_device_memory_total_bytes{device}  as last measured (worker/agent/device_probe.h:
+//   lcsweep_worker_device_memory_free_bytes{device}   NVML or nvidia-smi on a GPU, MemTotal and
+//                                                     MemAvailable for "cpu"); absent until measured
 //
 // Ownership: the decorators borrow what they wrap and the WorkerMetrics, all
 // of which must outlive them. Thread-safety: every method may be called from
@@ -39,6 +43,8 @@ class WorkerMetrics {
   void JobProgress(int64_t job_id, const ProgressReport& progress);
   void JobFinished(int64_t job_id, JobRun::Outcome outcome);
   void HeartbeatAccepted();
+  // The devices' memory as measured (entries with nothing measured are skipped).
+  void DevicesMeasured(const std::vector<DeviceInfo>& devices);
 
  private:
   void UpdateImagesPerSecond(const std::string& device);  // requires mu_
@@ -47,6 +53,8 @@ class WorkerMetrics {
   Gauge* running_;
   GaugeFamily* images_per_second_;
   CounterFamily* finished_;
+  GaugeFamily* device_total_;
+  GaugeFamily* device_free_;
 
   std::mutex mu_;
   struct Job {
@@ -75,7 +83,10 @@ class MeteredClient final : public CoordinatorClient {
  public:
   MeteredClient(CoordinatorClient* inner, WorkerMetrics* metrics) : inner_(inner), metrics_(metrics) {}
 
-  StatusOr<Registration> Register(const WorkerRegistration& r) override { return inner_->Register(r); }
+  StatusOr<Registration> Register(const WorkerRegistration& r) override {
+    metrics_->DevicesMeasured(r.devices);
+    return inner_->Register(r);
+  }
   StatusOr<std::optional<LeaseGrant>> Lease(const LeaseRequest& r) override { return inner_->Lease(r); }
   StatusOr<bool> Heartbeat(int64_t job_id, const std::string& token, const ProgressReport& progress,
                            const ResourceUsage& usage) override;
