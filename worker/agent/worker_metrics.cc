@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include "worker/agent/device_probe.h"
+
 namespace lcsweep::agent {
 namespace {
 
