@@ -30,7 +30,7 @@ struct DeviceInfo {
   double memory_gb = 0;    // total memory (cuda; cpu too when probed)
   // Free memory when last measured (DeviceProbe); 0 = unknown.
   double free_memory_gb = 0;
-  std::string model;       // e.g. "NVIDIA H100 80GB HBM3" ("" = unknown), for accounting
+  std::string model = "";  // e.g. "NVIDIA H100 80GB HBM3" ("" = unknown), for accounting
 };
 
 struct WorkerRegistration {

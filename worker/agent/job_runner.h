@@ -38,7 +38,7 @@ struct JobRun {
   bool retryable = false;    // kFailed: whether another attempt can help
   // kSucceeded: the final model file (worker/train/model_export.h) in the
   // job's work folder, uploaded before the completion; empty = none.
-  std::string model_path;
+  std::string model_path = "";
   // kFailed: the device ran out of memory (c10::OutOfMemoryError or a CUDA
   // "out of memory"); the agent releases the job with a raised estimate
   // instead of failing it.
