@@ -18,8 +18,10 @@ Status Coordinator::RestoreEarlyStoppingLocked() {
   for (const auto& [sweep_id, jobs] : sweep_jobs_) {
     const EarlyStopping* policy = stopper_.PolicyOf(sweep_id);
     if (policy == nullptr) continue;
-    const bool open = std::any_of(jobs.begin(), jobs.end(),
-                                  [&](int64_t id) { return !IsTerminal(jobs_.at(id).state); });
+    const bool open = std::any_of(jobs.begin(), jobs.end(), [&](int64_t id)
+                                      LCSWEEP_NO_THREAD_SAFETY_ANALYSIS {  // runs under mu_
+                                        return !IsTerminal(jobs_.at(id).state);
+                                      });
     if (!open) continue;  // no decision left to make
     for (int64_t id : jobs) {
       if (jobs_.at(id).state == JobState::kQueued && jobs_.at(id).leases == 0) continue;

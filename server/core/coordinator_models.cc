@@ -46,13 +46,14 @@ StatusOr<RecordModelResult> Coordinator::RecordModel(const std::string& token, M
 
     if (options_.keep_models > 0) {
       // The live model of a job as it will be after this batch.
-      auto live = [&](int64_t id) -> const ModelMeta* {
+      // (The lambdas run here, under mu_; the analysis cannot see into them.)
+      auto live = [&](int64_t id) LCSWEEP_NO_THREAD_SAFETY_ANALYSIS -> const ModelMeta* {
         if (id == job.id) return &meta;
         auto it = models_.find(id);
         return it == models_.end() || it->second.pruned ? nullptr : &it->second;
       };
       // Whether `m` is among the keep_models newest live models of sweep s.
-      auto kept_by = [&](int64_t sweep_id, const ModelMeta& m) {
+      auto kept_by = [&](int64_t sweep_id, const ModelMeta& m) LCSWEEP_NO_THREAD_SAFETY_ANALYSIS {
         int64_t newer = 0;
         for (int64_t id : sweep_jobs_[sweep_id]) {
           const ModelMeta* other = live(id);
