@@ -107,7 +107,7 @@ struct Transition {
   // Non-empty when the change ends the running lease number job.leases
   // (attempt lease_attempt, worker event.worker_id): how it ended, for its
   // accounting row (AttemptUsage::outcome): "succeeded", "failed",
-  // "released", "lost", "cancelled".
+  // "released", "out_of_memory", "lost", "cancelled", "stopped".
   std::string lease_outcome;
   int lease_attempt = 0;
 };

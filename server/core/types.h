@@ -234,8 +234,9 @@ struct AttemptUsage {
   int64_t lease = 0;             // JobRecord::leases of the lease, from 1
   int attempt = 0;
   int64_t worker_id = 0;
-  // "running", "succeeded", "failed", "released", "lost" (lease expired),
-  // "cancelled", "stopped" (early stopping).
+  // "running", "succeeded", "failed", "released", "out_of_memory" (released
+  // after an out-of-memory error), "lost" (lease expired), "cancelled",
+  // "stopped" (early stopping).
   std::string outcome;
   int64_t started_ms = 0;
   int64_t ended_ms = 0;          // 0 while running
