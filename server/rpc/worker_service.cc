@@ -1,5 +1,6 @@
 // WorkerService handlers and the checkpoint streams (LeaseJob's long poll
 // is in long_polls.cc).
+#include <cctype>
 #include <fstream>
 #include <optional>
 #include <vector>
@@ -31,6 +32,35 @@ template <typename Request>
 std::optional<ResourceUsage> UsageOf(const Request& request) {
   if (!request.has_usage()) return std::nullopt;
   return lcsweep::FromProto(request.usage());
+}
+
+// The start of an upload stream (UploadCheckpoint, UploadModel): the first
+// message's metadata, checked, for a live lease (refused before any bytes are
+// accepted), within the size limit. `rpc` and `what` name the call and the
+// file in errors.
+Status ReadUploadStart(const ServiceEnv& env,
+                       grpc::ServerReader<v1::UploadCheckpointRequest>* reader, const char* rpc,
+                       const char* what, v1::CheckpointUploadMetadata* meta, JobRecord* job) {
+  v1::UploadCheckpointRequest msg;
+  if (!reader->Read(&msg) || !msg.has_metadata()) {
+    return InvalidArgumentError(std::string(rpc) +
+                                ": the first message must carry metadata (lease_token, size_bytes, sha256)");
+  }
+  *meta = msg.metadata();
+  LCSWEEP_RETURN_IF_ERROR(CheckRequest(*meta));
+  LCSWEEP_ASSIGN_OR_RETURN(*job, env.coordinator->ValidateLease(meta->lease_token()));
+  if (meta->size_bytes() > env.max_checkpoint_bytes) {
+    return InvalidArgumentError(std::string(what) + " size_bytes=" + std::to_string(meta->size_bytes()) +
+                                " exceeds the limit of " + std::to_string(env.max_checkpoint_bytes) +
+                                " bytes");
+  }
+  return OkStatus();
+}
+
+// SHA-256 hex as the store keeps it: lower case.
+std::string LowerHex(std::string hex) {
+  for (char& c : hex) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return hex;
 }
 
 }  // namespace
@@ -106,23 +136,12 @@ grpc::Status WorkerServiceImpl::UploadCheckpoint(
     grpc::ServerContext* context, grpc::ServerReader<v1::UploadCheckpointRequest>* reader,
     v1::UploadCheckpointResponse* response) {
   LCSWEEP_CHECK_WORKER(context);
-  v1::UploadCheckpointRequest msg;
-  if (!reader->Read(&msg) || !msg.has_metadata()) {
-    return ToGrpcStatus(InvalidArgumentError(
-        "UploadCheckpoint: the first message must carry metadata (lease_token, size_bytes, sha256)"));
-  }
-  const v1::CheckpointUploadMetadata meta = msg.metadata();
-  LCSWEEP_CHECK_REQUEST(meta);
-  // Refuse a stale lease before accepting any bytes.
-  StatusOr<JobRecord> job = env_->coordinator->ValidateLease(meta.lease_token());
-  if (!job.ok()) return ToGrpcStatus(job.status());
-  if (meta.size_bytes() > env_->max_checkpoint_bytes) {
-    return ToGrpcStatus(InvalidArgumentError(
-        "checkpoint size_bytes=" + std::to_string(meta.size_bytes()) + " exceeds the limit of " +
-        std::to_string(env_->max_checkpoint_bytes) + " bytes"));
-  }
+  v1::CheckpointUploadMetadata meta;
+  JobRecord job;
+  Status start = ReadUploadStart(*env_, reader, "UploadCheckpoint", "checkpoint", &meta, &job);
+  if (!start.ok()) return ToGrpcStatus(start);
   StatusOr<std::unique_ptr<CheckpointFiles::Upload>> upload = env_->checkpoints->BeginUpload(
-      job->id, meta.epoch(), meta.step(), meta.size_bytes(), meta.sha256());
+      job.id, meta.epoch(), meta.step(), meta.size_bytes(), meta.sha256());
   if (!upload.ok()) return ToGrpcStatus(upload.status());
   Status received = ReceiveChunks(context, reader, upload->get(), "UploadCheckpoint");
   if (!received.ok()) return ToGrpcStatus(received);
@@ -132,8 +151,7 @@ grpc::Status WorkerServiceImpl::UploadCheckpoint(
   cm.epoch = meta.epoch();
   cm.step = meta.step();
   cm.size_bytes = meta.size_bytes();
-  cm.sha256 = meta.sha256();
-  for (char& c : cm.sha256) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  cm.sha256 = LowerHex(meta.sha256());
   cm.path = *path;
   StatusOr<RecordCheckpointResult> rec =
       env_->coordinator->RecordCheckpoint(meta.lease_token(), cm);
@@ -170,23 +188,12 @@ grpc::Status WorkerServiceImpl::UploadModel(grpc::ServerContext* context,
                                             grpc::ServerReader<v1::UploadCheckpointRequest>* reader,
                                             v1::UploadModelResponse* response) {
   LCSWEEP_CHECK_WORKER(context);
-  v1::UploadCheckpointRequest msg;
-  if (!reader->Read(&msg) || !msg.has_metadata()) {
-    return ToGrpcStatus(InvalidArgumentError(
-        "UploadModel: the first message must carry metadata (lease_token, size_bytes, sha256)"));
-  }
-  const v1::CheckpointUploadMetadata meta = msg.metadata();
-  LCSWEEP_CHECK_REQUEST(meta);
-  // Refuse a stale lease before accepting any bytes.
-  StatusOr<JobRecord> job = env_->coordinator->ValidateLease(meta.lease_token());
-  if (!job.ok()) return ToGrpcStatus(job.status());
-  if (meta.size_bytes() > env_->max_checkpoint_bytes) {
-    return ToGrpcStatus(InvalidArgumentError(
-        "model size_bytes=" + std::to_string(meta.size_bytes()) + " exceeds the limit of " +
-        std::to_string(env_->max_checkpoint_bytes) + " bytes"));
-  }
+  v1::CheckpointUploadMetadata meta;
+  JobRecord job;
+  Status start = ReadUploadStart(*env_, reader, "UploadModel", "model", &meta, &job);
+  if (!start.ok()) return ToGrpcStatus(start);
   StatusOr<std::unique_ptr<CheckpointFiles::Upload>> upload =
-      env_->checkpoints->BeginModelUpload(job->id, meta.size_bytes(), meta.sha256());
+      env_->checkpoints->BeginModelUpload(job.id, meta.size_bytes(), meta.sha256());
   if (!upload.ok()) return ToGrpcStatus(upload.status());
   Status received = ReceiveChunks(context, reader, upload->get(), "UploadModel");
   if (!received.ok()) return ToGrpcStatus(received);
@@ -194,8 +201,7 @@ grpc::Status WorkerServiceImpl::UploadModel(grpc::ServerContext* context,
   if (!path.ok()) return ToGrpcStatus(path.status());
   ModelMeta mm;
   mm.size_bytes = meta.size_bytes();
-  mm.sha256 = meta.sha256();
-  for (char& c : mm.sha256) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  mm.sha256 = LowerHex(meta.sha256());
   mm.path = *path;
   StatusOr<RecordModelResult> rec = env_->coordinator->RecordModel(meta.lease_token(), mm);
   if (!rec.ok()) {
