@@ -81,16 +81,17 @@ int main(int argc, char** argv) {
   s->add_flag("--force", submit.force, "re-run jobs even when an identical job already finished");
   s->add_flag("--json", submit.json, "print the coordinator's answer as JSON");
 #ifdef LCSWEEP_HAVE_TORCH
-  // One model build per distinct (model, data set, batch size, momentum):
-  // a sweep's seeds and learning rates share an estimate.
+  // One model build per distinct (model, data section, batch size, momentum):
+  // a sweep's seeds and learning rates share an estimate. Estimated for a GPU
+  // (only GPU leases are matched on memory), so data kept on the device counts.
   std::map<std::string, lcsweep::StatusOr<double>> estimates;
   submit.memory_estimate_gb = [&estimates](const lcsweep::JobConfig& job) -> lcsweep::StatusOr<double> {
     const nlohmann::json full = lcsweep::JobConfigToJson(job);
-    const std::string key = nlohmann::json{full.at("model"), job.data.name, job.train.batch_size,
+    const std::string key = nlohmann::json{full.at("model"), full.at("data"), job.train.batch_size,
                                            job.train.momentum}.dump();
     auto it = estimates.find(key);
     if (it == estimates.end()) {
-      lcsweep::StatusOr<lcsweep::nn::MemoryEstimate> e = lcsweep::nn::EstimateJobMemory(job);
+      lcsweep::StatusOr<lcsweep::nn::MemoryEstimate> e = lcsweep::nn::EstimateJobMemory(job, /*on_cuda=*/true);
       it = estimates.emplace(key, e.ok() ? lcsweep::StatusOr<double>(e->total() / (1024.0 * 1024.0 * 1024.0))
                                          : lcsweep::StatusOr<double>(e.status())).first;
     }

@@ -18,6 +18,9 @@ struct DataSetInfo {
   int64_t channels = 3;
   int64_t classes = 10;
   int64_t image_size = 32;  // side of the square image the model sees
+  int64_t stored_image_size = 32;  // side as stored in the files (28 for the MNIST family)
+  // Images in the published splits (0 for imagenet, whose size is the folders').
+  int64_t train_size = 50000, test_size = 10000;
   std::vector<double> mean;
   std::vector<double> std;
   std::string default_root;  // empty: no default, the job must give data.root

@@ -44,6 +44,11 @@ struct DataConfig {
   int64_t loader_threads = 2;       // decoding/augmentation threads
   int64_t image_size = 224;         // imagenet only: train/eval crop size
   std::string on_bad_image = "skip";  // imagenet JPEGs: "skip" (count them) or "fail"
+  // Where batches are assembled (common/data_placement.h): "host" (loader
+  // threads), "device" (the decoded sets kept on the training device; not for
+  // imagenet) or "auto" (device on CUDA for in-memory sets, host otherwise).
+  // Batches are identical either way.
+  std::string placement = "auto";
   SyntheticDataConfig synthetic;
 };
 

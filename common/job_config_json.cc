@@ -9,6 +9,7 @@
 #include <limits>
 #include <set>
 
+#include "common/data_placement.h"
 #include "common/job_identity.h"
 #include "common/sha256.h"
 
@@ -29,6 +30,7 @@ const std::vector<std::string> kOptimizers = {"sgd"};
 const std::vector<std::string> kSchedules = {"cosine", "step", "constant"};
 const std::vector<std::string> kDevices = {"cpu", "cuda", "any"};
 const std::vector<std::string> kBadImage = {"skip", "fail"};
+const std::vector<std::string> kPlacements = {"auto", "host", "device"};
 
 const std::vector<std::string>& DataSetNames() {
   static const std::vector<std::string> names(std::begin(kDataSets), std::end(kDataSets));
@@ -236,6 +238,7 @@ void ParseData(const json* j, const std::string& path, DataConfig* d, std::vecto
   r.Int("loader_threads", &d->loader_threads);
   r.Int("image_size", &d->image_size);
   r.String("on_bad_image", &d->on_bad_image);
+  r.String("placement", &d->placement);
   if (const json* s = r.Child("synthetic")) ParseSynthetic(s, r.ChildPath("synthetic"), &d->synthetic, e);
   r.Finish();
 }
@@ -346,6 +349,7 @@ void CheckFields(const JobConfig& c, Checker& k) {
   k.IntRange("data.loader_threads", c.data.loader_threads, 0, 256);
   k.IntRange("data.image_size", c.data.image_size, 8, 1024);
   k.OneOf("data.on_bad_image", c.data.on_bad_image, kBadImage);
+  k.OneOf("data.placement", c.data.placement, kPlacements);
   const SyntheticDataConfig& s = c.data.synthetic;
   k.IntRange("data.synthetic.train_size", s.train_size, 1, kMax);
   k.IntRange("data.synthetic.test_size", s.test_size, 1, kMax);
@@ -433,6 +437,12 @@ void CheckFields(const JobConfig& c, Checker& k) {
 
 void CheckCombinations(const JobConfig& c, Checker& k) {
   const ConvConfig& cv = c.model.conv;
+  if (c.data.placement == "device" && !IsInMemoryDataSet(c.data.name)) {
+    k.Add("data.placement", "\"device\"",
+          "\"host\" or \"auto\": data set " + Quote(c.data.name) +
+              " is read from image files, and only in-memory sets (mnist, fashion_mnist, cifar10, "
+              "cifar100, svhn, synthetic) can be kept on the device");
+  }
   if (c.model.arch == "resnet_cifar" && c.model.depth >= 1 &&
       (c.model.depth < 8 || (c.model.depth - 2) % 6 != 0)) {
     k.Add("model.depth", std::to_string(c.model.depth),
@@ -611,6 +621,7 @@ json JobConfigToJson(const JobConfig& c) {
                {"loader_threads", d.loader_threads},
                {"image_size", d.image_size},
                {"on_bad_image", d.on_bad_image},
+               {"placement", d.placement},
                {"synthetic",
                 {{"train_size", s.train_size},
                  {"test_size", s.test_size},

@@ -32,7 +32,7 @@ void ErasePath(nlohmann::json& j, const std::string& path) {
 }  // namespace
 
 std::vector<std::string> IgnoredForIdentity(const JobConfig& c) {
-  std::vector<std::string> out = {"checkpoint.*",       "data.loader_threads",   "data.root",
+  std::vector<std::string> out = {"checkpoint.*",       "data.loader_threads",   "data.placement", "data.root",
                                   "eval.corruptions_root", "model.conv.execution", "resources.*",
                                   "train.channels_last", "train.log_every_steps", "train.threads"};
   if (c.data.name != "synthetic") out.push_back("data.synthetic.*");

@@ -7,7 +7,7 @@
 // job_config.h with its decision and the reason.
 //
 // Run settings (never part of the identity):
-//   data.root, data.loader_threads, model.conv.execution, train.threads,
+//   data.root, data.loader_threads, data.placement, model.conv.execution, train.threads,
 //   train.log_every_steps, train.channels_last, eval.corruptions_root,
 //   resources.*, checkpoint.every_epochs;
 // and, depending on the data set:

@@ -105,7 +105,8 @@ int Describe(const std::string& path) {
     std::cerr << "lcsweep-train: " << digest.status().ToString() << "\n";
     return 1;
   }
-  auto memory = nn::EstimateJobMemory(*job);
+  // For the device the job asks for ("any" may be a GPU, where the estimate matters).
+  auto memory = nn::EstimateJobMemory(*job, job->resources.device != "cpu");
   if (!memory.ok()) {
     std::cerr << "lcsweep-train: " << memory.status().ToString() << "\n";
     return 1;
@@ -115,7 +116,7 @@ int Describe(const std::string& path) {
   out["notes"]["training_memory_bytes"] =
       "peak of one training step at train.batch_size: trained tensors, frozen filters, gradients, "
       "momentum, activations kept for backward (unfolded LC keeps its E*c intermediate maps), "
-      "backward workspace; data set only when kept on the device (worker/nn/memory_estimate.h)";
+      "backward workspace; data sets only when data.placement keeps them on the device (worker/nn/memory_estimate.h)";
   out["spatial_filters_sha256"] = *digest;
   out["config_hash"] = JobConfigHash(*job);
   std::cout << out.dump(2) << "\n";

@@ -30,6 +30,7 @@ JobConfig NonDefault() {
   c.data.loader_threads = 3;
   c.data.image_size = 160;
   c.data.on_bad_image = "fail";
+  c.data.placement = "host";
   c.data.synthetic.train_size = 99;
   c.data.synthetic.noise = 0.25;
   c.data.synthetic.test_size = 77;
@@ -265,6 +266,7 @@ TEST(JobConfigJsonTest, ImpossibleCombinations) {
       {R"({"train": {"epochs": 2, "warmup_epochs": 3}})", "train.warmup_epochs"},
       {R"({"eval": {"corruptions": ["fog", "all"]}})", "eval.corruptions[1]"},
       {R"({"eval": {"severities": [2, 2]}})", "eval.severities[1]"},
+      {R"({"data": {"name": "imagenet", "root": "/data/in", "placement": "device"}})", "data.placement"},
   };
   for (const ComboCase& c : cases) {
     EXPECT_EQ(Paths(json::parse(c.json)), std::vector<std::string>{c.path}) << c.json;
@@ -275,7 +277,9 @@ TEST(JobConfigJsonTest, ImpossibleCombinations) {
                          R"({"model": {"conv": {"intermediate": "relu", "execution": "unfolded"}}})",
                          R"({"model": {"arch": "resnet18d", "depth": 18, "width": 64}})",
                          R"({"resources": {"device": "cuda", "min_gpu_memory_gb": 8}, "train": {"amp": true}})",
-                         R"({"eval": {"corruptions": ["all"]}, "model": {"depth": 8}})"}) {
+                         R"({"eval": {"corruptions": ["all"]}, "model": {"depth": 8}})",
+                         R"({"data": {"name": "imagenet", "root": "/data/in", "placement": "auto"}})",
+                         R"({"data": {"name": "cifar10", "placement": "device"}})"}) {
     EXPECT_TRUE(Paths(json::parse(ok)).empty()) << ok;
   }
 }

@@ -114,7 +114,7 @@ TEST(MemoryEstimateChild, Run) {
 
 TEST(MemoryEstimateTest, EstimateIsWithin25PercentOfMeasuredPeak) {
   for (size_t i = 0; i < std::size(kCases); ++i) {
-    StatusOr<MemoryEstimate> estimate = EstimateJobMemory(ConfigOf(kCases[i]));
+    StatusOr<MemoryEstimate> estimate = EstimateJobMemory(ConfigOf(kCases[i]), /*on_cuda=*/false);
     ASSERT_TRUE(estimate.ok()) << estimate.status().ToString();
     const int64_t measured = MeasureInChild(i);
     ASSERT_GT(measured, 0) << kCases[i].name << ": the child measured nothing";

@@ -9,6 +9,7 @@
 
 #include <filesystem>
 
+#include "common/job_config_json.h"
 #include "worker/nn/describe.h"
 #include "worker/nn/network.h"
 
@@ -192,6 +193,44 @@ TEST(Trainer, ResumeIsBitwiseEqualToAnUninterruptedRun) {
   auto resumed2 = RunJob(job, fourth);
   ASSERT_TRUE(resumed2.ok()) << resumed2.status().ToString();
   EXPECT_EQ(Metrics(*resumed2), Metrics(*full));
+}
+
+TEST(Trainer, DevicePlacementTrainsExactlyAsTheHostLoader) {
+  // data.placement "device" on the CPU device: the same batches, so the same
+  // run, bit for bit, including a drain and resume in the middle of an epoch.
+  JobConfig host_job = TinyJob();
+  host_job.data.placement = "host";
+  JobConfig device_job = TinyJob();
+  device_job.data.placement = "device";
+  RunOptions base;
+  base.device = "cpu";
+  base.evaluate = false;
+  std::shared_ptr<nn::NetworkImpl> host_model, device_model;
+  RunOptions host_opts = base, device_opts = base;
+  host_opts.trained_model = &host_model;
+  device_opts.trained_model = &device_model;
+  auto host = RunJob(host_job, host_opts);
+  auto device = RunJob(device_job, device_opts);
+  ASSERT_TRUE(host.ok()) << host.status().ToString();
+  ASSERT_TRUE(device.ok()) << device.status().ToString();
+  EXPECT_EQ((*host)["device"]["data_placement"], "host");
+  EXPECT_EQ((*device)["device"]["data_placement"], "device");
+  EXPECT_EQ(Metrics(*device), Metrics(*host));
+  ExpectSameWeights(*device_model, *host_model);
+  EXPECT_EQ(JobConfigHash(device_job), JobConfigHash(host_job));  // a run setting
+
+  TempDir dir;
+  RecordingSink drain;
+  drain.drain_at_poll = 7;  // after step 5, in epoch 1
+  RunOptions first = base;
+  first.checkpoint_dir = dir.path;
+  first.sink = &drain;
+  ASSERT_EQ(RunJob(device_job, first).status().code(), StatusCode::kAborted);
+  RunOptions second = base;
+  second.resume_path = dir.path + "/checkpoint.pt";
+  auto resumed = RunJob(device_job, second);
+  ASSERT_TRUE(resumed.ok()) << resumed.status().ToString();
+  EXPECT_EQ(Metrics(*resumed), Metrics(*host));
 }
 
 TEST(Trainer, ResumeRejectsAnotherJobsCheckpoint) {

@@ -59,7 +59,7 @@ Loader::Result Loader::Build(int64_t epoch, int64_t b, const std::vector<int64_t
   int64_t* lp = labels.data_ptr<int64_t>();
   int64_t kept = 0, bad = 0;
   for (int64_t i = begin; i < end; ++i) {
-    const uint64_t sample_seed = MixSeed(options_.seed, static_cast<uint64_t>(epoch), static_cast<uint64_t>(i), 0x61756721ULL);
+    const uint64_t sample_seed = MixSeed(options_.seed, static_cast<uint64_t>(epoch), static_cast<uint64_t>(i), kAugmentSalt);
     Status st = source_->Load(order[i], options_.augment, sample_seed, ip + kept * per, lp + kept);
     if (!st.ok()) {
       if (st.code() == StatusCode::kDataLoss && !options_.fail_on_bad_image) {

@@ -1,9 +1,8 @@
-// Loader: batches from a Source, assembled by worker threads ahead of use.
+// Loader: batches from a Source, assembled by worker threads ahead of use
+// (data.placement "host"). Batches are on the CPU.
 //
-// Determinism: the epoch order is EpochOrder(n, seed, epoch, shuffle) and
-// sample i of the order is transformed with seed MixSeed(seed, epoch, i), so
-// batch contents depend only on (seed, epoch, batch index) and never on the
-// thread count or timing. The last partial batch is kept.
+// Determinism: batch_loader.h's contract; batch contents never depend on the
+// thread count or timing.
 // Bad samples (DATA_LOSS from Source::Load): with fail_on_bad_image the
 // epoch's Next() returns the error; otherwise the sample is left out of its
 // batch and counted (bad_images()).
@@ -23,40 +22,23 @@
 #include <vector>
 
 #include "common/status.h"
+#include "worker/data/batch_loader.h"
 #include "worker/data/source.h"
 
 namespace lcsweep::data {
 
-struct LoaderOptions {
-  int64_t batch_size = 256;
-  bool shuffle = true;
-  bool augment = true;
-  uint64_t seed = 0;
-  int64_t threads = 2;           // 0: batches are built on the caller's thread
-  int64_t prefetch_batches = 4;  // ready or in-progress batches ahead of the consumer
-  bool fail_on_bad_image = false;
-};
-
-struct Batch {
-  torch::Tensor images;  // float [B, C, S, S] in [0, 1]
-  torch::Tensor labels;  // int64 [B]
-  int64_t index = 0;     // batch index within the epoch
-};
-
-class Loader {
+class Loader : public BatchLoader {
  public:
   Loader(std::shared_ptr<const Source> source, LoaderOptions options);
-  ~Loader();
+  ~Loader() override;
   Loader(const Loader&) = delete;
   Loader& operator=(const Loader&) = delete;
 
-  int64_t batches_per_epoch() const;
-  int64_t size() const { return source_->size(); }
-  // Starts (or restarts) an epoch at batch `first_batch` (resume mid-epoch).
-  void StartEpoch(int64_t epoch, int64_t first_batch = 0);
-  // The next batch in order, std::nullopt after the last, or a data error.
-  StatusOr<std::optional<Batch>> Next();
-  int64_t bad_images() const;
+  int64_t batches_per_epoch() const override;
+  int64_t size() const override { return source_->size(); }
+  void StartEpoch(int64_t epoch, int64_t first_batch = 0) override;
+  StatusOr<std::optional<Batch>> Next() override;
+  int64_t bad_images() const override;
 
  private:
   struct Result {

@@ -33,7 +33,7 @@ Status TensorSource::Load(int64_t index, bool augment, uint64_t sample_seed, flo
   }
   if (augment && augment_ == TensorAugment::kPadCropFlip) {
     SplitMix64 rng(sample_seed);
-    PadCropFlip(view, /*pad=*/4, rng, out);
+    PadCropFlip(view, kPadCropPad, rng, out);
     return OkStatus();
   }
   ToFloat(view, out);

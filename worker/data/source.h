@@ -40,8 +40,9 @@ class Source {
 // What the training transform of an in-memory set does (docs/method.md section 5).
 enum class TensorAugment {
   kNone,         // SVHN, synthetic
-  kPadCropFlip,  // CIFAR: zero-pad 4, random crop, horizontal flip
+  kPadCropFlip,  // CIFAR: zero-pad kPadCropPad, random crop, horizontal flip
 };
+inline constexpr int64_t kPadCropPad = 4;
 
 // An in-memory split. Images whose side differs from `image_size` are
 // resized bilinearly (Fashion-MNIST/MNIST 28 -> 32) in both modes.
@@ -56,6 +57,7 @@ class TensorSource : public Source {
   Status Load(int64_t index, bool augment, uint64_t sample_seed, float* out,
               int64_t* label) const override;
   const TensorDataSet& data() const { return set_; }
+  TensorAugment augment() const { return augment_; }
 
  private:
   TensorDataSet set_;

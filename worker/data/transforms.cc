@@ -52,11 +52,19 @@ AxisWeights ComputeAxis(double begin, double length, int64_t in_size, int64_t ou
 
 }  // namespace
 
+PadCropDraw DrawPadCropFlip(int64_t pad, SplitMix64& rng) {
+  PadCropDraw d;
+  d.dy = static_cast<int64_t>(rng.Below(static_cast<uint64_t>(2 * pad + 1))) - pad;
+  d.dx = static_cast<int64_t>(rng.Below(static_cast<uint64_t>(2 * pad + 1))) - pad;
+  d.flip = rng.Below(2) == 1;
+  return d;
+}
+
 void PadCropFlip(const PixelView& src, int64_t pad, SplitMix64& rng, float* out) {
   const int64_t h = src.height, w = src.width;
-  const int64_t dy = static_cast<int64_t>(rng.Below(static_cast<uint64_t>(2 * pad + 1))) - pad;
-  const int64_t dx = static_cast<int64_t>(rng.Below(static_cast<uint64_t>(2 * pad + 1))) - pad;
-  const bool flip = rng.Below(2) == 1;
+  const PadCropDraw draw = DrawPadCropFlip(pad, rng);
+  const int64_t dy = draw.dy, dx = draw.dx;
+  const bool flip = draw.flip;
   constexpr float kInv = 1.0f / 255.0f;
   for (int64_t c = 0; c < src.channels; ++c) {
     for (int64_t y = 0; y < h; ++y) {

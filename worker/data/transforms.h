@@ -26,8 +26,17 @@ struct PixelView {
 
 // CIFAR training augmentation: zero-pad by `pad`, take a random crop of the
 // original size, flip horizontally with probability 1/2. Out: float [C, H, W].
-// Draws exactly three numbers from rng (dy, dx, flip).
+// Draws exactly three numbers from rng (DrawPadCropFlip).
 void PadCropFlip(const PixelView& src, int64_t pad, SplitMix64& rng, float* out);
+
+// The random part of PadCropFlip: output pixel (y, x) reads source pixel
+// (y + dy, (flip ? W - 1 - x : x) + dx), zero outside the image; dy, dx in
+// [-pad, pad]. The device loader (device_loader.h) applies the same draws.
+struct PadCropDraw {
+  int64_t dy = 0, dx = 0;
+  bool flip = false;
+};
+PadCropDraw DrawPadCropFlip(int64_t pad, SplitMix64& rng);
 
 // Plain conversion to float [C, H, W] / 255.
 void ToFloat(const PixelView& src, float* out);

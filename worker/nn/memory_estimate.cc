@@ -1,6 +1,8 @@
 // EstimateTrainingMemory: the counting rules of memory_estimate.h.
 #include "worker/nn/memory_estimate.h"
 
+#include "common/data_placement.h"
+
 #include <algorithm>
 
 #include "worker/nn/network.h"
@@ -50,7 +52,7 @@ MemoryEstimate EstimateTrainingMemory(const ModelAccount& account, const Estimat
   return e;
 }
 
-StatusOr<MemoryEstimate> EstimateJobMemory(const JobConfig& job, int64_t data_set_bytes) {
+StatusOr<MemoryEstimate> EstimateJobMemory(const JobConfig& job, bool on_cuda) {
   LCSWEEP_ASSIGN_OR_RETURN(ModelSpec spec, ModelSpecForJob(job));
   LCSWEEP_ASSIGN_OR_RETURN(Network network, BuildNetwork(spec));
   LCSWEEP_ASSIGN_OR_RETURN(ModelAccount account, AccountModel(*network));
@@ -60,7 +62,8 @@ StatusOr<MemoryEstimate> EstimateJobMemory(const JobConfig& job, int64_t data_se
   in.image_size = spec.image_size;
   in.momentum = job.train.momentum > 0;
   in.intermediate_ops = IntermediateOps(job.model.conv.intermediate);
-  in.data_set_bytes = data_set_bytes;
+  LCSWEEP_ASSIGN_OR_RETURN(const DataPlacement placement, ResolveDataPlacement(job.data, on_cuda));
+  in.data_set_bytes = placement == DataPlacement::kDevice ? DeviceDataSetBytes(job.data) : 0;
   return EstimateTrainingMemory(account, in);
 }
 

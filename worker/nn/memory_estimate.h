@@ -21,8 +21,9 @@
 //   workspace         the backward pass's transient gradient maps: twice the
 //                     largest single activation map of the batch, plus the
 //                     folded weights W = P . S of one step
-//   data_set          the decoded training set when it is kept on the device
-//                     (uint8, N * C * H * W; 0 on the host loader)
+//   data_set          the decoded training and test sets when they are kept
+//                     on the device (DeviceDataSetBytes, common/data_placement.h;
+//                     0 on the host loader)
 // Not counted: allocator rounding and caching (the CUDA caching allocator
 // keeps freed blocks; the worker's reserve absorbs it), the CUDA context
 // (~0.5 GB per process, also the reserve), evaluation (no autograd, smaller
@@ -61,9 +62,11 @@ struct EstimateInputs {
 // The estimate for a model's accounting (see above).
 MemoryEstimate EstimateTrainingMemory(const ModelAccount& account, const EstimateInputs& inputs);
 
-// The estimate of a job: builds its model (ModelSpecForJob), accounts it and
-// fills the inputs from the config. `data_set_bytes` as in EstimateInputs.
-StatusOr<MemoryEstimate> EstimateJobMemory(const JobConfig& job, int64_t data_set_bytes = 0);
+// The estimate of a job trained on a CUDA device (`on_cuda`) or the CPU:
+// builds its model (ModelSpecForJob), accounts it and fills the inputs from
+// the config; the data sets count when data.placement resolves to the device
+// there. Errors: the model's, or data.placement's (ResolveDataPlacement).
+StatusOr<MemoryEstimate> EstimateJobMemory(const JobConfig& job, bool on_cuda);
 
 // {"parameters": .., ..., "total": .., "total_gb": ..} for describe output.
 nlohmann::json MemoryEstimateJson(const MemoryEstimate& estimate);

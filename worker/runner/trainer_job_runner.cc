@@ -88,11 +88,11 @@ bool IsOutOfMemoryError(const Status& status) {
 TrainerJobRunner::TrainerJobRunner(int threads, TrainFn train)
     : threads_(threads), train_(train ? std::move(train) : TrainFn(train::RunJob)) {}
 
-StatusOr<int64_t> TrainerJobRunner::EstimateMemoryBytes(const LeaseGrant& lease, const std::string&) {
+StatusOr<int64_t> TrainerJobRunner::EstimateMemoryBytes(const LeaseGrant& lease, const std::string& device) {
   nlohmann::json config_json = nlohmann::json::parse(lease.config_json, nullptr, false);
   if (config_json.is_discarded()) return InvalidArgumentError("job config is not valid JSON");
   LCSWEEP_ASSIGN_OR_RETURN(JobConfig config, JobConfigFromJson(config_json));
-  LCSWEEP_ASSIGN_OR_RETURN(nn::MemoryEstimate estimate, nn::EstimateJobMemory(config));
+  LCSWEEP_ASSIGN_OR_RETURN(nn::MemoryEstimate estimate, nn::EstimateJobMemory(config, device.rfind("cuda", 0) == 0));
   return estimate.total();
 }
 

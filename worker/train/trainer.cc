@@ -10,10 +10,11 @@
 #include <optional>
 #include <thread>
 
+#include "common/data_placement.h"
 #include "common/dataset_info.h"
 #include "common/job_config_json.h"
 #include "common/logging.h"
-#include "worker/data/loader.h"
+#include "worker/data/batch_loader.h"
 #include "worker/data/source.h"
 #include "worker/eval/evaluate.h"
 #include "worker/nn/describe.h"
@@ -74,7 +75,7 @@ struct TestMetrics {
 };
 
 // Plain (unsmoothed) cross-entropy, top-1 and top-k over a whole split.
-StatusOr<TestMetrics> Evaluate(nn::NetworkImpl& model, data::Loader& loader, torch::Device device,
+StatusOr<TestMetrics> Evaluate(nn::NetworkImpl& model, data::BatchLoader& loader, torch::Device device,
                                bool amp, bool channels_last) {
   torch::NoGradGuard no_grad;
   const bool was_training = model.is_training();
@@ -222,8 +223,13 @@ StatusOr<nlohmann::json> RunJob(const JobConfig& job, const RunOptions& options)
     data::LoaderOptions test_opts = train_opts;
     test_opts.shuffle = false;
     test_opts.augment = false;
-    data::Loader train_loader(splits.train, train_opts);
-    data::Loader test_loader(splits.test, test_opts);
+    LCSWEEP_ASSIGN_OR_RETURN(const DataPlacement placement, ResolveDataPlacement(job.data, cuda));
+    LCSWEEP_ASSIGN_OR_RETURN(std::unique_ptr<data::BatchLoader> train_batches,
+                             data::MakeBatchLoader(splits.train, train_opts, placement, device));
+    LCSWEEP_ASSIGN_OR_RETURN(std::unique_ptr<data::BatchLoader> test_batches,
+                             data::MakeBatchLoader(splits.test, test_opts, placement, device));
+    data::BatchLoader& train_loader = *train_batches;
+    data::BatchLoader& test_loader = *test_batches;
     const int64_t steps_per_epoch = train_loader.batches_per_epoch();
     const int64_t total_steps = steps_per_epoch * tc.epochs;
     if (steps_per_epoch == 0) return InvalidArgumentError("data: the training split is empty");
@@ -424,6 +430,7 @@ StatusOr<nlohmann::json> RunJob(const JobConfig& job, const RunOptions& options)
                         {"index", cuda ? device.index() : -1},
                         {"threads", threads},
                         {"loader_threads", job.data.loader_threads},
+                        {"data_placement", placement == DataPlacement::kDevice ? "device" : "host"},
                         {"amp", amp ? "bfloat16" : "off"},
                         {"channels_last", channels_last}};
     result["versions"] = VersionInfo();

@@ -2,6 +2,9 @@
 // path (prefetching loader + augmentation + training step) against the bare
 // training step on pre-loaded tensors, in one run. The loader must cost at
 // most 10% (PAPER-scale recipe: batch 256, CIFAR-style pad-crop-flip).
+// Also times the device loader (data.placement "device", device_loader.h) on
+// the CPU device, alone and with the step: the path GPUs take, here showing
+// what its gathers cost against the host threads.
 //
 //   loader_bench [--images N] [--threads T] [--loader-threads L] [--data cifar_like|fashion_mnist]
 #include <chrono>
@@ -11,6 +14,7 @@
 #include <vector>
 
 #include "common/job_config.h"
+#include "worker/data/device_loader.h"
 #include "worker/data/loader.h"
 #include "worker/data/readers.h"
 #include "worker/data/source.h"
@@ -86,18 +90,27 @@ int main(int argc, char** argv) {
     preloaded.push_back(**b);
   }
   const double loader_alone = Since(t0);
+  auto device_loader = data::DeviceLoader::Create(source, lo, torch::kCPU);
+  if (!device_loader.ok()) { std::fprintf(stderr, "%s\n", device_loader.status().ToString().c_str()); return 1; }
+  t0 = Clock::now();
+  (*device_loader)->StartEpoch(0);
+  while (true) {
+    auto b = (*device_loader)->Next();
+    if (!b.ok() || !b->has_value()) break;
+  }
+  const double device_alone = Since(t0);
 
-  auto run = [&](bool with_loader) {
+  auto run = [&](data::BatchLoader* batches) {
     auto model = nn::BuildNetwork(*spec).value();
     model->train();
     torch::optim::SGD opt(model->parameters(),
                           torch::optim::SGDOptions(0.01).momentum(0.9).nesterov(true).weight_decay(0.01));
     Step(*model, opt, preloaded[0].images, preloaded[0].labels);  // warm-up (allocator, kernels)
     auto t = Clock::now();
-    if (with_loader) {
-      loader.StartEpoch(1);
+    if (batches != nullptr) {
+      batches->StartEpoch(1);
       while (true) {
-        auto b = loader.Next();
+        auto b = batches->Next();
         if (!b.ok() || !b->has_value()) break;
         Step(*model, opt, (*b)->images, (*b)->labels);
       }
@@ -106,14 +119,16 @@ int main(int argc, char** argv) {
     }
     return Since(t);
   };
-  // Interleave to spread background noise over both: bare, full, bare, full.
-  double bare = 0, full = 0;
+  // Interleave to spread background noise over all: bare, host, device, twice.
+  double bare = 0, full = 0, device_full = 0;
   for (int rep = 0; rep < 2; ++rep) {
-    bare += run(false);
-    full += run(true);
+    bare += run(nullptr);
+    full += run(&loader);
+    device_full += run(device_loader->get());
   }
   bare /= 2;
   full /= 2;
+  device_full /= 2;
   const double n = static_cast<double>(source->size());
   std::printf("loader_bench: ResNet-LC-20-16x8 frozen folded, batch 256, %lld images (%lld steps), data=%s, "
               "torch threads=%lld, loader threads=%lld\n",
@@ -125,6 +140,9 @@ int main(int argc, char** argv) {
   std::printf("| %-40s | %10.3f | %10.1f | %10s |\n", "bare step on pre-loaded tensors", bare, n / bare, "1.000");
   std::printf("| %-40s | %10.3f | %10.1f | %10.3f |\n", "loader + augmentation + step (epoch)", full, n / full, full / bare);
   std::printf("| %-40s | %10.3f | %10.1f | %10s |\n", "loader + augmentation alone", loader_alone, n / loader_alone, "-");
+  std::printf("| %-40s | %10.3f | %10.1f | %10.3f |\n", "device loader (cpu) + step (epoch)", device_full,
+              n / device_full, device_full / bare);
+  std::printf("| %-40s | %10.3f | %10.1f | %10s |\n", "device loader (cpu) alone", device_alone, n / device_alone, "-");
   // Even without any overlap (loader on the training thread) the data path
   // could cost at most loader_alone / bare; on a loaded machine this ratio is
   // the steadier figure, since the two timed loops see different background load.
