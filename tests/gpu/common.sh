@@ -23,6 +23,9 @@ gpu_res_device() { case "$DEVICE" in cpu) echo cpu ;; *) echo cuda ;; esac; }
 # same bytes. About 150 MB, written once per run in a few seconds.
 gpu_fake_cifar() {
   [ "$DATA" = cifar_files ] || return 0
+  if [ "$N" -gt 50000 ] || [ "$TEST_N" -gt 10000 ]; then
+    echo "DATA=cifar_files has 50,000 training and 10,000 test images; use DATA=synthetic for more"; return 1
+  fi
   mkdir -p "$WORK/cifar"
   "$PY" - "$WORK/cifar" <<'PYEOF'
 import os, random, sys
@@ -92,13 +95,14 @@ gpu_placement_field() {
 }
 
 # The last error line of a log, one line, at most 160 characters, without
-# table-breaking '|'.
+# table-breaking '|' or the scratch folder's name.
 gpu_last_error() {
   local line
   line="$(grep -E 'lcsweep-train:|error|Error|failed|refused' "$1" 2>/dev/null | tail -n 1)"
   [ -n "$line" ] || line="$(tail -n 1 "$1" 2>/dev/null)"
   line="${line#*lcsweep-train: }"
   line="${line//|//}"
+  line="${line//$WORK\//}"
   echo "${line:0:160}"
 }
 

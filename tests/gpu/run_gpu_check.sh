@@ -217,7 +217,7 @@ def used_placement(r):
     for obj in (r.get("device", {}), r.get("data", {})):
         if "placement" in obj:
             return obj["placement"]
-    return "host" if "placement" not in r["job"].get("data", {}) else r["job"]["data"]["placement"]
+    return r["job"].get("data", {}).get("placement", "loader threads: no such field")
 
 base = rate(result("plain", "host"))
 print(f"\n## images/s of one job on {device}: ResNet-20-16, last epoch (all epochs)\n")
