@@ -214,9 +214,9 @@ def rate(r):
 
 def used_placement(r):
     # Where the trainer reports what data.placement resolved to, if it does.
-    for obj in (r.get("device", {}), r.get("data", {})):
-        if "placement" in obj:
-            return obj["placement"]
+    for key in ("data_placement", "placement"):
+        if key in r.get("device", {}):
+            return r["device"][key]
     return r["job"].get("data", {}).get("placement", "loader threads: no such field")
 
 base = rate(result("plain", "host"))
