@@ -3,7 +3,7 @@
 # execution and data placement, and the frozen-filter digest. Not run by ctest.
 #
 # On a machine with PyTorch 2.x + CUDA, from the repository root (one call,
-# about 6-8 minutes on an H100 including the build):
+# estimated 6-8 minutes on an H100 including the build, not yet timed on one):
 #   bash tests/gpu/run_gpu_check.sh
 # Dry run on a CPU with an existing binary (tiny sizes, no build):
 #   DEVICE=cpu BIN=build/worker/lcsweep-train PYTHON=/usr/bin/python3 bash tests/gpu/run_gpu_check.sh

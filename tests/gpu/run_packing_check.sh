@@ -4,7 +4,7 @@
 # by ctest.
 #
 # After tests/gpu/run_gpu_check.sh has built lcsweep-train (BUILD_DIR, default
-# /tmp/lcsweep-gpu-build), from the repository root (about 4-6 minutes on an H100):
+# /tmp/lcsweep-gpu-build), from the repository root (estimated 4-6 minutes on an H100):
 #   bash tests/gpu/run_packing_check.sh
 # Dry run on a CPU (tiny sizes, one LibTorch thread per job):
 #   DEVICE=cpu BIN=build/worker/lcsweep-train PYTHON=/usr/bin/python3 bash tests/gpu/run_packing_check.sh
