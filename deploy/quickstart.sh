@@ -6,7 +6,8 @@
 # `lcsweep results --vs-paper`, then stops the worker and the coordinator.
 #
 # Usage: deploy/quickstart.sh [--sweep FILE] [--keep-running] [--port N] [--http-port N]
-#                             [--threads N] [--build-dir DIR] [--no-build]
+#                             [--threads N] [--worker-args "ARGS"] [--build-dir DIR]
+#                             [--state-dir DIR] [--no-build]
 #   --sweep FILE     sweep to run (default deploy/examples/quick_fashion_mnist.json: 6 jobs,
 #                    a few minutes on 2 CPU cores)
 #   --keep-running   leave coordinator and worker up afterwards (browse the dashboard;
@@ -14,9 +15,14 @@
 #   --port N         coordinator gRPC port on 127.0.0.1 (default 50051)
 #   --http-port N    dashboard port on 127.0.0.1 (default 8080)
 #   --threads N      LibTorch threads of the worker's job (default: all cores)
+#   --worker-args "ARGS"  more lcsweep-worker options, split at spaces, e.g.
+#                    "--devices cuda:0 --slots 8 --pack --reserve-gb 2" (docs/gpu_fleet.md);
+#                    a --devices, --slots or --threads there replaces the default
+#                    (cpu, 1 slot, --threads above)
 #   --build-dir DIR  build (or reuse) DIR instead of ./build
+#   --state-dir DIR  state folder (default ./lcsweep-quickstart)
 #   --no-build       skip install-deps.sh and the build; use the binaries already in the build dir
-# State (SQLite file, checkpoints, logs) goes to ./lcsweep-quickstart/, cleared at each start.
+# State (SQLite file, checkpoints, logs) goes to the state folder, cleared at each start.
 # Whatever happens (failure, Ctrl-C), nothing is left running unless --keep-running was given
 # and the sweep ran to the end. Exit status: 0 when every job succeeded, 1 otherwise.
 #
@@ -34,6 +40,8 @@ http_port=8080
 threads="$(nproc)"
 build_dir="build"
 do_build=1
+worker_args=""
+state=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --sweep) sweep="${2:?--sweep needs a file}"; shift 2 ;;
@@ -41,9 +49,11 @@ while [ $# -gt 0 ]; do
     --port) port="${2:?--port needs a number}"; shift 2 ;;
     --http-port) http_port="${2:?--http-port needs a number}"; shift 2 ;;
     --threads) threads="${2:?--threads needs a number}"; shift 2 ;;
+    --worker-args) worker_args="${2?--worker-args needs a string}"; shift 2 ;;
+    --state-dir) state="${2:?--state-dir needs a folder}"; shift 2 ;;
     --build-dir) build_dir="${2:?--build-dir needs a folder}"; shift 2 ;;
     --no-build) do_build=0; shift ;;
-    -h|--help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "quickstart.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -71,7 +81,8 @@ for b in "$lcsweep" "$coordinator_bin" "$worker_bin"; do
   [ -x "$b" ] || { echo "quickstart.sh: $b is missing (run without --no-build)" >&2; exit 1; }
 done
 
-state="$root/lcsweep-quickstart"
+state="${state:-lcsweep-quickstart}"
+case "$state" in /*) ;; *) state="$root/$state" ;; esac
 coordinator_pid=""
 worker_pid=""
 
@@ -119,6 +130,12 @@ for p in "$port" "$http_port"; do
 done
 
 phase "starting lcsweep-coordinator on 127.0.0.1:$port (state in $state)"
+# Cleared only when it is a quickstart state folder (or empty): --state-dir
+# may name any folder.
+if [ -d "$state" ] && [ -n "$(ls -A "$state")" ] && [ ! -e "$state/lcsweep.db" ] && [ ! -e "$state/coordinator.log" ]; then
+  echo "quickstart.sh: $state is not empty and not a quickstart state folder; not clearing it" >&2
+  exit 1
+fi
 rm -rf "$state"
 mkdir -p "$state"
 # setsid: a Ctrl-C reaches only this script, whose trap then stops the
@@ -141,9 +158,22 @@ grep "lcsweep-coordinator" "$state/coordinator.log" | grep -v "level=" || true
 export LCSWEEP_COORDINATOR="127.0.0.1:$port"
 "$lcsweep" health
 
-phase "starting lcsweep-worker (cpu, $threads threads; log $state/worker.log)"
-setsid "$worker_bin" --coordinator "127.0.0.1:$port" --name quickstart --devices cpu --slots 1 \
-  --threads "$threads" --work-dir "$state/work" >"$state/worker.log" 2>&1 &
+# --worker-args come last; the defaults they name are left out, since the
+# worker takes each of these options once.
+read -r -a extra <<<"$worker_args"
+worker_opts=()
+for default in "--devices cpu" "--slots 1" "--threads $threads"; do
+  named=0
+  for a in "${extra[@]}"; do
+    case "$a" in "${default%% *}"|"${default%% *}="*) named=1 ;; esac
+  done
+  # shellcheck disable=SC2206  # split "--option value" into its two words
+  [ "$named" = 1 ] || worker_opts+=($default)
+done
+worker_opts+=("${extra[@]}")
+phase "starting lcsweep-worker ${worker_opts[*]} (log $state/worker.log)"
+setsid "$worker_bin" --coordinator "127.0.0.1:$port" --name quickstart --work-dir "$state/work" \
+  "${worker_opts[@]}" >"$state/worker.log" 2>&1 &
 worker_pid=$!
 
 phase "lcsweep submit $sweep"
