@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 
 #include "common/data_placement.h"
+#include "tests/data/epoch.h"
 #include "worker/data/loader.h"
 
 namespace lcsweep::data {
@@ -28,17 +29,7 @@ std::shared_ptr<const Source> Synthetic(int64_t n, int64_t side, int64_t channel
   return std::make_shared<TensorSource>(MakeSynthetic(cfg, 5, true), out_side, augment);
 }
 
-std::vector<Batch> Epoch(BatchLoader& loader, int64_t epoch, int64_t first = 0) {
-  loader.StartEpoch(epoch, first);
-  std::vector<Batch> out;
-  while (true) {
-    auto b = loader.Next();
-    EXPECT_TRUE(b.ok()) << b.status().ToString();
-    if (!b.ok() || !b->has_value()) break;
-    out.push_back(**b);
-  }
-  return out;
-}
+using testing::Epoch;
 
 // Every batch of `epochs` equal (values, dtype, shape, index) on both loaders.
 void ExpectSameBatches(const std::shared_ptr<const Source>& source, const LoaderOptions& options,

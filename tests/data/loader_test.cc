@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <turbojpeg.h>
 
+#include "tests/data/epoch.h"
 #include "tests/data/test_files.h"
 
 namespace lcsweep::data {
@@ -19,17 +20,7 @@ std::shared_ptr<const Source> CifarLikeSource(int64_t n) {
   return std::make_shared<TensorSource>(MakeSynthetic(cfg, 1, true), 32, TensorAugment::kPadCropFlip);
 }
 
-std::vector<Batch> Epoch(Loader& loader, int64_t epoch, int64_t first = 0) {
-  loader.StartEpoch(epoch, first);
-  std::vector<Batch> out;
-  while (true) {
-    auto b = loader.Next();
-    EXPECT_TRUE(b.ok()) << b.status().ToString();
-    if (!b.ok() || !b->has_value()) break;
-    out.push_back(**b);
-  }
-  return out;
-}
+using testing::Epoch;
 
 TEST(Loader, SameBatchesForAnyThreadCount) {
   auto src = CifarLikeSource(150);

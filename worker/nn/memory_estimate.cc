@@ -1,10 +1,9 @@
 // EstimateTrainingMemory: the counting rules of memory_estimate.h.
 #include "worker/nn/memory_estimate.h"
 
-#include "common/data_placement.h"
-
 #include <algorithm>
 
+#include "common/data_placement.h"
 #include "worker/nn/network.h"
 
 namespace lcsweep::nn {
