@@ -8,19 +8,10 @@ namespace lcsweep {
 
 bool IsInMemoryDataSet(const std::string& name) { return name != "imagenet"; }
 
-StatusOr<DataPlacement> ResolveDataPlacement(const DataConfig& data, bool cuda) {
-  const bool in_memory = IsInMemoryDataSet(data.name);
+DataPlacement ResolveDataPlacement(const DataConfig& data, bool cuda) {
   if (data.placement == "host") return DataPlacement::kHost;
-  if (data.placement == "device") {
-    if (!in_memory) {
-      return InvalidArgumentError("data.placement: \"device\" needs a data set held in memory, and '" +
-                                  data.name + "' is read from image files; use \"host\" or \"auto\"");
-    }
-    return DataPlacement::kDevice;
-  }
-  if (data.placement == "auto") return cuda && in_memory ? DataPlacement::kDevice : DataPlacement::kHost;
-  return InvalidArgumentError("data.placement: expected \"auto\", \"host\" or \"device\", found \"" +
-                              data.placement + "\"");
+  if (data.placement == "device") return DataPlacement::kDevice;
+  return cuda && IsInMemoryDataSet(data.name) ? DataPlacement::kDevice : DataPlacement::kHost;  // "auto"
 }
 
 int64_t DeviceDataSetBytes(const DataConfig& data) {

@@ -19,7 +19,6 @@
 #include <string>
 
 #include "common/job_config.h"
-#include "common/status.h"
 
 namespace lcsweep {
 
@@ -29,10 +28,10 @@ enum class DataPlacement { kHost, kDevice };
 // on a device).
 bool IsInMemoryDataSet(const std::string& name);
 
-// data.placement resolved for a job trained on a CUDA device (`cuda`) or the
-// CPU. Errors: INVALID_ARGUMENT naming data.placement for "device" with a data
-// set read from files, or an unknown value.
-StatusOr<DataPlacement> ResolveDataPlacement(const DataConfig& data, bool cuda);
+// data.placement of a validated config (ValidateJobConfig refuses "device"
+// with a data set read from files, naming the field) resolved for a job
+// trained on a CUDA device (`cuda`) or the CPU.
+DataPlacement ResolveDataPlacement(const DataConfig& data, bool cuda);
 
 // Bytes the training and test sets take on the device when placed there
 // (device_loader.h's layout: uint8 pixels as stored, or float32 at the

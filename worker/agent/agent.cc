@@ -114,7 +114,7 @@ void Agent::SlotLoop(int slot) {
       if (!fatal_.ok()) return;
       request.worker_id = worker_id_;
     }
-    const bool cuda = device.rfind("cuda", 0) == 0;
+    const bool cuda = IsCudaDevice(device);
     request.has_cpu = !cuda;
     request.has_cuda = cuda;
     request.device = device;

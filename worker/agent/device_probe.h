@@ -29,6 +29,9 @@
 
 namespace lcsweep::agent {
 
+// Whether a worker device name ("cpu", "cuda", "cuda:N") is a CUDA device.
+inline bool IsCudaDevice(const std::string& device) { return device.rfind("cuda", 0) == 0; }
+
 struct DeviceMemory {
   int64_t total_bytes = 0;
   int64_t free_bytes = 0;

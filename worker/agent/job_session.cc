@@ -6,6 +6,7 @@
 
 #include "common/logging.h"
 #include "worker/agent/backoff.h"
+#include "worker/agent/device_probe.h"
 
 namespace lcsweep::agent {
 namespace {
@@ -46,7 +47,7 @@ JobSession::JobSession(CoordinatorClient* client, JobRunner* runner, StopSignal*
     own_meter_ = std::make_unique<UsageMeter>();
     options_.meter = own_meter_.get();
   }
-  const bool gpu = options_.device.rfind("cuda", 0) == 0;
+  const bool gpu = IsCudaDevice(options_.device);
   usage_ = options_.meter->Open(gpu ? "cuda" : "cpu", options_.device_model);
 }
 

@@ -24,27 +24,17 @@ StatusOr<std::unique_ptr<DeviceLoader>> DeviceLoader::Create(std::shared_ptr<con
   std::unique_ptr<DeviceLoader> loader(new DeviceLoader(options, device));
   if (loader->options_.batch_size < 1) loader->options_.batch_size = 1;
   const TensorDataSet& set = tensors->data();
-  try {
-    if (set.images.size(2) != tensors->image_size() || set.images.size(3) != tensors->image_size()) {
-      // The Source's resize is not augmented, so its output is the image for every epoch.
-      torch::Tensor images, labels;
-      LCSWEEP_RETURN_IF_ERROR(Materialize(*tensors, 0, &images, &labels));
-      loader->pixels_ = images.to(device);
-      loader->labels_ = labels.to(device);
-      loader->resized_ = true;
-    } else {
-      loader->pixels_ = set.images.to(device);
-      loader->labels_ = set.labels.to(device);
-      loader->pad_crop_flip_ = options.augment && tensors->augment() == TensorAugment::kPadCropFlip;
-    }
-  } catch (const c10::Error& e) {
-    const std::string what = e.what_without_backtrace();
-    if (what.find("out of memory") != std::string::npos) {
-      return ResourceExhaustedError("data.placement \"device\": " + device.str() + " has no room for " +
-                                    source->description() + " (" + what + "); use \"host\"");
-    }
-    return InternalError("data.placement \"device\": copying " + source->description() + " to " +
-                         device.str() + " failed: " + what);
+  if (set.images.size(2) != tensors->image_size() || set.images.size(3) != tensors->image_size()) {
+    // The Source's resize is not augmented, so its output is the image for every epoch.
+    torch::Tensor images, labels;
+    LCSWEEP_RETURN_IF_ERROR(Materialize(*tensors, 0, &images, &labels));
+    loader->pixels_ = images.to(device);
+    loader->labels_ = labels.to(device);
+    loader->resized_ = true;
+  } else {
+    loader->pixels_ = set.images.to(device);
+    loader->labels_ = set.labels.to(device);
+    loader->pad_crop_flip_ = options.augment && tensors->augment() == TensorAugment::kPadCropFlip;
   }
   return loader;
 }

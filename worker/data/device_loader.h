@@ -32,8 +32,9 @@ namespace lcsweep::data {
 class DeviceLoader : public BatchLoader {
  public:
   // Copies `source`'s split to `device`. Errors: INVALID_ARGUMENT (naming
-  // data.placement) when `source` is not an in-memory split; RESOURCE_EXHAUSTED
-  // when the device has no room for it.
+  // data.placement) when `source` is not an in-memory split. A device without
+  // room throws LibTorch's c10::OutOfMemoryError, which the trainer turns into
+  // RESOURCE_EXHAUSTED like any other out-of-memory error of the job.
   static StatusOr<std::unique_ptr<DeviceLoader>> Create(std::shared_ptr<const Source> source,
                                                         const LoaderOptions& options, torch::Device device);
 

@@ -61,8 +61,8 @@ StatusOr<MemoryEstimate> EstimateJobMemory(const JobConfig& job, bool on_cuda) {
   in.image_size = spec.image_size;
   in.momentum = job.train.momentum > 0;
   in.intermediate_ops = IntermediateOps(job.model.conv.intermediate);
-  LCSWEEP_ASSIGN_OR_RETURN(const DataPlacement placement, ResolveDataPlacement(job.data, on_cuda));
-  in.data_set_bytes = placement == DataPlacement::kDevice ? DeviceDataSetBytes(job.data) : 0;
+  const bool on_device = ResolveDataPlacement(job.data, on_cuda) == DataPlacement::kDevice;
+  in.data_set_bytes = on_device ? DeviceDataSetBytes(job.data) : 0;
   return EstimateTrainingMemory(account, in);
 }
 

@@ -65,7 +65,7 @@ MemoryEstimate EstimateTrainingMemory(const ModelAccount& account, const Estimat
 // The estimate of a job trained on a CUDA device (`on_cuda`) or the CPU:
 // builds its model (ModelSpecForJob), accounts it and fills the inputs from
 // the config; the data sets count when data.placement resolves to the device
-// there. Errors: the model's, or data.placement's (ResolveDataPlacement).
+// there. Errors: the model's.
 StatusOr<MemoryEstimate> EstimateJobMemory(const JobConfig& job, bool on_cuda);
 
 // {"parameters": .., ..., "total": .., "total_gb": ..} for describe output.

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/job_config_json.h"
+#include "worker/agent/device_probe.h"
 #include "worker/nn/memory_estimate.h"
 #include "worker/train/trainer.h"
 
@@ -92,7 +93,7 @@ StatusOr<int64_t> TrainerJobRunner::EstimateMemoryBytes(const LeaseGrant& lease,
   nlohmann::json config_json = nlohmann::json::parse(lease.config_json, nullptr, false);
   if (config_json.is_discarded()) return InvalidArgumentError("job config is not valid JSON");
   LCSWEEP_ASSIGN_OR_RETURN(JobConfig config, JobConfigFromJson(config_json));
-  LCSWEEP_ASSIGN_OR_RETURN(nn::MemoryEstimate estimate, nn::EstimateJobMemory(config, device.rfind("cuda", 0) == 0));
+  LCSWEEP_ASSIGN_OR_RETURN(nn::MemoryEstimate estimate, nn::EstimateJobMemory(config, IsCudaDevice(device)));
   return estimate.total();
 }
 

@@ -223,7 +223,7 @@ StatusOr<nlohmann::json> RunJob(const JobConfig& job, const RunOptions& options)
     data::LoaderOptions test_opts = train_opts;
     test_opts.shuffle = false;
     test_opts.augment = false;
-    LCSWEEP_ASSIGN_OR_RETURN(const DataPlacement placement, ResolveDataPlacement(job.data, cuda));
+    const DataPlacement placement = ResolveDataPlacement(job.data, cuda);
     LCSWEEP_ASSIGN_OR_RETURN(std::unique_ptr<data::BatchLoader> train_batches,
                              data::MakeBatchLoader(splits.train, train_opts, placement, device));
     LCSWEEP_ASSIGN_OR_RETURN(std::unique_ptr<data::BatchLoader> test_batches,
