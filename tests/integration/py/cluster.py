@@ -51,6 +51,32 @@ def tiny_sweep(name, seeds, lc_rates=(2,), train_size=256):
     }
 
 
+FASHION_MNIST = "/usr/share/datasets/fashion-mnist"
+
+
+def require_fashion_mnist():
+    """Skips the test when Debian's dataset-fashion-mnist is not installed."""
+    for split in ("train", "t10k"):
+        if not os.path.exists(os.path.join(FASHION_MNIST, split + "-images-idx3-ubyte.gz")):
+            skip("Debian's dataset-fashion-mnist is not installed in %s (deploy/install-deps.sh installs it)"
+                 % FASHION_MNIST)
+
+
+def fashion_mnist_base(train_limit, test_limit, epochs, batch_size, log_every_steps, **train):
+    """The base of a small real-data sweep: ResNet-LC-8-8 on the first images
+    of Fashion-MNIST, one LibTorch thread, no robustness evaluation; `train`
+    adds train.* fields (lr, ...)."""
+    return {
+        "data": {"name": "fashion_mnist", "train_limit": train_limit, "test_limit": test_limit,
+                 "loader_threads": 1},
+        "model": {"arch": "resnet_cifar", "depth": 8, "width": 8, "conv": {"mode": "lc"}},
+        "train": dict({"epochs": epochs, "batch_size": batch_size, "log_every_steps": log_every_steps,
+                       "threads": 1}, **train),
+        "eval": {"fgsm_eps": [], "filter_stats": False},
+        "resources": {"device": "cpu"},
+    }
+
+
 class Cluster:
     def __init__(self, bins, coordinator_args=()):
         self.bins = {k: os.path.abspath(v) for k, v in bins.items()}  # coordinator, worker, cli

@@ -21,9 +21,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from cluster import Cluster, skip  # noqa: E402
+from cluster import Cluster, fashion_mnist_base, require_fashion_mnist  # noqa: E402
 
-DATA = "/usr/share/datasets/fashion-mnist"
 
 
 def cpu_seconds(pid):
@@ -37,14 +36,8 @@ def cpu_seconds(pid):
 def sweep_spec():
     return {
         "name": "cost",
-        "base": {
-            "data": {"name": "fashion_mnist", "train_limit": 5000, "test_limit": 500, "loader_threads": 1},
-            "model": {"arch": "resnet_cifar", "depth": 8, "width": 8, "conv": {"mode": "lc"}},
-            "train": {"epochs": 2, "batch_size": 100, "log_every_steps": 5, "threads": 1},
-            "eval": {"fgsm_eps": [], "filter_stats": False},
-            "resources": {"device": "cpu"},
-            "checkpoint": {"every_epochs": 1},
-        },
+        "base": dict(fashion_mnist_base(5000, 500, epochs=2, batch_size=100, log_every_steps=5),
+                     checkpoint={"every_epochs": 1}),
         "grid": {"model.conv.lc_rate": [1, 4]},
         "seeds": [0, 1],
     }
@@ -54,8 +47,7 @@ def main():
     if len(sys.argv) != 4:
         print(__doc__)
         return 2
-    if not os.path.exists(os.path.join(DATA, "train-images-idx3-ubyte.gz")):
-        skip("Debian's dataset-fashion-mnist is not installed (" + DATA + ")")
+    require_fashion_mnist()
     bins = dict(zip(("coordinator", "worker", "cli"), sys.argv[1:4]))
     with Cluster(bins) as c:
         sweep = c.submit(sweep_spec())

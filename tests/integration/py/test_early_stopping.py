@@ -18,22 +18,15 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from cluster import Cluster, skip  # noqa: E402
+from cluster import Cluster, fashion_mnist_base, require_fashion_mnist  # noqa: E402
 
-DATA = "/usr/share/datasets/fashion-mnist"
 MEDIAN = {"rule": "median", "metric": "test.accuracy", "grace_epochs": 1, "min_arms": 2}
 
 
 def spec(name, grid, seeds, early_stopping=None):
     s = {
         "name": name,
-        "base": {
-            "data": {"name": "fashion_mnist", "train_limit": 2000, "test_limit": 500, "loader_threads": 1},
-            "model": {"arch": "resnet_cifar", "depth": 8, "width": 8, "conv": {"mode": "lc"}},
-            "train": {"epochs": 3, "batch_size": 100, "lr": 0.05, "log_every_steps": 10, "threads": 1},
-            "eval": {"fgsm_eps": [], "filter_stats": False},
-            "resources": {"device": "cpu"},
-        },
+        "base": fashion_mnist_base(2000, 500, epochs=3, batch_size=100, log_every_steps=10, lr=0.05),
         "grid": grid,
         "seeds": seeds,
     }
@@ -50,8 +43,7 @@ def main():
     if len(sys.argv) != 4:
         print(__doc__)
         return 2
-    if not os.path.exists(os.path.join(DATA, "train-images-idx3-ubyte.gz")):
-        skip("Debian's dataset-fashion-mnist is not installed (" + DATA + ")")
+    require_fashion_mnist()
     bins = dict(zip(("coordinator", "worker", "cli"), sys.argv[1:4]))
     bad_lr = 1e-6
     lrs = {"train.lr": [0.05, 0.1, bad_lr]}

@@ -28,20 +28,13 @@ import urllib.error
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from cluster import Cluster, skip  # noqa: E402
+from cluster import Cluster, fashion_mnist_base, require_fashion_mnist, skip  # noqa: E402
 
-FASHION = "/usr/share/datasets/fashion-mnist"
 TEST_IMAGES = 300
 
 
 def sweep_spec():
-    base = {
-        "data": {"name": "fashion_mnist", "train_limit": 512, "test_limit": TEST_IMAGES, "loader_threads": 1},
-        "model": {"arch": "resnet_cifar", "depth": 8, "width": 8, "conv": {"mode": "lc"}},
-        "train": {"epochs": 1, "batch_size": 64, "log_every_steps": 4, "threads": 1},
-        "eval": {"fgsm_eps": [], "filter_stats": False},
-        "resources": {"device": "cpu"},
-    }
+    base = fashion_mnist_base(512, TEST_IMAGES, epochs=1, batch_size=64, log_every_steps=4)
     return {"name": "models", "base": base, "list": [
         {"model.conv.mode": "learned"},
         {"model.conv.execution": "folded", "model.conv.lc_rate": 2},
@@ -61,8 +54,7 @@ def main():
         import torch
     except ImportError as e:
         skip("%s (deploy/install-deps.sh installs python3-torch and python3-numpy)" % e)
-    if not os.path.exists(os.path.join(FASHION, "t10k-images-idx3-ubyte.gz")):
-        skip("Fashion-MNIST is not installed in %s (dataset-fashion-mnist)" % FASHION)
+    require_fashion_mnist()
     sys.path.insert(0, python_src)
     import lcsweep_models
     torch.set_num_threads(1)
